@@ -1,0 +1,279 @@
+//! The command line: clap definitions and the `run` function that maps a parsed command to
+//! output and an exit status (0 clean, 1 findings at or above `--fail-on`, 2 usage error).
+//! Parsing the CLI does no I/O.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use rayon::prelude::*;
+
+use crate::finding::{RootReport, Severity};
+use crate::policy::PolicySet;
+use crate::{RuleFilter, VERSION, check_root, report};
+
+/// shipshape: checks a repository's CI, Dockerfiles, Compose files, alert rules and app facts
+/// against CEL policies.
+#[derive(Debug, Parser)]
+#[command(name = "shipshape", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check one or more repository roots.
+    Check(CheckArgs),
+    /// List every rule: ID, severity, title.
+    Rules(PolicyArgs),
+    /// Print a rule's documentation.
+    Explain {
+        /// The rule ID, e.g. DF005.
+        rule: String,
+        /// Policy options.
+        #[command(flatten)]
+        policies: PolicyArgs,
+    },
+}
+
+/// Where policies come from.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PolicyArgs {
+    /// Add the policies in DIR (repeatable).
+    #[arg(long = "policy", value_name = "DIR")]
+    pub policy: Vec<PathBuf>,
+    /// Use only the policies given with --policy.
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Diagnostics with source snippets.
+    Human,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// shipshape's versioned JSON (docs/json-format.md).
+    Json,
+}
+
+/// The least severity that fails the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Errors fail.
+    Error,
+    /// Warnings and errors fail.
+    Warning,
+    /// Any finding fails.
+    Note,
+    /// Never fail on findings.
+    Never,
+}
+
+/// Colour choice for human output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Repository roots to check (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity is kept.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Policy sources.
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+    /// Keep only these rules (comma-separated IDs).
+    #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
+    pub select: Vec<String>,
+    /// Drop these rules (comma-separated IDs).
+    #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
+    pub ignore: Vec<String>,
+    /// Print nothing on success in human format; only findings and the summary otherwise.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Colour in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Exit status: no finding at or above `--fail-on`.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: some finding at or above `--fail-on`.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit status: usage error, unreadable root, or a policy that does not compile.
+pub const EXIT_ERROR: u8 = 2;
+
+fn load_policies(args: &PolicyArgs) -> Result<PolicySet, u8> {
+    PolicySet::load(!args.no_builtin, &args.policy).map_err(|e| {
+        eprintln!("{:?}", miette::Report::new(*e));
+        EXIT_ERROR
+    })
+}
+
+/// Runs a parsed command; returns the exit status.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Rules(args) => {
+            let Ok(set) = load_policies(&args) else {
+                return EXIT_ERROR;
+            };
+            let mut out = String::new();
+            for m in set.metas() {
+                out.push_str(&format!(
+                    "{:<8} {:<8} {}\n",
+                    m.id,
+                    m.severity.as_str(),
+                    m.title
+                ));
+            }
+            print_out(&out)
+        }
+        Command::Explain { rule, policies } => {
+            let Ok(set) = load_policies(&policies) else {
+                return EXIT_ERROR;
+            };
+            match set
+                .metas()
+                .into_iter()
+                .find(|m| m.id.eq_ignore_ascii_case(&rule))
+            {
+                Some(m) => print_out(&m.markdown()),
+                None => {
+                    eprintln!("error: no rule {rule}; `shipshape rules` lists them");
+                    EXIT_ERROR
+                }
+            }
+        }
+        Command::Check(args) => check(args),
+    }
+}
+
+fn print_out(s: &str) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(s.as_bytes()) {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: cannot write output: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn check(args: CheckArgs) -> u8 {
+    let Ok(set) = load_policies(&args.policies) else {
+        return EXIT_ERROR;
+    };
+    let ids: Vec<String> = set.policies.iter().map(|p| p.meta.id.clone()).collect();
+    for r in args.select.iter().chain(&args.ignore) {
+        if !ids.iter().any(|i| i.eq_ignore_ascii_case(r)) {
+            eprintln!("error: unknown rule {r} in --select/--ignore; `shipshape rules` lists them");
+            return EXIT_ERROR;
+        }
+    }
+    let filter = RuleFilter {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+    };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let options: HashMap<String, BTreeMap<String, serde_json::Value>> = HashMap::new();
+    let results: Vec<_> = paths
+        .par_iter()
+        .map(|p| check_root(p, &p.display().to_string(), &set, &filter, &options))
+        .collect();
+    let mut reports: Vec<RootReport> = Vec::new();
+    for r in results {
+        match r {
+            Ok(rep) => reports.push(rep),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_ERROR;
+            }
+        }
+    }
+    let metas = set.metas();
+    let text = match args.format {
+        Format::Human => {
+            let color = match args.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    args.output.is_none()
+                        && std::io::stdout().is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            let summary = report::summarize(&reports);
+            if args.quiet
+                && summary.findings() == 0
+                && reports.iter().all(|r| r.notifications.is_empty())
+            {
+                String::new()
+            } else {
+                report::human::render(&reports, &metas, color)
+            }
+        }
+        Format::Sarif => pretty(&report::sarif::render(&reports, &metas, VERSION)),
+        Format::Json => pretty(&report::json::render(&reports, VERSION)),
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, text.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            if print_out(&text) == EXIT_OK {
+                Ok(())
+            } else {
+                Err("cannot write to standard output".to_string())
+            }
+        }
+    };
+    if let Err(e) = written {
+        eprintln!("error: {e}");
+        return EXIT_ERROR;
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Note => Some(Severity::Note),
+        FailOn::Never => None,
+    };
+    let failing = threshold.is_some_and(|t| {
+        reports
+            .iter()
+            .flat_map(|r| &r.findings)
+            .any(|f| f.severity >= t)
+    });
+    if failing { EXIT_FINDINGS } else { EXIT_OK }
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,81 @@
+//! Findings, severities, tool notifications and the per-root result of a check: the data
+//! that flows from evaluation into filtering and reports.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::location::Location;
+
+/// How serious a rule's finding is. Ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Hygiene beyond the guide.
+    Note,
+    /// The guide recommends it.
+    Warning,
+    /// The guide says must, always or never.
+    Error,
+}
+
+impl Severity {
+    /// The lowercase name used in policies, CLI flags and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rule violation at one place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The rule's ID, e.g. `DF005`.
+    pub rule: String,
+    /// The severity in effect for this finding.
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// Where the finding points.
+    pub location: Location,
+    /// A stable identity of the finding that survives line shifts: a hash of rule, file and
+    /// the text of the line pointed at (plus an occurrence counter for identical lines).
+    pub fingerprint: String,
+}
+
+/// A problem of the tool itself with one input (an unreadable or skipped file), reported as a
+/// SARIF `toolExecutionNotification` beside any SS001 finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// `error` when the file could not be loaded, `note` when it was skipped on purpose.
+    pub level: Severity,
+    /// What happened, naming the file.
+    pub message: String,
+    /// The file (and position when known) concerned.
+    pub location: Location,
+}
+
+/// The outcome of checking one repository root.
+#[derive(Debug, Clone, Default)]
+pub struct RootReport {
+    /// The root as given on the command line (used in human output and SARIF run ids).
+    pub root: String,
+    /// Kept findings, sorted by file, line, column, rule.
+    pub findings: Vec<Finding>,
+    /// Findings dropped by `--select`/`--ignore` or configuration, counted for the summary.
+    pub ignored: usize,
+    /// Tool notifications for inputs that could not be loaded or were skipped.
+    pub notifications: Vec<Notification>,
+    /// Text of every file a finding points at, by relative path, for snippets.
+    pub sources: BTreeMap<String, Arc<str>>,
+}

@@ -1,0 +1,392 @@
+//! shipshape: a declarative policy-as-code compliance checker. This crate root wires the
+//! one-directional data flow — walk → load → model → evaluate → filter → report — and is the
+//! library API that the CLI, the tests and the benchmarks use.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod finding;
+pub mod load;
+pub mod location;
+pub mod model;
+pub mod pm;
+pub mod policy;
+pub mod report;
+pub mod shell;
+pub mod walk;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::finding::{Finding, Notification, RootReport, Severity};
+use crate::load::yaml::YamlFailure;
+use crate::load::{LoadError, read_text};
+use crate::location::Location;
+use crate::model::{InputFile, ParseError, Repo};
+use crate::policy::{PolicySet, RawFinding};
+use crate::walk::FileKind;
+
+/// The version reported in SARIF and JSON output.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Which rules a check keeps.
+#[derive(Debug, Clone, Default)]
+pub struct RuleFilter {
+    /// When non-empty, only these rule IDs are kept.
+    pub select: Vec<String>,
+    /// These rule IDs are dropped (counted as ignored).
+    pub ignore: Vec<String>,
+}
+
+impl RuleFilter {
+    /// Whether findings of `rule` are kept.
+    pub fn keeps(&self, rule: &str) -> bool {
+        (self.select.is_empty() || self.select.iter().any(|s| s.eq_ignore_ascii_case(rule)))
+            && !self.ignore.iter().any(|s| s.eq_ignore_ascii_case(rule))
+    }
+}
+
+/// Why a root could not be checked at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The root does not exist or is not a directory.
+    #[error("cannot check {0}: {1}")]
+    Root(String, String),
+}
+
+/// Everything loaded from one root: the model, its texts, and tool notifications.
+pub struct Loaded {
+    /// The model policies see.
+    pub repo: Repo,
+    /// File texts by relative path (for snippets and fingerprints).
+    pub sources: BTreeMap<String, Arc<str>>,
+    /// Notifications (skipped files, walk problems).
+    pub notifications: Vec<Notification>,
+    /// Files that failed to load as a whole: no finding other than SS001 may point at them.
+    pub unloadable: BTreeSet<String>,
+}
+
+/// Discovers and loads every input of `root` (shown as `display`) into the model.
+pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
+    let meta = std::fs::metadata(root)
+        .map_err(|e| CheckError::Root(display.to_string(), e.to_string()))?;
+    if !meta.is_dir() {
+        return Err(CheckError::Root(
+            display.to_string(),
+            "not a directory".to_string(),
+        ));
+    }
+    let discovery = walk::discover(root);
+    let mut repo = Repo {
+        root: display.to_string(),
+        files: Vec::new(),
+        dockerfiles: Vec::new(),
+        alert_files: Vec::new(),
+        parse_errors: Vec::new(),
+        fallback: Location::file_start("."),
+    };
+    let mut sources = BTreeMap::new();
+    let mut notifications = Vec::new();
+    let mut unloadable = BTreeSet::new();
+    for p in &discovery.problems {
+        notifications.push(Notification {
+            level: Severity::Note,
+            message: format!("skipped while walking: {}", p.message),
+            location: Location::file_start(if p.rel.is_empty() { "." } else { &p.rel }),
+        });
+    }
+    let fail = |repo: &mut Repo, unloadable: &mut BTreeSet<String>, e: LoadError, whole: bool| {
+        if whole {
+            unloadable.insert(e.loc.file.clone());
+        }
+        repo.parse_errors.push(ParseError {
+            path: e.loc.file.clone(),
+            message: e.message,
+            loc: e.loc,
+        });
+    };
+    for f in &discovery.files {
+        let kind = f.kind;
+        if kind == FileKind::JsSource {
+            continue;
+        }
+        if kind != FileKind::YamlCandidate {
+            repo.files.push(InputFile {
+                path: f.rel.clone(),
+                kind: kind_name(kind).to_string(),
+                loc: Location::file_start(&f.rel),
+            });
+        }
+        let text = match read_text(&f.path, &f.rel) {
+            Ok(t) => t,
+            Err(e) => {
+                if kind != FileKind::YamlCandidate {
+                    fail(&mut repo, &mut unloadable, e, true);
+                }
+                continue;
+            }
+        };
+        let mut keep = kind != FileKind::YamlCandidate;
+        match kind {
+            FileKind::Dockerfile => match load::dockerfile::load(&f.rel, &text, &[]) {
+                Ok(d) => repo.dockerfiles.push(d),
+                Err(e) => fail(&mut repo, &mut unloadable, e, true),
+            },
+            FileKind::GithubWorkflow
+            | FileKind::GithubAction
+            | FileKind::GitlabCi
+            | FileKind::Compose => match load::yaml::check(&f.rel, &text) {
+                Ok(()) => {}
+                Err(YamlFailure::Invalid(e)) => fail(&mut repo, &mut unloadable, e, true),
+                Err(YamlFailure::Template(e)) => {
+                    unloadable.insert(f.rel.clone());
+                    notifications.push(Notification {
+                        level: Severity::Note,
+                        message: e.message,
+                        location: e.loc,
+                    });
+                }
+            },
+            FileKind::PackageJson => {
+                if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+                    let loc =
+                        Location::point(&f.rel, e.line().max(1) as u32, e.column().max(1) as u32);
+                    fail(
+                        &mut repo,
+                        &mut unloadable,
+                        LoadError {
+                            message: format!("{}: invalid JSON: {e}", f.rel),
+                            loc,
+                        },
+                        true,
+                    );
+                }
+            }
+            FileKind::YamlCandidate => {
+                let probe = load::prometheus::probe(&f.rel, &text);
+                let whole = probe.file.is_none();
+                for e in probe.errors {
+                    fail(&mut repo, &mut unloadable, e, whole);
+                    keep = true;
+                }
+                if let Some(s) = probe.skipped {
+                    notifications.push(Notification {
+                        level: Severity::Note,
+                        message: s.message,
+                        location: s.loc,
+                    });
+                }
+                if let Some(file) = probe.file {
+                    repo.alert_files.push(file);
+                    keep = true;
+                }
+            }
+            FileKind::JsSource => {}
+        }
+        if kind == FileKind::YamlCandidate && keep {
+            repo.files.push(InputFile {
+                path: f.rel.clone(),
+                kind: kind_name(kind).to_string(),
+                loc: Location::file_start(&f.rel),
+            });
+        }
+        if keep {
+            sources.insert(f.rel.clone(), Arc::<str>::from(text));
+        }
+    }
+    repo.fallback = fallback_location(&discovery.all_files);
+    if !sources.contains_key(&repo.fallback.file)
+        && let Ok(t) = read_text(&root.join(&repo.fallback.file), &repo.fallback.file)
+    {
+        sources.insert(repo.fallback.file.clone(), Arc::from(t));
+    }
+    Ok(Loaded {
+        repo,
+        sources,
+        notifications,
+        unloadable,
+    })
+}
+
+/// The missing-evidence location: `package.json` (root first), else a `README*`, else the
+/// first file scanned, at line 1.
+fn fallback_location(all: &[String]) -> Location {
+    let pick = all
+        .iter()
+        .find(|f| *f == "package.json")
+        .or_else(|| {
+            all.iter()
+                .find(|f| f.ends_with("/package.json") || *f == "package.json")
+        })
+        .or_else(|| {
+            all.iter()
+                .find(|f| !f.contains('/') && f.to_ascii_lowercase().starts_with("readme"))
+        })
+        .or_else(|| all.first());
+    Location::file_start(pick.map_or(".", String::as_str))
+}
+
+fn kind_name(k: FileKind) -> &'static str {
+    match k {
+        FileKind::GithubWorkflow => "github_workflow",
+        FileKind::GithubAction => "github_action",
+        FileKind::GitlabCi => "gitlab_ci",
+        FileKind::Dockerfile => "dockerfile",
+        FileKind::Compose => "compose",
+        FileKind::YamlCandidate => "alert_rules",
+        FileKind::PackageJson => "package_json",
+        FileKind::JsSource => "js_source",
+    }
+}
+
+/// Evaluates every policy on a loaded root and builds its report.
+pub fn evaluate(
+    loaded: Loaded,
+    policies: &PolicySet,
+    filter: &RuleFilter,
+    options: &HashMap<String, BTreeMap<String, serde_json::Value>>,
+) -> RootReport {
+    let Loaded {
+        repo,
+        sources,
+        mut notifications,
+        unloadable,
+    } = loaded;
+    let root = repo.root.clone();
+    let fallback = repo.fallback.clone();
+    let value = match cel::to_value(&repo) {
+        Ok(v) => v,
+        Err(e) => {
+            notifications.push(Notification {
+                level: Severity::Error,
+                message: format!("internal error: the model of {root} could not be built: {e}"),
+                location: fallback.clone(),
+            });
+            return RootReport {
+                root,
+                notifications,
+                ..RootReport::default()
+            };
+        }
+    };
+    let empty = BTreeMap::new();
+    let results: Vec<_> = policies
+        .policies
+        .par_iter()
+        .map(|p| {
+            let opts = options.get(&p.meta.id).unwrap_or(&empty);
+            (p, policies.evaluate(p, &value, &root, &fallback, opts))
+        })
+        .collect();
+    let mut raw: Vec<(RawFinding, Severity)> = Vec::new();
+    for (p, r) in results {
+        match r {
+            Ok(found) => raw.extend(found.into_iter().map(|f| (f, p.meta.severity))),
+            Err(e) => notifications.push(Notification {
+                level: Severity::Error,
+                message: e.to_string(),
+                location: Location::file_start(&fallback.file),
+            }),
+        }
+    }
+    for e in &repo.parse_errors {
+        notifications.push(Notification {
+            level: Severity::Error,
+            message: e.message.clone(),
+            location: e.loc.clone(),
+        });
+    }
+    build_report(root, raw, sources, notifications, &unloadable, filter)
+}
+
+/// Filters, sorts, de-duplicates and fingerprints raw findings into a report.
+fn build_report(
+    root: String,
+    raw: Vec<(RawFinding, Severity)>,
+    sources: BTreeMap<String, Arc<str>>,
+    notifications: Vec<Notification>,
+    unloadable: &BTreeSet<String>,
+    filter: &RuleFilter,
+) -> RootReport {
+    let mut ignored = 0;
+    let mut kept: Vec<(RawFinding, Severity)> = Vec::new();
+    for (f, sev) in raw {
+        if f.rule != "SS001" && unloadable.contains(&f.location.file) {
+            continue;
+        }
+        if filter.keeps(&f.rule) {
+            kept.push((f, sev));
+        } else {
+            ignored += 1;
+        }
+    }
+    kept.sort_by(|a, b| {
+        (
+            &a.0.location.file,
+            a.0.location.line,
+            a.0.location.col,
+            &a.0.rule,
+            &a.0.message,
+        )
+            .cmp(&(
+                &b.0.location.file,
+                b.0.location.line,
+                b.0.location.col,
+                &b.0.rule,
+                &b.0.message,
+            ))
+    });
+    kept.dedup_by(|a, b| a.0 == b.0);
+    let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut findings = Vec::new();
+    let mut used = BTreeMap::new();
+    for (f, severity) in kept {
+        let text = sources.get(&f.location.file);
+        let line_text = text
+            .and_then(|t| t.lines().nth(f.location.line.saturating_sub(1) as usize))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let key = (f.rule.clone(), f.location.file.clone(), line_text.clone());
+        let n = seen.entry(key).or_insert(0);
+        let fingerprint = report::fingerprint(&f.rule, &f.location.file, &line_text, *n);
+        *n += 1;
+        if let Some(t) = text {
+            used.insert(f.location.file.clone(), t.clone());
+        }
+        findings.push(Finding {
+            rule: f.rule,
+            severity,
+            message: f.message,
+            location: f.location,
+            fingerprint,
+        });
+    }
+    for n in &notifications {
+        if let Some(t) = sources.get(&n.location.file) {
+            used.insert(n.location.file.clone(), t.clone());
+        }
+    }
+    RootReport {
+        root,
+        findings,
+        ignored,
+        notifications,
+        sources: used,
+    }
+}
+
+/// Checks one root end to end.
+pub fn check_root(
+    root: &Path,
+    display: &str,
+    policies: &PolicySet,
+    filter: &RuleFilter,
+    options: &HashMap<String, BTreeMap<String, serde_json::Value>>,
+) -> Result<RootReport, CheckError> {
+    let loaded = load_root(root, display)?;
+    Ok(evaluate(loaded, policies, filter, options))
+}

@@ -1,0 +1,885 @@
+//! Dockerfile loader: parses with `parse-dockerfile` (heredocs, escape directive,
+//! continuations) and builds [`crate::model::dockerfile::Dockerfile`]: ARG substitution in
+//! `FROM`/`USER`, stage links, `RUN` scripts parsed into shell commands, and the install /
+//! build / prune facts of each stage.
+
+use std::collections::HashMap;
+
+use parse_dockerfile::{Command as DfCommand, Instruction as DfInstruction, Source};
+
+use crate::load::LoadError;
+use crate::location::{LineIndex, Location};
+use crate::model::dockerfile::{
+    Copy, DevSource, Dockerfile, From, Instruction, Run, Stage, User, Var,
+};
+use crate::model::image::ImageRef;
+use crate::shell::{self, Command};
+
+/// Variables known at a point of the file: name → value (`None`: declared without default).
+type Vars = HashMap<String, Option<String>>;
+
+/// Parses `text` (the file `rel`) into the Dockerfile model. `targets` are the stage names or
+/// indexes that known builds target (empty: only the last stage is final).
+pub fn load(rel: &str, text: &str, targets: &[String]) -> Result<Dockerfile, LoadError> {
+    let parsed = parse_dockerfile::parse(text).map_err(|e| {
+        let line = u32::try_from(e.line()).unwrap_or(1).max(1);
+        LoadError {
+            message: format!("{rel}: invalid Dockerfile syntax: {e:#}"),
+            loc: Location::point(rel, line, 1),
+        }
+    })?;
+    let escape = parsed
+        .parser_directives
+        .escape
+        .as_ref()
+        .map(|d| d.value.value);
+    let mut b = Builder {
+        rel,
+        text,
+        idx: LineIndex::new(text),
+        escape: escape.unwrap_or('\\'),
+        stages: Vec::new(),
+        global_args: Vec::new(),
+        global_vars: Vars::new(),
+        instructions: Vec::new(),
+    };
+    for ins in &parsed.instructions {
+        b.instruction(ins);
+    }
+    if b.stages.is_empty() {
+        return Err(LoadError::at_file(
+            rel,
+            format!("{rel}: no FROM instruction: not a Dockerfile"),
+        ));
+    }
+    let last = b.stages.len() - 1;
+    let mut final_stages: Vec<i64> = Vec::new();
+    for t in targets {
+        if let Some(i) = b.stage_by_ref(t) {
+            final_stages.push(i as i64);
+        }
+    }
+    if final_stages.is_empty() {
+        final_stages.push(last as i64);
+    }
+    final_stages.sort_unstable();
+    final_stages.dedup();
+    let mut stages = b.stages;
+    for s in &mut stages {
+        s.is_final = final_stages.contains(&s.index);
+    }
+    Ok(Dockerfile {
+        path: rel.to_string(),
+        loc: Location::file_start(rel),
+        stages,
+        final_stages,
+        global_args: b.global_args,
+        instructions: b.instructions,
+    })
+}
+
+struct Builder<'t> {
+    rel: &'t str,
+    text: &'t str,
+    idx: LineIndex,
+    escape: char,
+    stages: Vec<Stage>,
+    global_args: Vec<Var>,
+    global_vars: Vars,
+    instructions: Vec<Instruction>,
+}
+
+/// Per-stage state that is not part of the model.
+fn stage_vars(stage: &Stage, globals: &Vars) -> Vars {
+    let mut vars = Vars::new();
+    for a in &stage.args {
+        let v = if a.has_value {
+            Some(a.value.clone())
+        } else {
+            globals.get(&a.name).cloned().flatten()
+        };
+        vars.insert(a.name.clone(), v);
+    }
+    for e in stage.inherited_envs.iter().chain(&stage.envs) {
+        vars.insert(e.name.clone(), Some(e.value.clone()));
+    }
+    vars
+}
+
+impl Builder<'_> {
+    fn loc(&self, start: usize, end: usize) -> Location {
+        self.idx.location(self.rel, self.text, start, end)
+    }
+
+    fn stage_by_ref(&self, r: &str) -> Option<usize> {
+        if let Ok(i) = r.parse::<usize>() {
+            return (i < self.stages.len()).then_some(i);
+        }
+        self.stages
+            .iter()
+            .position(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(r)))
+    }
+
+    fn instruction(&mut self, ins: &DfInstruction<'_>) {
+        let (keyword, span) = instruction_span(ins);
+        let loc = self.loc(span.start, span.end);
+        let text = self
+            .text
+            .get(span.clone())
+            .map(|s| {
+                s.split_once(char::is_whitespace)
+                    .map_or("", |(_, r)| r)
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_default();
+        self.instructions.push(Instruction {
+            keyword: keyword.to_string(),
+            stage: self.stages.len() as i64 - 1,
+            text,
+            loc: loc.clone(),
+        });
+        match ins {
+            DfInstruction::From(f) => self.from(f, loc),
+            DfInstruction::Arg(a) => {
+                let vars = parse_assignments(&a.arguments.value, "ARG", &loc);
+                match self.stages.last_mut() {
+                    Some(stage) => stage.args.extend(vars),
+                    None => {
+                        for v in &vars {
+                            let val = v.has_value.then(|| v.value.clone());
+                            self.global_vars.insert(v.name.clone(), val);
+                        }
+                        self.global_args.extend(vars);
+                    }
+                }
+            }
+            DfInstruction::Env(e) => {
+                let vars = parse_assignments(&e.arguments.value, "ENV", &loc);
+                if let Some(stage) = self.stages.last_mut() {
+                    stage.envs.extend(vars);
+                }
+            }
+            DfInstruction::User(u) => {
+                let globals = self.global_vars.clone();
+                if let Some(stage) = self.stages.last_mut() {
+                    let raw = u.arguments.value.trim().to_string();
+                    let vars = stage_vars(stage, &globals);
+                    let user = make_user(&raw, &vars, loc);
+                    stage.users.push(user.clone());
+                    stage.user = Some(user);
+                }
+            }
+            DfInstruction::Workdir(w) => {
+                if let Some(stage) = self.stages.last_mut() {
+                    stage.workdir = join_path(&stage.workdir, w.arguments.value.trim());
+                }
+            }
+            DfInstruction::Copy(c) => {
+                let from = c
+                    .options
+                    .iter()
+                    .find(|f| f.name.value == "from")
+                    .and_then(|f| f.value.as_ref())
+                    .map(|v| v.value.to_string())
+                    .unwrap_or_default();
+                let sources = c
+                    .src
+                    .iter()
+                    .filter_map(|s| match s {
+                        Source::Path(p) => Some(p.value.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                self.copy("COPY", from, sources, c.dest.value.to_string(), loc);
+            }
+            DfInstruction::Add(a) => {
+                let sources = a
+                    .src
+                    .iter()
+                    .filter_map(|s| match s {
+                        Source::Path(p) => Some(p.value.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                self.copy("ADD", String::new(), sources, a.dest.value.to_string(), loc);
+            }
+            DfInstruction::Run(r) => self.run(r, loc),
+            _ => {}
+        }
+    }
+
+    fn from(&mut self, f: &parse_dockerfile::FromInstruction<'_>, loc: Location) {
+        let raw = f.image.value.trim().to_string();
+        let resolved = substitute(&raw, &self.global_vars).unwrap_or_default();
+        let platform = f
+            .options
+            .iter()
+            .find(|o| o.name.value == "platform")
+            .and_then(|o| o.value.as_ref())
+            .map(|v| v.value.to_string());
+        let index = self.stages.len() as i64;
+        let name = f.as_.as_ref().map(|(_, n)| n.value.to_string());
+        let parent = if resolved.is_empty() {
+            None
+        } else {
+            self.stage_by_ref_name_only(&resolved)
+        };
+        let (kind, image) = if resolved.is_empty() {
+            ("unresolved", None)
+        } else if parent.is_some() {
+            ("stage", None)
+        } else if resolved.eq_ignore_ascii_case("scratch") {
+            ("scratch", None)
+        } else {
+            match ImageRef::parse(&resolved) {
+                Some(img) => ("image", Some(img)),
+                None => ("unresolved", None),
+            }
+        };
+        let mut stage = Stage {
+            index,
+            name,
+            from: From {
+                raw,
+                resolved,
+                kind: kind.to_string(),
+                image,
+                stage: parent.map(|p| p as i64),
+                platform,
+                loc: loc.clone(),
+            },
+            loc,
+            is_final: false,
+            runs: Vec::new(),
+            commands: Vec::new(),
+            copies: Vec::new(),
+            users: Vec::new(),
+            user: None,
+            envs: Vec::new(),
+            inherited_envs: Vec::new(),
+            args: Vec::new(),
+            workdir: "/".to_string(),
+            runs_full_install: false,
+            is_full_install: false,
+            install_dirs: Vec::new(),
+            installs_then_builds: false,
+            runs_build: false,
+            copies_from_earlier_stage: false,
+            dev_dependency_sources: Vec::new(),
+        };
+        if let Some(p) = parent.and_then(|p| self.stages.get(p)) {
+            stage.workdir = p.workdir.clone();
+            stage.user = p.user.clone().map(|mut u| {
+                u.inherited = true;
+                u
+            });
+            stage.inherited_envs = p.inherited_envs.iter().chain(&p.envs).cloned().collect();
+            stage.is_full_install = p.is_full_install;
+            stage.install_dirs = p.install_dirs.clone();
+            stage.installs_then_builds = p.installs_then_builds;
+            if p.is_full_install {
+                stage.dev_dependency_sources.push(DevSource {
+                    kind: "from".to_string(),
+                    detail: format!(
+                        "is built FROM stage '{}', which has dev dependencies installed",
+                        p.name.clone().unwrap_or_else(|| p.index.to_string())
+                    ),
+                    loc: stage.loc.clone(),
+                });
+            }
+        }
+        self.stages.push(stage);
+    }
+
+    /// `FROM x` refers to an earlier stage only by its `AS` name (not by index).
+    fn stage_by_ref_name_only(&self, r: &str) -> Option<usize> {
+        self.stages
+            .iter()
+            .position(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(r)))
+    }
+
+    fn copy(
+        &mut self,
+        instruction: &str,
+        from: String,
+        sources: Vec<String>,
+        dest: String,
+        loc: Location,
+    ) {
+        let from_stage = if from.is_empty() {
+            None
+        } else {
+            self.stage_by_ref(&from)
+        };
+        let Some(current) = self.stages.len().checked_sub(1) else {
+            return;
+        };
+        let dest_abs = join_path(&self.stages[current].workdir, &dest);
+        let copy = Copy {
+            instruction: instruction.to_string(),
+            from,
+            from_stage: from_stage.map(|i| i as i64),
+            sources,
+            dest,
+            dest_abs,
+            loc: loc.clone(),
+        };
+        if let Some(src) = from_stage
+            .filter(|i| *i < current)
+            .and_then(|i| self.stages.get(i))
+        {
+            let src_name = src.name.clone().unwrap_or_else(|| src.index.to_string());
+            let mut brings_modules = Vec::new();
+            if src.is_full_install {
+                for s in &copy.sources {
+                    let abs = join_path("/", s);
+                    let hit = abs.split('/').any(|c| c == "node_modules")
+                        || src.install_dirs.iter().any(|d| is_within(d, &abs));
+                    if hit {
+                        brings_modules.push(abs);
+                    }
+                }
+            }
+            let stage = &mut self.stages[current];
+            stage.copies_from_earlier_stage = true;
+            if let Some(first) = brings_modules.first() {
+                stage.is_full_install = true;
+                let dir = copy.dest_abs.clone();
+                if !stage.install_dirs.contains(&dir) {
+                    stage.install_dirs.push(dir);
+                }
+                stage.dev_dependency_sources.push(DevSource {
+                    kind: "copy".to_string(),
+                    detail: format!(
+                        "copies {first} from stage '{src_name}', which ran a full dependency install"
+                    ),
+                    loc,
+                });
+            }
+        }
+        self.stages[current].copies.push(copy);
+    }
+
+    fn run(&mut self, r: &parse_dockerfile::RunInstruction<'_>, loc: Location) {
+        let mut commands: Vec<Command> = Vec::new();
+        let mut heredoc = false;
+        let mut exec_form = false;
+        match &r.arguments {
+            DfCommand::Exec(words) => {
+                exec_form = true;
+                let argv: Vec<String> = words.value.iter().map(|w| w.value.to_string()).collect();
+                let wloc = self.loc(words.span.start, words.span.end);
+                // `["sh", "-c", "script"]` runs a script; anything else is one command.
+                if argv.len() == 3
+                    && is_shell(&argv[0])
+                    && argv[1].starts_with('-')
+                    && argv[1].contains('c')
+                {
+                    if let Ok(cmds) = shell::parse_script(&argv[2], self.rel, wloc.line, wloc.col) {
+                        commands = cmds;
+                    }
+                } else {
+                    let script = argv
+                        .iter()
+                        .map(|a| shell_quote(a))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if let Ok(mut cmds) =
+                        shell::parse_script(&script, self.rel, wloc.line, wloc.col)
+                    {
+                        for c in &mut cmds {
+                            c.loc = wloc.clone();
+                        }
+                        commands = cmds;
+                    }
+                }
+            }
+            DfCommand::Shell(s) => {
+                let script_text = s.value;
+                let marker_only = is_heredoc_runner(script_text);
+                if !r.here_docs.is_empty() && marker_only {
+                    heredoc = true;
+                    for h in &r.here_docs {
+                        let (line, col) = self.idx.line_col(self.text, h.span.start);
+                        if let Ok(cmds) = shell::parse_script(&h.value, self.rel, line, col) {
+                            commands.extend(cmds);
+                        }
+                    }
+                } else if r.here_docs.is_empty() {
+                    let script = if self.escape == '\\' {
+                        script_text.to_string()
+                    } else {
+                        script_text.replace(&format!("{}\n", self.escape), "\\\n")
+                    };
+                    let (line, col) = self.idx.line_col(self.text, s.span.start);
+                    if let Ok(cmds) = shell::parse_script(&script, self.rel, line, col) {
+                        commands = cmds;
+                    }
+                }
+            }
+            _ => {}
+        }
+        let Some(stage) = self.stages.last_mut() else {
+            return;
+        };
+        let node_env_prod = stage
+            .inherited_envs
+            .iter()
+            .chain(&stage.envs)
+            .rfind(|e| e.name == "NODE_ENV")
+            .is_some_and(|e| e.value.trim() == "production");
+        let mut cwd = stage.workdir.clone();
+        for c in &commands {
+            if c.program == "cd" {
+                if let Some(d) = c.args.first() {
+                    cwd = join_path(&cwd, d);
+                }
+                continue;
+            }
+            if is_full_install(c) && !node_env_prod {
+                stage.runs_full_install = true;
+                stage.is_full_install = true;
+                if !stage.install_dirs.contains(&cwd) {
+                    stage.install_dirs.push(cwd.clone());
+                }
+                stage.dev_dependency_sources.push(DevSource {
+                    kind: "run".to_string(),
+                    detail: format!("runs `{}`, which installs dev dependencies", c.text.trim()),
+                    loc: loc.clone(),
+                });
+            }
+            if is_build(c) {
+                stage.runs_build = true;
+                if stage.is_full_install {
+                    stage.installs_then_builds = true;
+                }
+            }
+            if is_prune(c) {
+                // A prune removes the dev dependencies that came before it in this stage.
+                stage.dev_dependency_sources.clear();
+                stage.is_full_install = false;
+                stage.install_dirs.clear();
+            }
+        }
+        stage.commands.extend(commands.iter().cloned());
+        stage.runs.push(Run {
+            loc,
+            heredoc,
+            exec_form,
+            commands,
+        });
+    }
+}
+
+/// The keyword and the byte span of a whole instruction.
+fn instruction_span(ins: &DfInstruction<'_>) -> (&'static str, std::ops::Range<usize>) {
+    use DfInstruction as I;
+    fn cmd_end(c: &DfCommand<'_>) -> usize {
+        match c {
+            DfCommand::Exec(s) => s.span.end,
+            DfCommand::Shell(s) => s.span.end,
+            _ => 0,
+        }
+    }
+    match ins {
+        I::From(f) => (
+            "FROM",
+            f.from.span.start..f.as_.as_ref().map_or(f.image.span.end, |(_, n)| n.span.end),
+        ),
+        I::Run(r) => (
+            "RUN",
+            r.run.span.start
+                ..cmd_end(&r.arguments).max(r.here_docs.last().map_or(0, |h| h.span.end)),
+        ),
+        I::Copy(c) => ("COPY", c.copy.span.start..c.dest.span.end),
+        I::Add(a) => ("ADD", a.add.span.start..a.dest.span.end),
+        I::Arg(a) => ("ARG", a.arg.span.start..a.arguments.span.end),
+        I::Env(e) => ("ENV", e.env.span.start..e.arguments.span.end),
+        I::User(u) => ("USER", u.user.span.start..u.arguments.span.end),
+        I::Workdir(w) => ("WORKDIR", w.workdir.span.start..w.arguments.span.end),
+        I::Cmd(c) => ("CMD", c.cmd.span.start..cmd_end(&c.arguments)),
+        I::Entrypoint(e) => ("ENTRYPOINT", e.entrypoint.span.start..cmd_end(&e.arguments)),
+        I::Expose(e) => (
+            "EXPOSE",
+            e.expose.span.start..e.arguments.last().map_or(e.expose.span.end, |a| a.span.end),
+        ),
+        I::Label(l) => ("LABEL", l.label.span.start..l.arguments.span.end),
+        I::Healthcheck(h) => ("HEALTHCHECK", h.healthcheck.span.clone()),
+        I::Maintainer(m) => ("MAINTAINER", m.maintainer.span.start..m.name.span.end),
+        I::Onbuild(o) => ("ONBUILD", o.onbuild.span.clone()),
+        I::Shell(s) => ("SHELL", s.shell.span.clone()),
+        I::Stopsignal(s) => ("STOPSIGNAL", s.stopsignal.span.start..s.arguments.span.end),
+        I::Volume(v) => ("VOLUME", v.volume.span.clone()),
+        _ => ("UNKNOWN", 0..0),
+    }
+}
+
+/// Whether `RUN <text>` only feeds heredocs to a shell: `<<EOF`, `<<-"EOF"`, `bash <<EOF`,
+/// `sh -e <<EOF`.
+fn is_heredoc_runner(text: &str) -> bool {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let Some(last) = words.last() else {
+        return false;
+    };
+    if !last.starts_with("<<") {
+        return false;
+    }
+    let head = &words[..words.len() - 1];
+    head.is_empty()
+        || (is_shell(head[0]) && head[1..].iter().all(|w| w.starts_with('-') && *w != "-c"))
+}
+
+fn is_shell(program: &str) -> bool {
+    let base = program.rsplit('/').next().unwrap_or(program);
+    matches!(base, "sh" | "bash" | "ash" | "dash" | "zsh")
+}
+
+fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// A dependency install of the project's dependencies without production-only flags.
+pub fn is_full_install(c: &Command) -> bool {
+    c.pm.as_ref().is_some_and(|pm| {
+        pm.action == "install"
+            && pm
+                .install
+                .as_ref()
+                .is_some_and(|i| !i.prod_only && !i.global && !i.adds_packages)
+    })
+}
+
+/// A build: script `build` or `build:*`, `medusa build`, `tsc`, `nest build` (directly or
+/// through `npx`/`pnpm exec`/`yarn <bin>`).
+pub fn is_build(c: &Command) -> bool {
+    let first = |args: &[String]| args.first().map(String::as_str) == Some("build");
+    if let Some(pm) = &c.pm {
+        let name = match pm.action.as_str() {
+            "script" | "short" => pm.script.as_deref(),
+            "tool" => pm.tool.as_deref(),
+            _ => None,
+        };
+        return match name {
+            Some(n) if n == "build" || n.starts_with("build:") => pm.action != "tool",
+            Some("tsc") => true,
+            Some("medusa" | "nest") => first(&pm.args),
+            _ => false,
+        };
+    }
+    let base = c.program.rsplit('/').next().unwrap_or(&c.program);
+    match base {
+        "tsc" => true,
+        "medusa" | "nest" => first(&c.args),
+        _ => false,
+    }
+}
+
+/// A prune of dev dependencies (`npm prune --omit=dev`, `pnpm prune --prod`), or a clean
+/// production-only reinstall (`npm ci --omit=dev` deletes `node_modules` first).
+pub fn is_prune(c: &Command) -> bool {
+    c.pm.as_ref().is_some_and(|pm| {
+        let prod = pm.install.as_ref().is_some_and(|i| i.prod_only);
+        (pm.action == "prune" && prod)
+            || (pm.action == "install"
+                && prod
+                && pm.manager == "npm"
+                && c.args.first().map(String::as_str) == Some("ci"))
+    })
+}
+
+/// Parses `ENV`/`ARG` arguments: `K=V K2="v w"`, the legacy `ENV K some value` form, and
+/// bare `ARG NAME`.
+fn parse_assignments(args: &str, instruction: &str, loc: &Location) -> Vec<Var> {
+    let words = split_words(args);
+    let mut out = Vec::new();
+    let legacy = instruction == "ENV"
+        && words.first().is_some_and(|w| !w.0.contains('='))
+        && words.len() > 1;
+    if legacy {
+        let name = words[0].0.clone();
+        let value = args.trim_start()[words[0].1..].trim().to_string();
+        out.push(var(instruction, name, Some(unquote(&value)), loc));
+        return out;
+    }
+    for (w, _) in words {
+        match w.split_once('=') {
+            Some((k, v)) => out.push(var(instruction, k.to_string(), Some(unquote(v)), loc)),
+            None => out.push(var(instruction, w, None, loc)),
+        }
+    }
+    out
+}
+
+fn var(instruction: &str, name: String, value: Option<String>, loc: &Location) -> Var {
+    let has_value = value.is_some();
+    let value = value.unwrap_or_default();
+    let literal = !value.is_empty() && !is_only_reference(&value);
+    Var {
+        instruction: instruction.to_string(),
+        name,
+        value,
+        has_value,
+        literal,
+        loc: loc.clone(),
+    }
+}
+
+/// `$X`, `${X}`, `${X:-}`, `${X-}`: a value that is nothing but one variable reference.
+fn is_only_reference(v: &str) -> bool {
+    let v = v.trim();
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if let Some(inner) = v.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+        let name = inner.split([':', '-']).next().unwrap_or("");
+        let rest = &inner[name.len()..];
+        return ident(name) && matches!(rest, "" | ":-" | "-");
+    }
+    v.strip_prefix('$').is_some_and(ident)
+}
+
+/// Splits on unquoted whitespace, keeping quotes; returns each word with the byte offset just
+/// past it (in the left-trimmed input).
+fn split_words(s: &str) -> Vec<(String, usize)> {
+    let s = s.trim_start();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, ch) in s.char_indices() {
+        if escaped {
+            cur.push(ch);
+            escaped = false;
+            continue;
+        }
+        match (quote, ch) {
+            (_, '\\') if quote != Some('\'') => {
+                cur.push(ch);
+                escaped = true;
+            }
+            (None, '"' | '\'') => {
+                quote = Some(ch);
+                cur.push(ch);
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                cur.push(ch);
+            }
+            (None, c) if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push((std::mem::take(&mut cur), i));
+                }
+            }
+            _ => cur.push(ch),
+        }
+    }
+    if !cur.is_empty() {
+        out.push((cur, s.len()));
+    }
+    out
+}
+
+/// Removes one level of surrounding quotes and backslash escapes.
+fn unquote(v: &str) -> String {
+    let v = v.trim();
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (q, '\\') if q != Some('\'') => {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Substitutes `$X`, `${X}`, `${X:-d}`, `${X-d}`, `${X:+a}`, `${X+a}` from `vars`; `None`
+/// when a variable has no value and no default.
+pub fn substitute(s: &str, vars: &Vars) -> Option<String> {
+    let mut out = String::new();
+    let bytes: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c != '$' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        if bytes.get(i + 1) == Some(&'{') {
+            let close = bytes[i + 2..].iter().position(|c| *c == '}')? + i + 2;
+            let inner: String = bytes[i + 2..close].iter().collect();
+            let name_end = inner
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(inner.len());
+            let (name, op) = inner.split_at(name_end);
+            let val = vars.get(name).cloned().flatten();
+            let set = val.as_deref().is_some_and(|v| !v.is_empty());
+            let piece = if let Some(d) = op.strip_prefix(":-") {
+                if set { val } else { Some(substitute(d, vars)?) }
+            } else if let Some(d) = op.strip_prefix('-') {
+                if val.is_some() {
+                    val
+                } else {
+                    Some(substitute(d, vars)?)
+                }
+            } else if let Some(a) = op.strip_prefix(":+") {
+                Some(if set {
+                    substitute(a, vars)?
+                } else {
+                    String::new()
+                })
+            } else if let Some(a) = op.strip_prefix('+') {
+                Some(if val.is_some() {
+                    substitute(a, vars)?
+                } else {
+                    String::new()
+                })
+            } else if op.is_empty() {
+                val
+            } else {
+                None
+            };
+            out.push_str(&piece?);
+            i = close + 1;
+        } else {
+            let rest: String = bytes[i + 1..].iter().collect();
+            let n = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            if n == 0 {
+                out.push('$');
+                i += 1;
+                continue;
+            }
+            out.push_str(&vars.get(&rest[..n]).cloned().flatten()?);
+            i += 1 + rest[..n].chars().count();
+        }
+    }
+    Some(out)
+}
+
+fn make_user(raw: &str, vars: &Vars, loc: Location) -> User {
+    let resolved = substitute(raw, vars).unwrap_or_else(|| raw.to_string());
+    let name = resolved.split(':').next().unwrap_or("").trim().to_string();
+    let is_root = name == "root" || name == "0";
+    User {
+        raw: raw.to_string(),
+        resolved,
+        name,
+        is_root,
+        inherited: false,
+        loc,
+    }
+}
+
+/// Joins a path onto a directory (absolute paths replace it) and normalises `.`/`..`.
+pub fn join_path(base: &str, path: &str) -> String {
+    let path = path.trim();
+    let joined = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{}/{}", base.trim_end_matches('/'), path)
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Whether `dir` is `ancestor` or inside it.
+fn is_within(dir: &str, ancestor: &str) -> bool {
+    let a = ancestor.trim_end_matches('/');
+    a.is_empty() || dir == a || dir.starts_with(&format!("{a}/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, Option<&str>)]) -> Vars {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+            .collect()
+    }
+
+    #[test]
+    fn substitutes_arg_defaults() {
+        let v = vars(&[("NODE", Some("18")), ("EMPTY", Some("")), ("NONE", None)]);
+        let table = [
+            ("node:$NODE-alpine", Some("node:18-alpine")),
+            ("node:${NODE}-alpine", Some("node:18-alpine")),
+            ("node:${MISSING:-20}-alpine", Some("node:20-alpine")),
+            ("node:${EMPTY:-20}", Some("node:20")),
+            ("node:${EMPTY-20}", Some("node:")),
+            ("${NONE}", None),
+            ("x${NODE:+-y}", Some("x-y")),
+            ("a$", Some("a$")),
+            ("${UNCLOSED", None),
+        ];
+        for (input, want) in table {
+            assert_eq!(substitute(input, &v).as_deref(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn parses_env_and_arg_forms() {
+        let loc = Location::file_start("Dockerfile");
+        let v = parse_assignments(r#"A=1 B="two words" C"#, "ARG", &loc);
+        let got: Vec<(&str, &str, bool)> = v
+            .iter()
+            .map(|v| (v.name.as_str(), v.value.as_str(), v.has_value))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("A", "1", true), ("B", "two words", true), ("C", "", false)]
+        );
+        let v = parse_assignments("API_KEY some secret value", "ENV", &loc);
+        assert_eq!(
+            (v[0].name.as_str(), v[0].value.as_str()),
+            ("API_KEY", "some secret value")
+        );
+        assert!(v[0].literal);
+        for r in ["$TOKEN", "${TOKEN}", "${TOKEN:-}"] {
+            assert!(
+                !parse_assignments(&format!("TOKEN={r}"), "ENV", &loc)[0].literal,
+                "{r}"
+            );
+        }
+        assert!(parse_assignments("TOKEN=${TOKEN:-abc}", "ENV", &loc)[0].literal);
+    }
+
+    #[test]
+    fn paths_join_and_nest() {
+        assert_eq!(join_path("/app", "./node_modules"), "/app/node_modules");
+        assert_eq!(join_path("/app", "/srv"), "/srv");
+        assert_eq!(join_path("/app/x", "../y/."), "/app/y");
+        assert!(is_within("/app", "/app"));
+        assert!(is_within("/app/x", "/app"));
+        assert!(is_within("/app", "/"));
+        assert!(!is_within("/application", "/app"));
+        assert!(!is_within("/app", "/app/x"));
+    }
+}

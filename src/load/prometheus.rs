@@ -1,0 +1,261 @@
+//! Prometheus rule files, discovered by content: YAML documents with `groups[].rules[]`
+//! (rules carrying `alert`/`record` and `expr`) and Kubernetes `PrometheusRule` objects
+//! (`spec.groups`). Every expression is parsed with `promql-parser`; an invalid one is a
+//! load error at its `expr:` line and only that rule is dropped.
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::load::LoadError;
+use crate::load::yaml::{self, YamlFailure};
+use crate::location::Location;
+
+/// One rules file.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertFile {
+    /// Path relative to the repository root.
+    pub path: String,
+    /// The `groups:` key (`spec.groups` for a `PrometheusRule`) of the first rules document.
+    pub groups_loc: Location,
+    /// Every rule with a valid expression, in file order.
+    pub rules: Vec<AlertRule>,
+}
+
+/// One alerting or recording rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRule {
+    /// The group's name.
+    pub group: String,
+    /// The alert name (empty for recording rules).
+    pub alert: String,
+    /// The recorded series name (empty for alerting rules).
+    pub record: String,
+    /// Whether this is an alerting rule.
+    pub is_alert: bool,
+    /// The PromQL expression.
+    pub expr: String,
+    /// The `expr:` line.
+    pub expr_loc: Location,
+    /// The rule's `alert:` (or `record:`) line.
+    pub loc: Location,
+}
+
+#[derive(Deserialize)]
+struct Doc {
+    #[serde(default)]
+    groups: Option<Spanned<Vec<Group>>>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    spec: Option<Spec>,
+}
+
+#[derive(Deserialize)]
+struct Spec {
+    #[serde(default)]
+    groups: Option<Spanned<Vec<Group>>>,
+}
+
+#[derive(Deserialize)]
+struct Group {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+struct RawRule {
+    #[serde(default)]
+    alert: Option<Spanned<String>>,
+    #[serde(default)]
+    record: Option<Spanned<String>>,
+    #[serde(default)]
+    expr: Option<Spanned<serde_json::Value>>,
+}
+
+/// The outcome of probing a YAML file for rules.
+#[derive(Debug, Default)]
+pub struct Probe {
+    /// The rules file, when the file is one.
+    pub file: Option<AlertFile>,
+    /// Load errors: the file itself (invalid YAML that looks like rules), or invalid
+    /// expressions (one each).
+    pub errors: Vec<LoadError>,
+    /// Why the file was skipped (a template), when it was.
+    pub skipped: Option<LoadError>,
+}
+
+/// Cheap textual pre-filter: could this text hold Prometheus rules?
+pub fn may_hold_rules(text: &str) -> bool {
+    text.contains("groups") && text.contains("expr") && text.contains("rules")
+}
+
+/// Reads `text` as a possible rules file.
+pub fn probe(rel: &str, text: &str) -> Probe {
+    let mut out = Probe::default();
+    if !may_hold_rules(text) {
+        return out;
+    }
+    let docs = match yaml::parse_documents::<serde_json::Value>(rel, text) {
+        Ok(d) => d,
+        Err(YamlFailure::Invalid(e)) => {
+            out.errors.push(e);
+            return out;
+        }
+        Err(YamlFailure::Template(e)) => {
+            out.skipped = Some(e);
+            return out;
+        }
+    };
+    if !docs.iter().any(has_rules_shape) {
+        return out;
+    }
+    let typed = match yaml::parse_documents::<Option<Doc>>(rel, text) {
+        Ok(d) => d,
+        Err(YamlFailure::Invalid(e) | YamlFailure::Template(e)) => {
+            out.errors.push(e);
+            return out;
+        }
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut file = AlertFile {
+        path: rel.to_string(),
+        groups_loc: Location::file_start(rel),
+        rules: Vec::new(),
+    };
+    let mut first = true;
+    for doc in typed.into_iter().flatten() {
+        let groups = match (&doc.kind, doc.groups, doc.spec) {
+            (Some(k), _, Some(spec)) if k == "PrometheusRule" => spec.groups,
+            (_, g @ Some(_), _) => g,
+            _ => None,
+        };
+        let Some(groups) = groups else { continue };
+        if first {
+            let line = key_line(&lines, span_line(&groups.referenced), "groups:");
+            file.groups_loc = Location::point(rel, line, 1);
+            first = false;
+        }
+        for g in groups.value {
+            let group = g.name.unwrap_or_default();
+            for r in g.rules {
+                let Some(expr) = r.expr else { continue };
+                let expr_text = match &expr.value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let expr_line = key_line(&lines, span_line(&expr.referenced), "expr:");
+                let expr_loc = Location::point(rel, expr_line, 1);
+                let name_node = r.alert.as_ref().or(r.record.as_ref());
+                let loc = name_node.map_or(expr_loc.clone(), |n| {
+                    Location::point(rel, span_line(&n.referenced), span_col(&n.referenced))
+                });
+                if let Err(e) = promql_parser::parser::parse(&expr_text) {
+                    let first_line = e.to_string().lines().next().unwrap_or("").to_string();
+                    out.errors.push(LoadError {
+                        message: format!("{rel}: invalid PromQL expression: {first_line}"),
+                        loc: expr_loc,
+                    });
+                    continue;
+                }
+                file.rules.push(AlertRule {
+                    group: group.clone(),
+                    alert: r
+                        .alert
+                        .as_ref()
+                        .map(|a| a.value.clone())
+                        .unwrap_or_default(),
+                    record: r
+                        .record
+                        .as_ref()
+                        .map(|a| a.value.clone())
+                        .unwrap_or_default(),
+                    is_alert: r.alert.is_some(),
+                    expr: expr_text,
+                    expr_loc,
+                    loc,
+                });
+            }
+        }
+    }
+    out.file = Some(file);
+    out
+}
+
+fn span_line(l: &serde_saphyr::Location) -> u32 {
+    u32::try_from(l.line()).unwrap_or(1).max(1)
+}
+
+fn span_col(l: &serde_saphyr::Location) -> u32 {
+    u32::try_from(l.column()).unwrap_or(1).max(1)
+}
+
+/// The line of `key` at or above `line` (a block scalar's value starts below its key).
+fn key_line(lines: &[&str], line: u32, key: &str) -> u32 {
+    let mut l = line as usize;
+    while l >= 1 {
+        let t = lines
+            .get(l - 1)
+            .map_or("", |s| s.trim_start().trim_start_matches("- "));
+        if t.starts_with(key) {
+            return l as u32;
+        }
+        if l + 3 < line as usize {
+            break;
+        }
+        l -= 1;
+    }
+    line
+}
+
+/// Whether a parsed document has the shape of a rules document.
+fn has_rules_shape(doc: &serde_json::Value) -> bool {
+    let groups = if doc.get("kind").and_then(|k| k.as_str()) == Some("PrometheusRule") {
+        doc.get("spec").and_then(|s| s.get("groups"))
+    } else {
+        doc.get("groups")
+    };
+    let Some(groups) = groups.and_then(|g| g.as_array()) else {
+        return false;
+    };
+    groups.iter().any(|g| {
+        g.get("rules")
+            .and_then(|r| r.as_array())
+            .is_some_and(|rules| {
+                rules.iter().any(|r| {
+                    r.get("expr").is_some()
+                        && (r.get("alert").is_some() || r.get("record").is_some())
+                })
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_rules_and_reports_invalid_promql_at_its_expr_line() {
+        let text = "groups:\n  - name: g\n    rules:\n      - alert: Bad\n        expr: sum(rate(x[5m])\n      - alert: Good\n        expr: |\n          up == 0\n";
+        let p = probe("alerts.yml", text);
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!(p.errors[0].loc.line, 5);
+        let f = p.file.expect("rules file");
+        assert_eq!(f.rules.len(), 1);
+        assert_eq!(f.rules[0].alert, "Good");
+        assert_eq!(f.rules[0].expr_loc.line, 7);
+        assert_eq!(f.rules[0].loc.line, 6);
+    }
+
+    #[test]
+    fn crd_and_lookalikes() {
+        let crd = "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nspec:\n  groups:\n    - name: g\n      rules:\n        - alert: A\n          expr: up == 0\n";
+        let f = probe("r.yaml", crd).file.expect("crd rules");
+        assert_eq!(f.groups_loc.line, 4);
+        let am = "route:\n  receiver: x\nreceivers:\n  - name: x\n";
+        assert!(probe("alertmanager.yml", am).file.is_none());
+        let tests = "rule_files: [a.yml]\ntests:\n  - promql_expr_test:\n      - expr: up\n";
+        assert!(probe("t.yml", tests).file.is_none());
+    }
+}

@@ -1,0 +1,53 @@
+//! The CEL-visible model: what policies see as `repo`. Every type and field here is part of
+//! the policy authors' API and is documented in `docs/model.md`. Each node a finding can
+//! point at has a `loc` field ([`crate::location::Location`]).
+
+pub mod dockerfile;
+pub mod image;
+
+use serde::Serialize;
+
+use crate::load::prometheus::AlertFile;
+use crate::location::Location;
+
+/// One repository root, as policies see it (the variable `repo`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Repo {
+    /// The root as given on the command line.
+    pub root: String,
+    /// Every input file discovered, with its kind.
+    pub files: Vec<InputFile>,
+    /// Application Dockerfiles that parsed (unparseable ones are only in `parse_errors`).
+    pub dockerfiles: Vec<dockerfile::Dockerfile>,
+    /// Prometheus rule files that parsed.
+    pub alert_files: Vec<AlertFile>,
+    /// Inputs that could not be read or parsed: one entry each (and one per invalid alert
+    /// expression). SS001 reports them.
+    pub parse_errors: Vec<ParseError>,
+    /// Where "missing evidence" findings point: line 1 of `package.json`, else of a
+    /// `README*`, else of the first file scanned.
+    pub fallback: Location,
+}
+
+/// A discovered input file.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    /// Path relative to the root.
+    pub path: String,
+    /// `github_workflow`, `github_action`, `gitlab_ci`, `dockerfile`, `compose`,
+    /// `yaml_candidate`, `package_json` or `js_source`.
+    pub kind: String,
+    /// Line 1 of the file.
+    pub loc: Location,
+}
+
+/// An input that could not be loaded.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParseError {
+    /// Path relative to the root.
+    pub path: String,
+    /// What went wrong.
+    pub message: String,
+    /// The error's position (line 1 when unknown).
+    pub loc: Location,
+}

@@ -1,0 +1,100 @@
+//! Rule metadata: what reports and `shipshape rules`/`explain` need to know about a rule,
+//! independent of how its CEL expressions are evaluated.
+
+use serde::Serialize;
+
+use crate::finding::Severity;
+
+/// The documentation of one rule, in fixed sections (as written in its policy file).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RuleDocs {
+    /// What the rule checks, in a few sentences.
+    pub what: String,
+    /// Why it matters.
+    pub why: String,
+    /// An example that fails the rule (file contents, shown as code).
+    pub failing: String,
+    /// The same example fixed.
+    pub passing: String,
+    /// Decisions taken where the catalog is silent (may be empty).
+    pub decisions: String,
+    /// One or two sentences on how to fix a finding: shown as help under every finding.
+    pub fix: String,
+}
+
+/// Everything about a rule except its expressions.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleMeta {
+    /// Stable rule ID, e.g. `DF005`.
+    pub id: String,
+    /// Short title, e.g. "runs as a non-root user".
+    pub title: String,
+    /// Default severity.
+    pub severity: Severity,
+    /// Free-form tags (`docker`, `security`, `ci`, ...), reported in SARIF `properties.tags`.
+    pub tags: Vec<String>,
+    /// GitHub code scanning `security-severity` (0.0–10.0) for error rules; defaults by severity.
+    pub security_severity: Option<f64>,
+    /// The rule's documentation.
+    pub docs: RuleDocs,
+}
+
+impl RuleMeta {
+    /// The rule's documentation as Markdown (used by `explain` and SARIF `help.markdown`).
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "# {} — {}\n\nSeverity: **{}**\n\n## What it checks\n\n{}\n\n## Why\n\n{}\n\n## How to fix\n\n{}\n",
+            self.id,
+            self.title,
+            self.severity,
+            self.docs.what.trim(),
+            self.docs.why.trim(),
+            self.docs.fix.trim()
+        );
+        if !self.docs.failing.trim().is_empty() {
+            out.push_str(&format!(
+                "\n## Failing example\n\n```\n{}\n```\n",
+                self.docs.failing.trim_end()
+            ));
+        }
+        if !self.docs.passing.trim().is_empty() {
+            out.push_str(&format!(
+                "\n## Passing example\n\n```\n{}\n```\n",
+                self.docs.passing.trim_end()
+            ));
+        }
+        if !self.docs.decisions.trim().is_empty() {
+            out.push_str(&format!(
+                "\n## Decisions\n\n{}\n",
+                self.docs.decisions.trim()
+            ));
+        }
+        out
+    }
+
+    /// The rule's documentation as plain text (SARIF `help.text`).
+    pub fn plain_text(&self) -> String {
+        let mut out = format!(
+            "{} — {}\n\n{}\n\nWhy: {}\n\nFix: {}\n",
+            self.id,
+            self.title,
+            self.docs.what.trim(),
+            self.docs.why.trim(),
+            self.docs.fix.trim()
+        );
+        if !self.docs.decisions.trim().is_empty() {
+            out.push_str(&format!("\nDecisions: {}\n", self.docs.decisions.trim()));
+        }
+        out
+    }
+
+    /// The `security-severity` reported to GitHub code scanning: the policy's own value, else
+    /// 7.0 for errors, 4.0 for warnings, 1.0 for notes.
+    pub fn effective_security_severity(&self) -> f64 {
+        self.security_severity.unwrap_or(match self.severity {
+            Severity::Error => 7.0,
+            Severity::Warning => 4.0,
+            Severity::Note => 1.0,
+        })
+    }
+}

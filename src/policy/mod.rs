@@ -1,0 +1,719 @@
+//! The policy engine: loads policy files (built-in ones embedded in the binary, user ones
+//! from `--policy DIR`), validates and compiles every CEL expression once at start-up
+//! (a bad policy is a diagnostic pointing into its YAML file), and evaluates policies
+//! against a repository model into raw findings.
+
+pub mod functions;
+pub mod meta;
+pub mod schema;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cel::objects::Key;
+use cel::{Context, Env, Program, Value};
+use include_dir::{Dir, include_dir};
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+use crate::location::{LineIndex, Location};
+use crate::policy::meta::{RuleDocs, RuleMeta};
+use crate::policy::schema::{OptionSpec, OptionType, PolicyFile, TestCase};
+
+/// The built-in policy pack, embedded at build time.
+static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/policies");
+
+/// A policy that could not be loaded or compiled: rendered with its source and a label on
+/// the offending part of the YAML file.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(shipshape::policy))]
+pub struct PolicyError {
+    /// What is wrong.
+    pub message: String,
+    /// The policy file.
+    #[source_code]
+    pub src: NamedSource<String>,
+    /// The offending span.
+    #[label("{label}")]
+    pub span: SourceSpan,
+    /// Label text.
+    pub label: String,
+    /// Path of the policy file (for plain-text callers).
+    pub path: String,
+}
+
+/// An error while evaluating a policy on one repository.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("policy {policy} ({path}) failed on {root}: {message}")]
+pub struct EvalError {
+    /// The policy's ID.
+    pub policy: String,
+    /// The policy file.
+    pub path: String,
+    /// The repository root it was evaluated on.
+    pub root: String,
+    /// The interpreter's message.
+    pub message: String,
+}
+
+/// One compiled CEL expression and where it came from.
+struct Expr {
+    program: Program,
+}
+
+/// A message template: literal text and `{{ CEL }}` parts.
+struct Template {
+    parts: Vec<Part>,
+}
+
+enum Part {
+    Text(String),
+    Expr(Expr),
+}
+
+/// What a policy evaluates.
+enum Body {
+    Violations(Expr),
+    Require { cond: Expr, at: Option<Expr> },
+}
+
+/// A loaded, compiled policy.
+pub struct Policy {
+    /// The rule's metadata.
+    pub meta: RuleMeta,
+    /// Where the policy came from (`builtin:policies/DF001.yaml` or a file path).
+    pub path: String,
+    /// The option specs.
+    pub options: BTreeMap<String, OptionSpec>,
+    /// The inline test cases.
+    pub tests: Vec<TestCase>,
+    each: Option<Expr>,
+    body: Body,
+    message: Template,
+    missing: Option<Template>,
+}
+
+/// A finding before filtering and fingerprinting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFinding {
+    /// The rule ID.
+    pub rule: String,
+    /// The message.
+    pub message: String,
+    /// Where it points.
+    pub location: Location,
+}
+
+/// All loaded policies and the CEL environment they were compiled in.
+pub struct PolicySet {
+    /// Policies sorted by ID.
+    pub policies: Vec<Policy>,
+    env: Arc<Env>,
+}
+
+/// Builds the CEL environment: the standard library plus the strings and lists extensions.
+fn environment() -> Env {
+    let mut env = Env::stdlib();
+    // Both extensions register fresh names on a fresh stdlib environment; a failure here
+    // would be a programming error caught by every test.
+    let _ = env.add_extension(cel::extensions::strings);
+    let _ = env.add_extension(cel::extensions::lists);
+    env
+}
+
+impl PolicySet {
+    /// Loads the built-in pack (unless `builtin` is false) and every `*.yaml`/`*.yml` in
+    /// `dirs`. Fails on the first policy that does not parse or compile, or a duplicate ID.
+    pub fn load(builtin: bool, dirs: &[PathBuf]) -> Result<PolicySet, Box<PolicyError>> {
+        let env = Arc::new(environment());
+        let mut sources: Vec<(String, String)> = Vec::new();
+        if builtin {
+            let mut files: Vec<_> = BUILTIN
+                .files()
+                .filter(|f| f.path().extension().is_some_and(|e| e == "yaml"))
+                .collect();
+            files.sort_by_key(|f| f.path().to_path_buf());
+            for f in files {
+                let text = f.contents_utf8().unwrap_or("").to_string();
+                sources.push((format!("policies/{}", f.path().display()), text));
+            }
+        }
+        for dir in dirs {
+            sources.extend(read_policy_dir(dir)?);
+        }
+        let mut policies = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        for (path, text) in sources {
+            let policy = compile_policy(&env, &path, &text)?;
+            if !seen.insert(policy.meta.id.clone()) {
+                let id = policy.meta.id.clone();
+                return Err(error_at(
+                    &path,
+                    &text,
+                    0,
+                    2,
+                    format!("duplicate policy ID {id}: another policy already uses it"),
+                    "duplicate ID",
+                ));
+            }
+            policies.push(policy);
+        }
+        policies.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
+        Ok(PolicySet { policies, env })
+    }
+
+    /// Compiles one policy from text (used by tests and `--policy`).
+    pub fn compile_one(path: &str, text: &str) -> Result<Policy, Box<PolicyError>> {
+        compile_policy(&Arc::new(environment()), path, text)
+    }
+
+    /// Metadata of every policy, in ID order.
+    pub fn metas(&self) -> Vec<RuleMeta> {
+        self.policies.iter().map(|p| p.meta.clone()).collect()
+    }
+
+    /// Evaluates `policy` on a repository model value (`repo`), with `fallback` as the
+    /// missing-evidence location and `overrides` replacing option defaults.
+    pub fn evaluate(
+        &self,
+        policy: &Policy,
+        repo: &Value,
+        root: &str,
+        fallback: &Location,
+        overrides: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<Vec<RawFinding>, EvalError> {
+        let fail = |message: String| EvalError {
+            policy: policy.meta.id.clone(),
+            path: policy.path.clone(),
+            root: root.to_string(),
+            message,
+        };
+        let mut opts = serde_json::Map::new();
+        for (name, spec) in &policy.options {
+            let v = overrides
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| spec.default.clone());
+            opts.insert(name.clone(), v);
+        }
+        let opts =
+            cel::to_value(serde_json::Value::Object(opts)).map_err(|e| fail(e.to_string()))?;
+        let mut ctx = Context::with_env(self.env.clone());
+        functions::register(&mut ctx).map_err(|e| fail(e.to_string()))?;
+        ctx.add_variable_from_value("repo", repo.clone());
+        ctx.add_variable_from_value("options", opts);
+        let mut out = Vec::new();
+        let id = &policy.meta.id;
+        let subjects: Vec<Option<Value>> = match &policy.each {
+            Some(each) => match each
+                .program
+                .execute(&ctx)
+                .map_err(|e| fail(e.to_string()))?
+            {
+                Value::List(items) => items.iter().cloned().map(Some).collect(),
+                Value::Null => Vec::new(),
+                other => {
+                    return Err(fail(format!(
+                        "`each` must give a list, got {:?}",
+                        other.type_of()
+                    )));
+                }
+            },
+            None => vec![None],
+        };
+        if subjects.is_empty() {
+            if let Some(missing) = &policy.missing {
+                let message = render(missing, &ctx).map_err(fail)?;
+                out.push(RawFinding {
+                    rule: id.clone(),
+                    message,
+                    location: fallback.clone(),
+                });
+            }
+            return Ok(out);
+        }
+        for subject in subjects {
+            let mut scope = ctx.new_inner_scope();
+            if let Some(s) = subject {
+                scope.add_variable_from_value("it", s);
+            }
+            match &policy.body {
+                Body::Violations(expr) => {
+                    let v = expr
+                        .program
+                        .execute(&scope)
+                        .map_err(|e| fail(e.to_string()))?;
+                    let items = match v {
+                        Value::List(items) => items.iter().cloned().collect::<Vec<_>>(),
+                        Value::Null => Vec::new(),
+                        other => vec![other],
+                    };
+                    for item in items {
+                        let location = node_location(&item).unwrap_or_else(|| fallback.clone());
+                        let explicit = map_get(&item, "message").and_then(|m| match m {
+                            Value::String(s) => Some(s.to_string()),
+                            _ => None,
+                        });
+                        let message = match explicit {
+                            Some(m) => m,
+                            None => {
+                                let mut vs = scope.new_inner_scope();
+                                vs.add_variable_from_value("v", item.clone());
+                                render(&policy.message, &vs).map_err(fail)?
+                            }
+                        };
+                        out.push(RawFinding {
+                            rule: id.clone(),
+                            message,
+                            location,
+                        });
+                    }
+                }
+                Body::Require { cond, at } => {
+                    let ok = cond
+                        .program
+                        .execute(&scope)
+                        .map_err(|e| fail(e.to_string()))?;
+                    match ok {
+                        Value::Bool(true) => {}
+                        Value::Bool(false) => {
+                            let location = match at {
+                                Some(at) => {
+                                    let node = at
+                                        .program
+                                        .execute(&scope)
+                                        .map_err(|e| fail(e.to_string()))?;
+                                    node_location(&node).unwrap_or_else(|| fallback.clone())
+                                }
+                                None => fallback.clone(),
+                            };
+                            let message = render(&policy.message, &scope).map_err(fail)?;
+                            out.push(RawFinding {
+                                rule: id.clone(),
+                                message,
+                                location,
+                            });
+                        }
+                        other => {
+                            return Err(fail(format!(
+                                "`require` must give a bool, got {:?}",
+                                other.type_of()
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Reads every policy file of a directory (sorted by name).
+fn read_policy_dir(dir: &Path) -> Result<Vec<(String, String)>, Box<PolicyError>> {
+    let plain = |message: String| {
+        Box::new(PolicyError {
+            message,
+            src: NamedSource::new(dir.display().to_string(), String::new()),
+            span: (0, 0).into(),
+            label: String::new(),
+            path: dir.display().to_string(),
+        })
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        plain(format!(
+            "cannot read policy directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| plain(format!("cannot read policy {}: {e}", p.display())))?;
+        out.push((p.display().to_string(), text));
+    }
+    Ok(out)
+}
+
+/// A policy error labelled at 1-based `line`/`col` of the file (line 0: the start).
+fn error_at(
+    path: &str,
+    text: &str,
+    line: u32,
+    col: u32,
+    message: String,
+    label: &str,
+) -> Box<PolicyError> {
+    let idx = LineIndex::new(text);
+    let offset = if line == 0 {
+        0
+    } else {
+        idx.line_start(line).map_or(0, |s| {
+            let line_text = &text[s..];
+            let byte = line_text
+                .char_indices()
+                .nth(col.saturating_sub(1) as usize)
+                .map_or(line_text.len(), |(b, _)| b);
+            s + byte
+        })
+    };
+    let len = text[offset.min(text.len())..]
+        .find('\n')
+        .unwrap_or(text.len() - offset.min(text.len()))
+        .max(1)
+        .min(text.len().saturating_sub(offset));
+    Box::new(PolicyError {
+        message: format!("{path}: {message}"),
+        src: NamedSource::new(path, text.to_string()),
+        span: (offset.min(text.len()), len).into(),
+        label: label.to_string(),
+        path: path.to_string(),
+    })
+}
+
+fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<PolicyError>> {
+    let file: PolicyFile = serde_saphyr::from_str_with_options(text, crate::load::yaml::options())
+        .map_err(|e| {
+            let (line, col) = e
+                .location()
+                .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
+            let msg = e.to_string().lines().next().unwrap_or("").to_string();
+            error_at(
+                path,
+                text,
+                line,
+                col,
+                format!("invalid policy file: {msg}"),
+                "here",
+            )
+        })?;
+    let id = file.id.value.clone();
+    let id_line = file.id.referenced.line() as u32;
+    let valid_id = !id.is_empty()
+        && id.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid_id {
+        return Err(error_at(
+            path,
+            text,
+            id_line,
+            1,
+            format!("invalid policy ID {id:?}"),
+            "IDs are letters, digits, `_` and `-`",
+        ));
+    }
+    for (name, spec) in &file.options {
+        let ok = match (spec.kind, &spec.default) {
+            (_, serde_json::Value::Null) => true,
+            (OptionType::String, v) => v.is_string(),
+            (OptionType::Int, v) => v.is_i64() || v.is_u64(),
+            (OptionType::Float, v) => v.is_number(),
+            (OptionType::Bool, v) => v.is_boolean(),
+            (OptionType::List, v) => v
+                .as_array()
+                .is_some_and(|a| a.iter().all(|x| x.is_string())),
+        };
+        if !ok {
+            let line = find_line(text, &format!("{name}:")).unwrap_or(1);
+            return Err(error_at(
+                path,
+                text,
+                line,
+                1,
+                format!(
+                    "option {name}: default does not match its type {:?}",
+                    spec.kind
+                ),
+                "wrong default",
+            ));
+        }
+    }
+    let compile =
+        |s: &serde_saphyr::Spanned<String>, what: &str| -> Result<Expr, Box<PolicyError>> {
+            compile_expr(env, path, text, &s.value, &s.referenced, what)
+        };
+    let each = file.each.as_ref().map(|e| compile(e, "each")).transpose()?;
+    let body = match (&file.violations, &file.require) {
+        (Some(v), None) => {
+            if file.at.is_some() {
+                let line = file.at.as_ref().map_or(1, |a| a.referenced.line() as u32);
+                return Err(error_at(
+                    path,
+                    text,
+                    line,
+                    1,
+                    "`at` goes with `require`, not `violations`".into(),
+                    "remove `at`",
+                ));
+            }
+            Body::Violations(compile(v, "violations")?)
+        }
+        (None, Some(r)) => Body::Require {
+            cond: compile(r, "require")?,
+            at: file.at.as_ref().map(|a| compile(a, "at")).transpose()?,
+        },
+        _ => {
+            return Err(error_at(
+                path,
+                text,
+                id_line,
+                1,
+                "a policy needs exactly one of `violations` or `require`".into(),
+                "in this policy",
+            ));
+        }
+    };
+    if file.missing.is_some() && each.is_none() {
+        let line = file
+            .missing
+            .as_ref()
+            .map_or(1, |m| m.referenced.line() as u32);
+        return Err(error_at(
+            path,
+            text,
+            line,
+            1,
+            "`missing` needs `each`".into(),
+            "no `each` in this policy",
+        ));
+    }
+    let message = compile_template(env, path, text, &file.message)?;
+    let missing = file
+        .missing
+        .as_ref()
+        .map(|m| compile_template(env, path, text, m))
+        .transpose()?;
+    for case in &file.tests {
+        for e in &case.expect {
+            if parse_expectation(e).is_none() {
+                let line = find_line(text, e).unwrap_or(1);
+                return Err(error_at(
+                    path,
+                    text,
+                    line,
+                    1,
+                    format!(
+                        "test {:?}: expectation {e:?} is not `RULE FILE:LINE`",
+                        case.name
+                    ),
+                    "bad expectation",
+                ));
+            }
+        }
+        for name in case.options.keys() {
+            if !file.options.contains_key(name) {
+                let line = find_line(text, &format!("{name}:")).unwrap_or(1);
+                return Err(error_at(
+                    path,
+                    text,
+                    line,
+                    1,
+                    format!("test {:?} sets unknown option {name}", case.name),
+                    "unknown option",
+                ));
+            }
+        }
+    }
+    Ok(Policy {
+        meta: RuleMeta {
+            id,
+            title: file.title,
+            severity: file.severity,
+            tags: file.tags,
+            security_severity: file.security_severity,
+            docs: RuleDocs {
+                what: file.docs.what,
+                why: file.docs.why,
+                failing: file.docs.failing,
+                passing: file.docs.passing,
+                decisions: file.docs.decisions,
+                fix: file.docs.fix,
+            },
+        },
+        path: path.to_string(),
+        options: file.options,
+        tests: file.tests,
+        each,
+        body,
+        message,
+        missing,
+    })
+}
+
+/// Parses `RULE FILE:LINE` into its parts.
+pub fn parse_expectation(s: &str) -> Option<(String, String, u32)> {
+    let (rule, rest) = s.trim().split_once(char::is_whitespace)?;
+    let (file, line) = rest.trim().rsplit_once(':')?;
+    Some((rule.to_string(), file.to_string(), line.parse().ok()?))
+}
+
+fn find_line(text: &str, needle: &str) -> Option<u32> {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i as u32 + 1)
+}
+
+/// Compiles an expression; a parse error is labelled at its position inside the YAML file.
+fn compile_expr(
+    env: &Env,
+    path: &str,
+    text: &str,
+    src: &str,
+    at: &serde_saphyr::Location,
+    what: &str,
+) -> Result<Expr, Box<PolicyError>> {
+    env.compile(src)
+        .map(|program| Expr { program })
+        .map_err(|errs| {
+            let first = errs.errors.first();
+            let (eline, ecol) =
+                first.map_or((1, 0), |e| (e.pos.0.max(1) as u32, e.pos.1.max(0) as u32));
+            let msg = first.map_or_else(|| errs.to_string(), |e| e.msg.clone());
+            let (line, col) = expression_position(text, at, eline, ecol);
+            error_at(
+                path,
+                text,
+                line,
+                col,
+                format!("`{what}` does not compile: {msg}"),
+                &msg,
+            )
+        })
+}
+
+/// Maps a (1-based line, 0-based column) inside an expression onto the policy file: a
+/// single-line scalar starts at the value's position; a block scalar's lines start at the
+/// value's line with that line's indentation.
+fn expression_position(
+    text: &str,
+    at: &serde_saphyr::Location,
+    eline: u32,
+    ecol: u32,
+) -> (u32, u32) {
+    let vline = at.line() as u32;
+    let vcol = at.column() as u32;
+    let lines: Vec<&str> = text.lines().collect();
+    let key_line = lines
+        .get(vline.saturating_sub(1) as usize)
+        .copied()
+        .unwrap_or("");
+    let is_block = key_line
+        .trim_start()
+        .chars()
+        .take((vcol as usize).saturating_sub(1))
+        .count()
+        == 0
+        && vcol as usize <= key_line.len() - key_line.trim_start().len() + 1;
+    if eline == 1 && !is_block {
+        return (vline, vcol + ecol);
+    }
+    let line = vline + eline - 1;
+    let indent = lines
+        .get(line.saturating_sub(1) as usize)
+        .map_or(0, |l| l.len() - l.trim_start().len()) as u32;
+    (line, indent + ecol + 1)
+}
+
+fn compile_template(
+    env: &Env,
+    path: &str,
+    text: &str,
+    s: &serde_saphyr::Spanned<String>,
+) -> Result<Template, Box<PolicyError>> {
+    let mut parts = Vec::new();
+    let mut rest = s.value.as_str();
+    while let Some(start) = rest.find("{{") {
+        if start > 0 {
+            parts.push(Part::Text(rest[..start].to_string()));
+        }
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            let line = s.referenced.line() as u32;
+            return Err(error_at(
+                path,
+                text,
+                line,
+                1,
+                "unclosed `{{` in message".into(),
+                "here",
+            ));
+        };
+        let expr = compile_expr(
+            env,
+            path,
+            text,
+            after[..end].trim(),
+            &s.referenced,
+            "message",
+        )?;
+        parts.push(Part::Expr(expr));
+        rest = &after[end + 2..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest.to_string()));
+    }
+    Ok(Template { parts })
+}
+
+fn render(t: &Template, ctx: &Context) -> Result<String, String> {
+    let mut out = String::new();
+    for p in &t.parts {
+        match p {
+            Part::Text(s) => out.push_str(s),
+            Part::Expr(e) => {
+                let v = e.program.execute(ctx).map_err(|e| e.to_string())?;
+                out.push_str(&display_value(&v));
+            }
+        }
+    }
+    Ok(out.trim().to_string())
+}
+
+/// How a CEL value reads inside a message.
+fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".to_string(),
+        Value::List(items) => items
+            .iter()
+            .map(display_value)
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.json().map(|j| j.to_string()).unwrap_or_default(),
+    }
+}
+
+fn map_get<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
+    match v {
+        Value::Map(m) => m.map.get(&Key::String(Arc::new(key.to_string()))),
+        _ => None,
+    }
+}
+
+/// The location of a node returned by a policy: the node's `loc`, an `{at: node}` wrapper's
+/// node, or a location map itself. `None` (null, or no location) means missing evidence.
+pub fn node_location(v: &Value) -> Option<Location> {
+    if let Some(loc) = map_get(v, "loc") {
+        return node_location(loc);
+    }
+    if let Some(at) = map_get(v, "at") {
+        return node_location(at);
+    }
+    if map_get(v, "file").is_some() && map_get(v, "line").is_some() {
+        let json = v.json().ok()?;
+        return serde_json::from_value(json).ok();
+    }
+    None
+}

@@ -1,0 +1,122 @@
+//! The policy file schema (`policies/<ID>.yaml`), as deserialized. Validation beyond the
+//! shape (expressions compile, options typed, IDs unique) happens in [`crate::policy`].
+//! The schema is documented for users in `docs/policies.md`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::finding::Severity;
+
+/// One policy file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Stable rule ID (`DF005`, `ACME001`).
+    pub id: Spanned<String>,
+    /// Short title.
+    pub title: String,
+    /// Default severity: `error`, `warning` or `note`.
+    pub severity: Severity,
+    /// Tags for SARIF (`docker`, `security`, ...).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// GitHub code scanning security severity (0.0–10.0).
+    #[serde(default)]
+    pub security_severity: Option<f64>,
+    /// Documentation sections.
+    pub docs: DocsFile,
+    /// Typed options with defaults, available to expressions as `options.<name>`.
+    #[serde(default)]
+    pub options: BTreeMap<String, OptionSpec>,
+    /// CEL: the list of subjects, each bound to `it` in turn.
+    #[serde(default)]
+    pub each: Option<Spanned<String>>,
+    /// CEL: the offending nodes (a list). Exclusive with `require`.
+    #[serde(default)]
+    pub violations: Option<Spanned<String>>,
+    /// CEL: a condition that must hold (per subject with `each`). Exclusive with `violations`.
+    #[serde(default)]
+    pub require: Option<Spanned<String>>,
+    /// CEL: where an unmet `require` points (a node, or null for missing evidence).
+    #[serde(default)]
+    pub at: Option<Spanned<String>>,
+    /// The finding message: text with `{{ CEL }}` parts.
+    pub message: Spanned<String>,
+    /// With `each`: when there are no subjects at all, one finding with this message at the
+    /// missing-evidence location.
+    #[serde(default)]
+    pub missing: Option<Spanned<String>>,
+    /// Inline test cases.
+    #[serde(default)]
+    pub tests: Vec<TestCase>,
+}
+
+/// The documentation sections of a policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocsFile {
+    /// What the rule checks.
+    pub what: String,
+    /// Why it matters.
+    pub why: String,
+    /// How to fix a finding (shown as help).
+    pub fix: String,
+    /// A failing example.
+    #[serde(default)]
+    pub failing: String,
+    /// A passing example.
+    #[serde(default)]
+    pub passing: String,
+    /// Decisions taken where the catalog is silent.
+    #[serde(default)]
+    pub decisions: String,
+}
+
+/// The type of an option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptionType {
+    /// A string (or null).
+    String,
+    /// An integer.
+    Int,
+    /// A number.
+    Float,
+    /// A boolean.
+    Bool,
+    /// A list of strings.
+    List,
+}
+
+/// One typed option.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionSpec {
+    /// The option's type.
+    #[serde(rename = "type")]
+    pub kind: OptionType,
+    /// The default value (null allowed: "unset").
+    #[serde(default)]
+    pub default: serde_json::Value,
+    /// What the option does.
+    pub doc: String,
+}
+
+/// One inline test case: a small file tree and the exact findings expected of this policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestCase {
+    /// What the case shows.
+    pub name: String,
+    /// Files by relative path → contents.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+    /// Option values for this case.
+    #[serde(default)]
+    pub options: BTreeMap<String, serde_json::Value>,
+    /// Expected findings of this policy, each `RULE FILE:LINE` (empty: none).
+    #[serde(default)]
+    pub expect: Vec<String>,
+}

@@ -1,0 +1,245 @@
+//! Reports: turns the per-root results of a check into output for people (`human`), for
+//! GitHub code scanning and other SARIF consumers (`sarif`) and for scripts (`json`).
+//!
+//! This module owns the pieces all formats share: the finding [`fingerprint`] and the
+//! [`Summary`] counts.
+
+pub mod human;
+pub mod json;
+pub mod sarif;
+
+use serde::Serialize;
+
+use crate::finding::{RootReport, Severity};
+
+/// FNV-1a 64-bit offset basis.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+/// FNV-1a 64-bit prime.
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// Feeds `bytes` into a running FNV-1a 64-bit hash.
+fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(FNV_PRIME);
+    }
+    hash
+}
+
+/// A stable identity for a finding that survives line shifts: a 16-digit lowercase hex FNV-1a
+/// 64-bit hash of the rule ID, the file path, the text of the line pointed at (trimmed of
+/// surrounding whitespace) and `occurrence`, the 0-based count of earlier findings of the same
+/// rule in the same file on lines with identical trimmed text.
+///
+/// The value is the same on every platform and in every release; it is reported as SARIF
+/// `partialFingerprints.primaryLocationLineHash` and as `fingerprint` in JSON output.
+pub fn fingerprint(rule: &str, file: &str, line_text: &str, occurrence: usize) -> String {
+    let mut hash = FNV_OFFSET;
+    // A 0xff byte never occurs in UTF-8, so it separates the fields unambiguously.
+    for field in [rule, file, line_text.trim()] {
+        hash = fnv1a(hash, field.as_bytes());
+        hash = fnv1a(hash, &[0xff]);
+    }
+    hash = fnv1a(hash, &(occurrence as u64).to_le_bytes());
+    format!("{hash:016x}")
+}
+
+/// Counts of kept findings by severity, plus the findings dropped by selection or
+/// configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Kept findings of severity `error`.
+    pub errors: usize,
+    /// Kept findings of severity `warning`.
+    pub warnings: usize,
+    /// Kept findings of severity `note`.
+    pub notes: usize,
+    /// Findings dropped by `--select`/`--ignore` or configuration.
+    pub ignored: usize,
+}
+
+impl Summary {
+    /// The number of kept findings (errors, warnings and notes).
+    pub fn findings(&self) -> usize {
+        self.errors + self.warnings + self.notes
+    }
+}
+
+/// Totals the findings of all `reports` by severity, and their ignored counts.
+pub fn summarize(reports: &[RootReport]) -> Summary {
+    let mut summary = Summary::default();
+    for report in reports {
+        for finding in &report.findings {
+            match finding.severity {
+                Severity::Error => summary.errors += 1,
+                Severity::Warning => summary.warnings += 1,
+                Severity::Note => summary.notes += 1,
+            }
+        }
+        summary.ignored += report.ignored;
+    }
+    summary
+}
+
+/// Test fixtures shared by the report tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use std::sync::Arc;
+
+    use crate::finding::{Finding, Notification, RootReport, Severity};
+    use crate::location::Location;
+    use crate::policy::meta::{RuleDocs, RuleMeta};
+
+    /// A rule with the given ID, title and severity and some documentation.
+    pub fn rule(id: &str, title: &str, severity: Severity) -> RuleMeta {
+        RuleMeta {
+            id: id.to_string(),
+            title: title.to_string(),
+            severity,
+            tags: vec!["docker".to_string(), "security".to_string()],
+            security_severity: None,
+            docs: RuleDocs {
+                what: format!("Checks that the image {title}."),
+                why: "Because it matters.".to_string(),
+                failing: "USER root\n".to_string(),
+                passing: "USER app\n".to_string(),
+                decisions: String::new(),
+                fix: "Add a `USER` instruction naming an unprivileged user.".to_string(),
+            },
+        }
+    }
+
+    /// A finding of `rule` at the given place, with a fingerprint computed from `text`.
+    pub fn finding(
+        rule: &str,
+        severity: Severity,
+        file: &str,
+        (line, col, end_line, end_col): (u32, u32, u32, u32),
+        message: &str,
+    ) -> Finding {
+        Finding {
+            rule: rule.to_string(),
+            severity,
+            message: message.to_string(),
+            location: Location {
+                file: file.to_string(),
+                line,
+                col,
+                end_line,
+                end_col,
+            },
+            fingerprint: super::fingerprint(rule, file, "", 0),
+        }
+    }
+
+    /// A report for `root` with two findings in `app/Dockerfile`, one notification and two
+    /// ignored findings.
+    pub fn report(root: &str) -> RootReport {
+        let dockerfile = "FROM alpine:3.20\nRUN apk add curl\nUSER root\n";
+        let mut report = RootReport {
+            root: root.to_string(),
+            findings: vec![
+                finding(
+                    "DF005",
+                    Severity::Error,
+                    "app/Dockerfile",
+                    (3, 6, 3, 10),
+                    "The image runs as root.",
+                ),
+                finding(
+                    "DF010",
+                    Severity::Warning,
+                    "app/Dockerfile",
+                    (1, 6, 1, 6),
+                    "The base image is not pinned by digest.",
+                ),
+            ],
+            ignored: 2,
+            notifications: vec![Notification {
+                level: Severity::Error,
+                message: "could not load `broken.yml`: invalid YAML".to_string(),
+                location: Location::point("ci/broken.yml", 4, 2),
+            }],
+            ..RootReport::default()
+        };
+        report
+            .sources
+            .insert("app/Dockerfile".to_string(), Arc::from(dockerfile));
+        report
+    }
+
+    /// The rules the fixture report refers to, plus one without findings.
+    pub fn rules() -> Vec<RuleMeta> {
+        vec![
+            rule("DF001", "uses a supported base image", Severity::Note),
+            rule("DF005", "runs as a non-root user", Severity::Error),
+            rule("DF010", "pins base images by digest", Severity::Warning),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_stable_hex() {
+        let a = fingerprint("DF005", "app/Dockerfile", "  USER root  ", 0);
+        assert_eq!(a.len(), 16);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        // The same inputs always give the same value, and surrounding whitespace of the line
+        // (indentation changes) does not matter.
+        assert_eq!(a, fingerprint("DF005", "app/Dockerfile", "USER root", 0));
+        assert_eq!(
+            a,
+            fingerprint("DF005", "app/Dockerfile", "\tUSER root\r", 0)
+        );
+        // Pinned values: the hash must never change between releases, or every finding
+        // already known to code scanning would reappear as new.
+        assert_eq!(a, "9344144bc5298bb8");
+        assert_eq!(
+            fingerprint("DF005", "app/Dockerfile", "USER root", 1),
+            "b23edb54d018d5d9"
+        );
+        assert_eq!(fingerprint("", "", "", 0), fingerprint("", "", "", 0));
+    }
+
+    #[test]
+    fn fingerprint_differs_by_each_input() {
+        let base = fingerprint("DF005", "app/Dockerfile", "USER root", 0);
+        assert_ne!(base, fingerprint("DF005", "app/Dockerfile", "USER root", 1));
+        assert_ne!(base, fingerprint("DF006", "app/Dockerfile", "USER root", 0));
+        assert_ne!(base, fingerprint("DF005", "Dockerfile", "USER root", 0));
+        assert_ne!(base, fingerprint("DF005", "app/Dockerfile", "USER app", 0));
+        // Field boundaries matter: moving text between fields changes the hash.
+        assert_ne!(fingerprint("ab", "c", "", 0), fingerprint("a", "bc", "", 0));
+    }
+
+    #[test]
+    fn summarize_counts_by_severity() {
+        let mut second = testutil::report("other");
+        second.findings.push(testutil::finding(
+            "DF001",
+            Severity::Note,
+            "Dockerfile",
+            (1, 1, 1, 1),
+            "note",
+        ));
+        second.ignored = 1;
+        let summary = summarize(&[testutil::report("."), second]);
+        assert_eq!(
+            summary,
+            Summary {
+                errors: 2,
+                warnings: 2,
+                notes: 1,
+                ignored: 3
+            }
+        );
+        assert_eq!(summary.findings(), 5);
+        assert_eq!(summarize(&[]), Summary::default());
+    }
+}

@@ -1,0 +1,327 @@
+//! File discovery: the one place that builds the `ignore` walker and classifies every file of
+//! a repository root into the input kinds of the catalog (by name, and for alert rules by a
+//! cheap content probe that the loader confirms).
+
+use std::path::{Path, PathBuf};
+
+use ignore::WalkBuilder;
+use serde::Serialize;
+
+/// Directories never descended into, wherever they are.
+pub const SKIPPED_DIRS: &[&str] = &[
+    "node_modules",
+    ".git",
+    ".hg",
+    ".svn",
+    "vendor",
+    "bower_components",
+    ".yarn",
+    ".pnpm-store",
+];
+
+/// Directories whose JavaScript/TypeScript files are build output or tests, not app sources.
+pub const NON_SOURCE_DIRS: &[&str] = &[
+    "dist",
+    "build",
+    "out",
+    ".next",
+    ".nuxt",
+    ".medusa",
+    "coverage",
+    "__tests__",
+    "__mocks__",
+    "test",
+    "tests",
+    "integration-tests",
+    "e2e",
+    "cypress",
+];
+
+/// The kind of input a discovered file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    /// A GitHub Actions workflow: `.github/workflows/*.yml|yaml` under the root only.
+    GithubWorkflow,
+    /// A local composite action or reusable definition: `action.yml|yaml` outside workflows.
+    GithubAction,
+    /// The GitLab CI entry file `.gitlab-ci.yml` at the root (local includes are followed by
+    /// the GitLab loader).
+    GitlabCi,
+    /// A Dockerfile: `Dockerfile`, `Dockerfile.*`, `*.Dockerfile`, `Containerfile`,
+    /// `Containerfile.*` outside `.devcontainer/`; templates (`.hbs`, `.j2`, ...) excluded.
+    Dockerfile,
+    /// A Compose file: `compose.y*ml`, `compose.*.y*ml`, `docker-compose.y*ml`,
+    /// `docker-compose.*.y*ml`.
+    Compose,
+    /// Any other YAML file: a Prometheus rules candidate, confirmed by content when loaded.
+    YamlCandidate,
+    /// A `package.json`.
+    PackageJson,
+    /// A JavaScript/TypeScript source outside build output and test folders.
+    JsSource,
+}
+
+/// One discovered input file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Discovered {
+    /// Path relative to the root, forward slashes.
+    pub rel: String,
+    /// Absolute (or root-joined) path to read.
+    pub path: PathBuf,
+    /// What kind of input it is.
+    pub kind: FileKind,
+}
+
+/// A problem met while walking (an unreadable directory, a symlink loop).
+#[derive(Debug, Clone)]
+pub struct WalkProblem {
+    /// Path relative to the root when known.
+    pub rel: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// All files of a root, classified, sorted by the byte order of their relative path.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// The classified inputs.
+    pub files: Vec<Discovered>,
+    /// Every file seen (classified or not), relative paths, sorted: used for the
+    /// missing-evidence fallback ("the first file scanned").
+    pub all_files: Vec<String>,
+    /// Problems met while walking.
+    pub problems: Vec<WalkProblem>,
+}
+
+/// Walks `root` (respecting `.gitignore` and friends, skipping [`SKIPPED_DIRS`]) and
+/// classifies what it finds. Symlinks are not followed, so link loops cannot trap the walk.
+pub fn discover(root: &Path) -> Discovery {
+    let mut out = Discovery::default();
+    let walker = WalkBuilder::new(root)
+        .hidden(false)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|e| {
+            !(e.file_type().is_some_and(|t| t.is_dir())
+                && SKIPPED_DIRS.iter().any(|d| e.file_name() == *d))
+        })
+        .build();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                out.problems.push(WalkProblem {
+                    rel: String::new(),
+                    message: err.to_string(),
+                });
+                continue;
+            }
+        };
+        let is_file = entry
+            .file_type()
+            .is_some_and(|t| t.is_file() || t.is_symlink());
+        if !is_file {
+            continue;
+        }
+        let Some(rel) = relative(root, entry.path()) else {
+            continue;
+        };
+        if let Some(kind) = classify(&rel) {
+            out.files.push(Discovered {
+                rel: rel.clone(),
+                path: entry.path().to_path_buf(),
+                kind,
+            });
+        }
+        out.all_files.push(rel);
+    }
+    out.files.sort();
+    out.all_files.sort();
+    out
+}
+
+/// `path` relative to `root` with forward slashes.
+fn relative(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    Some(parts.join("/"))
+}
+
+/// File-name suffixes of templates that look like inputs but are not.
+const TEMPLATE_SUFFIXES: &[&str] = &[
+    ".hbs",
+    ".j2",
+    ".jinja",
+    ".jinja2",
+    ".tmpl",
+    ".tpl",
+    ".template",
+    ".erb",
+    ".mustache",
+    ".md",
+    ".txt",
+    ".bak",
+    ".orig",
+    ".swp",
+    ".dockerignore",
+    ".sample",
+    ".example",
+];
+
+/// Classifies one relative path (forward slashes) into an input kind, or `None`.
+pub fn classify(rel: &str) -> Option<FileKind> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let lower = name.to_ascii_lowercase();
+    let dirs: Vec<&str> = rel.split('/').collect();
+    let dirs = &dirs[..dirs.len().saturating_sub(1)];
+    let is_yaml = lower.ends_with(".yml") || lower.ends_with(".yaml");
+
+    if dirs.len() == 2 && dirs[0] == ".github" && dirs[1] == "workflows" && is_yaml {
+        return Some(FileKind::GithubWorkflow);
+    }
+    if rel == ".gitlab-ci.yml" || rel == ".gitlab-ci.yaml" {
+        return Some(FileKind::GitlabCi);
+    }
+    if lower == "action.yml" || lower == "action.yaml" {
+        return Some(FileKind::GithubAction);
+    }
+    if is_dockerfile_name(name) && !dirs.contains(&".devcontainer") {
+        return Some(FileKind::Dockerfile);
+    }
+    if is_compose_name(&lower) {
+        return Some(FileKind::Compose);
+    }
+    if name == "package.json" {
+        return Some(FileKind::PackageJson);
+    }
+    if is_yaml {
+        return Some(FileKind::YamlCandidate);
+    }
+    const JS: &[&str] = &[".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx"];
+    if JS.iter().any(|e| lower.ends_with(e))
+        && !lower.ends_with(".d.ts")
+        && !lower.contains(".test.")
+        && !lower.contains(".spec.")
+        && !lower.ends_with(".min.js")
+        && !dirs.iter().any(|d| NON_SOURCE_DIRS.contains(d))
+    {
+        return Some(FileKind::JsSource);
+    }
+    None
+}
+
+/// Whether a file name is a Dockerfile name (see [`FileKind::Dockerfile`]).
+pub fn is_dockerfile_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if TEMPLATE_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+        return false;
+    }
+    lower == "dockerfile"
+        || lower == "containerfile"
+        || lower.starts_with("dockerfile.")
+        || lower.starts_with("containerfile.")
+        || (lower.ends_with(".dockerfile") && lower.len() > ".dockerfile".len())
+}
+
+/// Whether a lowercase file name is a Compose file name (see [`FileKind::Compose`]).
+pub fn is_compose_name(lower: &str) -> bool {
+    let Some(stem) = lower
+        .strip_suffix(".yml")
+        .or_else(|| lower.strip_suffix(".yaml"))
+    else {
+        return false;
+    };
+    stem == "compose"
+        || stem == "docker-compose"
+        || stem.starts_with("compose.")
+        || stem.starts_with("docker-compose.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_by_the_catalog_names() {
+        let table = [
+            (".github/workflows/ci.yml", Some(FileKind::GithubWorkflow)),
+            (
+                ".github/workflows/deploy.yaml",
+                Some(FileKind::GithubWorkflow),
+            ),
+            (
+                "sub/.github/workflows/ci.yml",
+                Some(FileKind::YamlCandidate),
+            ),
+            (
+                ".github/workflows/nested/x.yml",
+                Some(FileKind::YamlCandidate),
+            ),
+            (
+                ".github/actions/setup/action.yml",
+                Some(FileKind::GithubAction),
+            ),
+            (".gitlab-ci.yml", Some(FileKind::GitlabCi)),
+            ("Dockerfile", Some(FileKind::Dockerfile)),
+            (
+                "services/api/Dockerfile.production",
+                Some(FileKind::Dockerfile),
+            ),
+            ("prod.Dockerfile", Some(FileKind::Dockerfile)),
+            ("Containerfile", Some(FileKind::Dockerfile)),
+            (".devcontainer/Dockerfile", None),
+            ("templates/Dockerfile.backend.hbs", None),
+            ("Dockerfile.dockerignore", None),
+            (".dockerignore", None),
+            ("compose.yaml", Some(FileKind::Compose)),
+            ("docker-compose.yml", Some(FileKind::Compose)),
+            ("docker-compose.prod.yml", Some(FileKind::Compose)),
+            ("compose.override.yaml", Some(FileKind::Compose)),
+            ("my-compose.yml", Some(FileKind::YamlCandidate)),
+            ("monitoring/alerts.yml", Some(FileKind::YamlCandidate)),
+            ("package.json", Some(FileKind::PackageJson)),
+            ("src/api/health/route.ts", Some(FileKind::JsSource)),
+            ("src/app.test.ts", None),
+            ("dist/main.js", None),
+            ("types.d.ts", None),
+            ("README.md", None),
+        ];
+        for (path, want) in table {
+            assert_eq!(classify(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn walks_skipping_ignored_and_vendored_dirs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for (p, c) in [
+            ("Dockerfile", "FROM scratch\n"),
+            ("node_modules/x/Dockerfile", "FROM scratch\n"),
+            ("ignored/Dockerfile", "FROM scratch\n"),
+            (".gitignore", "ignored/\n"),
+            ("b/compose.yaml", "services: {}\n"),
+        ] {
+            let path = root.join(p);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, c).expect("write");
+        }
+        let d = discover(root);
+        let rels: Vec<&str> = d.files.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(rels, vec!["Dockerfile", "b/compose.yaml"]);
+        assert_eq!(
+            d.all_files,
+            vec![".gitignore", "Dockerfile", "b/compose.yaml"]
+        );
+    }
+}

@@ -1,0 +1,233 @@
+//! The CLI contract: subcommands, flags, output formats and exit statuses.
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+use crate::support::examples;
+
+fn example(name: &str) -> String {
+    examples()
+        .join(name)
+        .to_str()
+        .expect("utf-8 path")
+        .to_string()
+}
+
+#[test]
+fn compliant_example_exits_zero_and_legacy_exits_one() {
+    cargo_bin_cmd!("shipshape")
+        .args(["check", &example("compliant-store"), "--color", "never"])
+        .assert()
+        .code(0);
+    cargo_bin_cmd!("shipshape")
+        .args(["check", &example("legacy-store"), "--color", "never"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn fail_on_controls_the_exit_status() {
+    let legacy = example("legacy-store");
+    cargo_bin_cmd!("shipshape")
+        .args(["check", &legacy, "--fail-on", "never"])
+        .assert()
+        .code(0);
+    // DF006 and DF007 are warnings: with only them selected, `error` passes and `warning` fails.
+    cargo_bin_cmd!("shipshape")
+        .args(["check", &legacy, "--select", "DF006,DF007"])
+        .assert()
+        .code(0);
+    cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            &legacy,
+            "--select",
+            "DF006,DF007",
+            "--fail-on",
+            "warning",
+        ])
+        .assert()
+        .code(1);
+    cargo_bin_cmd!("shipshape")
+        .args(["check", &legacy, "--select", "DF006", "--fail-on", "note"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    cargo_bin_cmd!("shipshape")
+        .args(["check", "--format", "xml"])
+        .assert()
+        .code(2);
+    cargo_bin_cmd!("shipshape")
+        .args(["check", "/nonexistent/root"])
+        .assert()
+        .code(2);
+    cargo_bin_cmd!("shipshape")
+        .args(["check", ".", "--select", "NOPE001"])
+        .assert()
+        .code(2);
+    cargo_bin_cmd!("shipshape")
+        .args(["frobnicate"])
+        .assert()
+        .code(2);
+    cargo_bin_cmd!("shipshape")
+        .args(["explain", "NOPE001"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn rules_and_explain() {
+    let out = cargo_bin_cmd!("shipshape")
+        .arg("rules")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("DF005") && l.contains("error") && l.contains("non-root"))
+    );
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["explain", "df005"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("# DF005"));
+    assert!(text.contains("## Failing example"));
+}
+
+#[test]
+fn ignore_drops_and_counts_findings() {
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            &example("legacy-store"),
+            "--ignore",
+            "DF004",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = doc["roots"][0]["findings"].as_array().expect("findings");
+    assert!(findings.iter().all(|f| f["rule"] != "DF004"));
+    assert!(doc["summary"]["ignored"].as_u64().expect("ignored") >= 1);
+    assert_eq!(doc["schema_version"], 1);
+}
+
+#[test]
+fn output_file_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("report.sarif");
+    cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            &example("legacy-store"),
+            "--format",
+            "sarif",
+            "--output",
+            out.to_str().expect("utf-8"),
+        ])
+        .assert()
+        .code(1)
+        .stdout("");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out).expect("written")).expect("json");
+    assert_eq!(doc["version"], "2.1.0");
+}
+
+#[test]
+fn user_policies_compile_errors_and_duplicates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = |id: &str, expr: &str| {
+        format!(
+            "id: {id}\ntitle: t\nseverity: warning\ndocs:\n  what: w\n  why: y\n  fix: f\nviolations: |\n  {expr}\nmessage: m\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("X.yaml"),
+        policy("ACME001", "repo.dockerfiles.filter(d, d.stages.size() > 3"),
+    )
+    .expect("write");
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            &example("compliant-store"),
+            "--policy",
+            dir.path().to_str().expect("utf-8"),
+            "--color",
+            "never",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("X.yaml") && err.contains("does not compile"),
+        "{err}"
+    );
+    assert!(
+        err.contains("repo.dockerfiles.filter"),
+        "the diagnostic shows the expression: {err}"
+    );
+
+    std::fs::write(dir.path().join("X.yaml"), policy("DF001", "[]")).expect("write");
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            &example("compliant-store"),
+            "--policy",
+            dir.path().to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("duplicate policy ID DF001"));
+
+    std::fs::write(
+        dir.path().join("X.yaml"),
+        policy(
+            "ACME001",
+            "repo.dockerfiles.filter(d, d.stages.size() > 1).map(d, d.stages[0].from)",
+        ),
+    )
+    .expect("write");
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            &example("legacy-store"),
+            "--policy",
+            dir.path().to_str().expect("utf-8"),
+            "--no-builtin",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "only a warning policy: exit 0");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rules: Vec<&str> = doc["roots"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(
+        !rules.is_empty() && rules.iter().all(|r| *r == "ACME001"),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn human_output_of_a_failing_case_matches_snapshot() {
+    let out = cargo_bin_cmd!("shipshape")
+        .current_dir(examples())
+        .args(["check", "legacy-store", "--color", "never"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("legacy_store_human", String::from_utf8_lossy(&out.stdout));
+}

@@ -1,0 +1,156 @@
+//! Hostile inputs: binary files, invalid UTF-8, oversized files, symlink loops, alias bombs,
+//! deep nesting and garbage. Each becomes one SS001 finding (or nothing), nothing panics,
+//! and findings from the other files are kept.
+
+use std::collections::BTreeMap;
+
+use crate::support::{check, summary, write_tree};
+
+fn tree(files: &[(&str, &str)]) -> BTreeMap<String, String> {
+    files
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn every_hostile_file_is_one_ss001_and_the_rest_is_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write_tree(
+        root,
+        &tree(&[
+            ("package.json", "{\"name\": \"x\"}\n"),
+            ("Dockerfile", "FROM node:20\nUSER root\n"),
+            ("docker-compose.yml", "services:\n  a: *undefined_alias\n"),
+        ]),
+    );
+    std::fs::create_dir_all(root.join("bin")).expect("mkdir");
+    std::fs::write(
+        root.join("bin/Dockerfile"),
+        b"\x7fELF\x02\x01\x01\x00\x00\x00\x00",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("latin1.Dockerfile"),
+        b"FROM node:18-alpine\n# caf\xe9\n",
+    )
+    .expect("write");
+    let big = "# padding\n".repeat(600_000);
+    std::fs::write(root.join("big.Dockerfile"), format!("FROM node:20\n{big}")).expect("write");
+    let mut bomb = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for i in 0..9 {
+        let p = if i == 0 {
+            "a".to_string()
+        } else {
+            format!("b{}", i - 1)
+        };
+        bomb.push_str(&format!(
+            "b{i}: &b{i} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+        ));
+    }
+    std::fs::create_dir_all(root.join(".github/workflows")).expect("mkdir");
+    std::fs::write(root.join(".github/workflows/bomb.yml"), bomb).expect("write");
+    std::fs::write(root.join(".github/workflows/deep.yml"), "[".repeat(200_000)).expect("write");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("loop.Dockerfile", root.join("loop.Dockerfile"))
+            .expect("symlink");
+        std::os::unix::fs::symlink(".", root.join("self")).expect("symlink");
+    }
+    let report = check(root);
+    let ss: Vec<String> = summary(&report)
+        .into_iter()
+        .filter(|s| s.starts_with("SS001"))
+        .collect();
+    let files: Vec<&str> = ss
+        .iter()
+        .map(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .expect("loc")
+                .split(':')
+                .next()
+                .expect("file")
+        })
+        .collect();
+    for f in [
+        "bin/Dockerfile",
+        "latin1.Dockerfile",
+        "big.Dockerfile",
+        "docker-compose.yml",
+        ".github/workflows/bomb.yml",
+        ".github/workflows/deep.yml",
+    ] {
+        assert_eq!(
+            files.iter().filter(|x| **x == f).count(),
+            1,
+            "one SS001 for {f}: {ss:?}"
+        );
+    }
+    #[cfg(unix)]
+    assert!(
+        files.contains(&"loop.Dockerfile"),
+        "symlink loop reported: {ss:?}"
+    );
+    // The latin-1 file's error is at its second line.
+    assert!(
+        ss.contains(&"SS001 latin1.Dockerfile:2".to_string()),
+        "{ss:?}"
+    );
+    // The valid Dockerfile is still checked, and no other finding comes from broken files.
+    let all = summary(&report);
+    assert!(all.contains(&"DF005 Dockerfile:2".to_string()), "{all:?}");
+    assert!(
+        all.iter()
+            .filter(|s| !s.starts_with("SS001"))
+            .all(|s| s.contains(" Dockerfile:") || s.contains("package.json")),
+        "{all:?}"
+    );
+    assert_eq!(
+        report
+            .notifications
+            .iter()
+            .filter(|n| n.level == shipshape::finding::Severity::Error)
+            .count(),
+        ss.len()
+    );
+}
+
+#[test]
+fn garbage_never_panics() {
+    let samples: Vec<String> = vec![
+        String::new(),
+        "\u{feff}".into(),
+        "FROM".into(),
+        "FROM \\\n".into(),
+        "RUN <<EOF\n".into(),
+        "FROM node\nRUN [\"unterminated\n".into(),
+        "FROM node\nRUN echo $(((((\n".into(),
+        "FROM node\nCOPY --from= . .\n".into(),
+        "FROM node AS\n".into(),
+        "# escape=`\nFROM node\nRUN echo `\n  hi\n".into(),
+        "FROM ${X:-${Y:-${Z}}}\n".into(),
+        "FROM node\nUSER\n".into(),
+        "FROM node\nENV\n".into(),
+        "ARG A=${A}\nFROM node:$A\n".into(),
+        format!("FROM node\nRUN {}\n", "(".repeat(5000)),
+        format!("FROM node\nRUN {}\n", "a && ".repeat(3000) + "b"),
+        "FROM node\nRUN bash -c \"bash -c 'bash -c \\\"npm ci\\\"'\"\n".into(),
+    ];
+    for (i, s) in samples.iter().enumerate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("Dockerfile"), s).expect("write");
+        std::fs::write(dir.path().join("compose.yaml"), s).expect("write");
+        std::fs::create_dir_all(dir.path().join("m")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("m/rules.yml"),
+            format!("groups:\n- rules:\n  - alert: x\n    expr: {s:?}\n"),
+        )
+        .expect("write");
+        let _ = check(dir.path());
+        let _ = i;
+    }
+}

@@ -1,0 +1,8 @@
+//! The one integration-test binary: every policy's inline cases, the CLI contract, the SARIF
+//! schema, rendered-output snapshots, hostile inputs, and the examples.
+
+mod cli;
+mod hostile;
+mod policies;
+mod sarif;
+mod support;

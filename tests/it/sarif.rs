@@ -1,0 +1,146 @@
+//! SARIF output: validated against the official SARIF 2.1.0 JSON schema (the copy shipped in
+//! the `serde-sarif` crate, located through `cargo metadata`, never committed here) and
+//! snapshotted.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+use crate::support::examples;
+
+/// The official SARIF 2.1.0 schema, read from the `serde-sarif` package in the cargo registry.
+fn sarif_schema() -> serde_json::Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(out.status.success(), "cargo metadata failed");
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    let manifest = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("serde-sarif is a dev-dependency");
+    let path = PathBuf::from(manifest)
+        .parent()
+        .expect("crate dir")
+        .join("src/schema.json");
+    let text = std::fs::read_to_string(&path).expect("schema.json ships in serde-sarif");
+    // The official schema has a stray `]` in one regex pattern that the validator rejects.
+    let text = text.replace(
+        "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
+        "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
+    );
+    serde_json::from_str(&text).expect("schema JSON")
+}
+
+fn sarif_of(args: &[&str]) -> (serde_json::Value, i32) {
+    let out = cargo_bin_cmd!("shipshape")
+        .args(args)
+        .output()
+        .expect("runs");
+    let code = out.status.code().expect("exit code");
+    (
+        serde_json::from_slice(&out.stdout).expect("SARIF is JSON"),
+        code,
+    )
+}
+
+fn validate(doc: &serde_json::Value) {
+    let schema = sarif_schema();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF does not validate:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn noncompliant_example_sarif_validates_and_matches_snapshot() {
+    let root = examples().join("legacy-store");
+    let root_s = root.to_str().expect("utf-8 path");
+    let (doc, code) = sarif_of(&["check", root_s, "--format", "sarif"]);
+    assert_eq!(code, 1);
+    validate(&doc);
+    let run = &doc["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    for r in run["results"].as_array().expect("results") {
+        let idx = r["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(rules[idx]["id"], r["ruleId"]);
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+        assert!(
+            !loc["artifactLocation"]["uri"]
+                .as_str()
+                .expect("uri")
+                .contains('\\')
+        );
+        assert!(loc["region"]["startLine"].as_u64().expect("line") >= 1);
+        assert!(r["partialFingerprints"]["primaryLocationLineHash"].is_string());
+    }
+    for r in rules {
+        if r["defaultConfiguration"]["level"] == "error" {
+            assert!(r["properties"]["security-severity"].is_string());
+        }
+    }
+    insta::assert_json_snapshot!("legacy_store_sarif", doc, {
+        ".runs[].tool.driver.version" => "[version]",
+        ".runs[].tool.driver.semanticVersion" => "[version]",
+        ".runs[].originalUriBaseIds" => "[root]",
+        ".runs[].automationDetails.id" => "[root]",
+        ".runs[].tool.driver.rules[].help" => "[help]",
+    });
+}
+
+#[test]
+fn several_roots_give_one_run_each_and_validate() {
+    let a = examples().join("legacy-store");
+    let b = examples().join("compliant-store");
+    let (doc, code) = sarif_of(&[
+        "check",
+        a.to_str().expect("utf-8"),
+        b.to_str().expect("utf-8"),
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(code, 1);
+    validate(&doc);
+    assert_eq!(doc["runs"].as_array().expect("runs").len(), 2);
+    assert_ne!(
+        doc["runs"][0]["automationDetails"]["id"],
+        doc["runs"][1]["automationDetails"]["id"]
+    );
+}
+
+#[test]
+fn unreadable_files_become_tool_notifications() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("Dockerfile"), b"\x7fELF\x00\x00binary").expect("write");
+    let (doc, _) = sarif_of(&[
+        "check",
+        dir.path().to_str().expect("utf-8"),
+        "--format",
+        "sarif",
+    ]);
+    validate(&doc);
+    let notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .expect("notifications");
+    assert!(notes.iter().any(|n| {
+        n["message"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("binary"))
+    }));
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    assert!(results.iter().any(|r| r["ruleId"] == "SS001"));
+}
