@@ -8,8 +8,8 @@ set -euo pipefail
 n=${1:-200}
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-cargo build --release --quiet
-bin=$here/target/release/shipshape
+[ -n "${SHIPSHAPE_BIN:-}" ] || cargo build --release --quiet
+bin=${SHIPSHAPE_BIN:-$here/target/release/shipshape}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 repo=$work/repo

@@ -19,8 +19,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 use crate::finding::{Finding, Notification, RootReport, Severity};
 use crate::load::yaml::YamlFailure;
 use crate::load::{LoadError, read_text};
@@ -273,12 +271,27 @@ pub fn evaluate(
         }
     };
     let empty = BTreeMap::new();
+    let ctx = match policies.context(&value) {
+        Ok(c) => c,
+        Err(e) => {
+            notifications.push(Notification {
+                level: Severity::Error,
+                message: format!("internal error: no evaluation context for {root}: {e}"),
+                location: fallback.clone(),
+            });
+            return RootReport {
+                root,
+                notifications,
+                ..RootReport::default()
+            };
+        }
+    };
     let results: Vec<_> = policies
         .policies
-        .par_iter()
+        .iter()
         .map(|p| {
             let opts = options.get(&p.meta.id).unwrap_or(&empty);
-            (p, policies.evaluate(p, &value, &root, &fallback, opts))
+            (p, policies.evaluate(p, &ctx, &root, &fallback, opts))
         })
         .collect();
     let mut raw: Vec<(RawFinding, Severity)> = Vec::new();

@@ -183,25 +183,11 @@ impl Builder<'_> {
                     .and_then(|f| f.value.as_ref())
                     .map(|v| v.value.to_string())
                     .unwrap_or_default();
-                let sources = c
-                    .src
-                    .iter()
-                    .filter_map(|s| match s {
-                        Source::Path(p) => Some(p.value.to_string()),
-                        _ => None,
-                    })
-                    .collect();
+                let sources = source_paths(&c.src);
                 self.copy("COPY", from, sources, c.dest.value.to_string(), loc);
             }
             DfInstruction::Add(a) => {
-                let sources = a
-                    .src
-                    .iter()
-                    .filter_map(|s| match s {
-                        Source::Path(p) => Some(p.value.to_string()),
-                        _ => None,
-                    })
-                    .collect();
+                let sources = source_paths(&a.src);
                 self.copy("ADD", String::new(), sources, a.dest.value.to_string(), loc);
             }
             DfInstruction::Run(r) => self.run(r, loc),
@@ -406,7 +392,7 @@ impl Builder<'_> {
                             commands.extend(cmds);
                         }
                     }
-                } else if r.here_docs.is_empty() {
+                } else {
                     let script = if self.escape == '\\' {
                         script_text.to_string()
                     } else {
@@ -472,6 +458,16 @@ impl Builder<'_> {
     }
 }
 
+/// The path sources of a `COPY`/`ADD` (heredoc sources have no path).
+fn source_paths(src: &[Source<'_>]) -> Vec<String> {
+    src.iter()
+        .filter_map(|s| match s {
+            Source::Path(p) => Some(p.value.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The keyword and the byte span of a whole instruction.
 fn instruction_span(ins: &DfInstruction<'_>) -> (&'static str, std::ops::Range<usize>) {
     use DfInstruction as I;
@@ -515,19 +511,13 @@ fn instruction_span(ins: &DfInstruction<'_>) -> (&'static str, std::ops::Range<u
     }
 }
 
-/// Whether `RUN <text>` only feeds heredocs to a shell: `<<EOF`, `<<-"EOF"`, `bash <<EOF`,
-/// `sh -e <<EOF`.
+/// Whether `RUN <text> <<EOF` only feeds its heredocs to a shell. The parser removes the
+/// `<<EOF` markers, so the text is empty (`RUN <<EOF`) or a shell with flags
+/// (`RUN bash -e <<EOF`).
 fn is_heredoc_runner(text: &str) -> bool {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let Some(last) = words.last() else {
-        return false;
-    };
-    if !last.starts_with("<<") {
-        return false;
-    }
-    let head = &words[..words.len() - 1];
-    head.is_empty()
-        || (is_shell(head[0]) && head[1..].iter().all(|w| w.starts_with('-') && *w != "-c"))
+    words.is_empty()
+        || (is_shell(words[0]) && words[1..].iter().all(|w| w.starts_with('-') && *w != "-c"))
 }
 
 fn is_shell(program: &str) -> bool {

@@ -173,12 +173,22 @@ impl PolicySet {
         self.policies.iter().map(|p| p.meta.clone()).collect()
     }
 
-    /// Evaluates `policy` on a repository model value (`repo`), with `fallback` as the
-    /// missing-evidence location and `overrides` replacing option defaults.
+    /// The root evaluation context for one repository: the custom functions and `repo`.
+    /// Converting the model into the interpreter's values is the costly part of evaluation,
+    /// so it is done once per repository and shared by every policy.
+    pub fn context(&self, repo: &Value) -> Result<Context<'static, 'static>, String> {
+        let mut ctx = Context::with_env(self.env.clone());
+        functions::register(&mut ctx).map_err(|e| e.to_string())?;
+        ctx.add_variable_from_value("repo", repo.clone());
+        Ok(ctx)
+    }
+
+    /// Evaluates `policy` in a repository's context (see [`PolicySet::context`]), with
+    /// `fallback` as the missing-evidence location and `overrides` replacing option defaults.
     pub fn evaluate(
         &self,
         policy: &Policy,
-        repo: &Value,
+        base: &Context<'_, '_>,
         root: &str,
         fallback: &Location,
         overrides: &BTreeMap<String, serde_json::Value>,
@@ -199,9 +209,7 @@ impl PolicySet {
         }
         let opts =
             cel::to_value(serde_json::Value::Object(opts)).map_err(|e| fail(e.to_string()))?;
-        let mut ctx = Context::with_env(self.env.clone());
-        functions::register(&mut ctx).map_err(|e| fail(e.to_string()))?;
-        ctx.add_variable_from_value("repo", repo.clone());
+        let mut ctx = base.new_inner_scope();
         ctx.add_variable_from_value("options", opts);
         let mut out = Vec::new();
         let id = &policy.meta.id;
