@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod facts;
 pub mod finding;
 pub mod load;
 pub mod location;
@@ -81,6 +82,8 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
     let mut repo = Repo {
         root: display.to_string(),
         files: Vec::new(),
+        ci: model::ci::Ci::default(),
+        packages: Vec::new(),
         dockerfiles: Vec::new(),
         alert_files: Vec::new(),
         parse_errors: Vec::new(),
@@ -133,34 +136,38 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
                 Ok(d) => repo.dockerfiles.push(d),
                 Err(e) => fail(&mut repo, &mut unloadable, e, true),
             },
-            FileKind::GithubWorkflow
-            | FileKind::GithubAction
-            | FileKind::GitlabCi
-            | FileKind::Compose => match load::yaml::check(&f.rel, &text) {
-                Ok(()) => {}
-                Err(YamlFailure::Invalid(e)) => fail(&mut repo, &mut unloadable, e, true),
-                Err(YamlFailure::Template(e)) => {
-                    unloadable.insert(f.rel.clone());
-                    notifications.push(Notification {
-                        level: Severity::Note,
-                        message: e.message,
-                        location: e.loc,
-                    });
+            FileKind::GithubWorkflow => match load::github::load(root, &f.rel, &text) {
+                Ok(w) => {
+                    if let Some(p) = w.pipeline {
+                        repo.ci.pipelines.push(p);
+                    }
+                    repo.ci.jobs.extend(w.jobs);
+                    repo.ci.external.extend(w.external);
+                    for e in w.errors {
+                        fail(&mut repo, &mut unloadable, e, false);
+                    }
+                    for (p, t) in w.sources {
+                        sources.entry(p).or_insert_with(|| Arc::from(t));
+                    }
                 }
+                Err(e) => fail(&mut repo, &mut unloadable, e, true),
             },
-            FileKind::PackageJson => {
-                if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
-                    let loc =
-                        Location::point(&f.rel, e.line().max(1) as u32, e.column().max(1) as u32);
-                    fail(
-                        &mut repo,
-                        &mut unloadable,
-                        LoadError {
-                            message: format!("{}: invalid JSON: {e}", f.rel),
-                            loc,
-                        },
-                        true,
-                    );
+            FileKind::PackageJson => match load::package_json::load(&f.rel, &text) {
+                Ok(p) => repo.packages.push(p),
+                Err(e) => fail(&mut repo, &mut unloadable, e, true),
+            },
+            FileKind::GithubAction | FileKind::GitlabCi | FileKind::Compose => {
+                match load::yaml::check(&f.rel, &text) {
+                    Ok(()) => {}
+                    Err(YamlFailure::Invalid(e)) => fail(&mut repo, &mut unloadable, e, true),
+                    Err(YamlFailure::Template(e)) => {
+                        unloadable.insert(f.rel.clone());
+                        notifications.push(Notification {
+                            level: Severity::Note,
+                            message: e.message,
+                            location: e.loc,
+                        });
+                    }
                 }
             }
             FileKind::YamlCandidate => {
@@ -195,6 +202,8 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
             sources.insert(f.rel.clone(), Arc::<str>::from(text));
         }
     }
+    repo.packages.sort_by(|a, b| a.path.cmp(&b.path));
+    facts::ci::compute(&mut repo.ci, &repo.packages);
     repo.fallback = fallback_location(&discovery.all_files);
     if !sources.contains_key(&repo.fallback.file)
         && let Ok(t) = read_text(&root.join(&repo.fallback.file), &repo.fallback.file)

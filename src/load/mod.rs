@@ -3,8 +3,12 @@
 //! the caller turns into one SS001 finding and a tool notification.
 
 pub mod dockerfile;
+pub mod github;
+pub mod gitlab;
+pub mod package_json;
 pub mod prometheus;
 pub mod yaml;
+pub mod ytree;
 
 use std::path::Path;
 

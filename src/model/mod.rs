@@ -2,6 +2,7 @@
 //! the policy authors' API and is documented in `docs/model.md`. Each node a finding can
 //! point at has a `loc` field ([`crate::location::Location`]).
 
+pub mod ci;
 pub mod dockerfile;
 pub mod image;
 
@@ -17,6 +18,10 @@ pub struct Repo {
     pub root: String,
     /// Every input file discovered, with its kind.
     pub files: Vec<InputFile>,
+    /// The CI configuration (GitHub Actions and GitLab CI, one model).
+    pub ci: ci::Ci,
+    /// Every `package.json` that parsed, sorted by path.
+    pub packages: Vec<crate::load::package_json::Package>,
     /// Application Dockerfiles that parsed (unparseable ones are only in `parse_errors`).
     pub dockerfiles: Vec<dockerfile::Dockerfile>,
     /// Prometheus rule files that parsed.

@@ -89,6 +89,7 @@ pub struct Policy {
     /// The inline test cases.
     pub tests: Vec<TestCase>,
     each: Option<Expr>,
+    lets: Vec<(String, Expr)>,
     body: Body,
     message: Template,
     missing: Option<Template>,
@@ -245,6 +246,13 @@ impl PolicySet {
             let mut scope = ctx.new_inner_scope();
             if let Some(s) = subject {
                 scope.add_variable_from_value("it", s);
+            }
+            for (name, expr) in &policy.lets {
+                let v = expr
+                    .program
+                    .execute(&scope)
+                    .map_err(|e| fail(format!("let {name}: {e}")))?;
+                scope.add_variable_from_value(name.clone(), v);
             }
             match &policy.body {
                 Body::Violations(expr) => {
@@ -448,6 +456,26 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
         |s: &serde_saphyr::Spanned<String>, what: &str| -> Result<Expr, Box<PolicyError>> {
             compile_expr(env, path, text, &s.value, &s.referenced, what)
         };
+    let mut lets = Vec::new();
+    for (name, e) in &file.lets {
+        let reserved = ["repo", "options", "it", "v"];
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if reserved.contains(&name.as_str()) || !valid {
+            return Err(error_at(
+                path,
+                text,
+                e.referenced.line() as u32,
+                1,
+                format!("`let` name {name:?} is reserved or not an identifier"),
+                "rename it",
+            ));
+        }
+        lets.push((name.clone(), compile(e, "let")?));
+    }
     let each = file.each.as_ref().map(|e| compile(e, "each")).transpose()?;
     let body = match (&file.violations, &file.require) {
         (Some(v), None) => {
@@ -550,6 +578,7 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
         options: file.options,
         tests: file.tests,
         each,
+        lets,
         body,
         message,
         missing,

@@ -33,6 +33,11 @@ pub struct PolicyFile {
     /// CEL: the list of subjects, each bound to `it` in turn.
     #[serde(default)]
     pub each: Option<Spanned<String>>,
+    /// Named CEL expressions, evaluated once per subject (after `it` is bound) and available
+    /// to `violations`, `require`, `at` and `message` under their names. They may use `repo`,
+    /// `options` and `it`, not each other.
+    #[serde(default, rename = "let")]
+    pub lets: BTreeMap<String, Spanned<String>>,
     /// CEL: the offending nodes (a list). Exclusive with `require`.
     #[serde(default)]
     pub violations: Option<Spanned<String>>,

@@ -1,0 +1,827 @@
+//! CI facts: package-script and tool runs (with workspaces, task runners and script bodies
+//! followed), gating, deploy jobs per environment, deploy flows ordered by `needs`, the
+//! operations each run performs (migrations, backups, health checks, image builds and
+//! pushes), image push tags, and the CI anchor.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use crate::load::package_json::Package;
+use crate::location::Location;
+use crate::model::ci::{Ci, Job, Push, Run, Step};
+use crate::shell::{self, Command};
+
+/// How deep script bodies are followed.
+const MAX_SCRIPT_DEPTH: usize = 6;
+
+/// Staging environment names (matched as words).
+pub const STAGING: &[&str] = &["staging", "stage", "stg", "preprod", "pre-prod", "uat"];
+/// Production environment names (matched as words).
+pub const PRODUCTION: &[&str] = &["production", "prod", "prd", "live"];
+
+/// Computes every CI fact in place.
+pub fn compute(ci: &mut Ci, packages: &[Package]) {
+    ci.pipelines.sort_by(|a, b| a.path.cmp(&b.path));
+    rank_jobs(&mut ci.jobs);
+    for job in &mut ci.jobs {
+        job.deploys = deploy_environments(job);
+    }
+    flows(&mut ci.jobs);
+    let mut runs = Vec::new();
+    let mut pushes = Vec::new();
+    for job in &ci.jobs {
+        for step in &job.steps {
+            step_runs(job, step, packages, &mut runs);
+            step_pushes(job, step, &mut pushes);
+        }
+    }
+    runs.sort_by(|a: &Run, b: &Run| {
+        (&a.loc.file, a.loc.line, a.loc.col).cmp(&(&b.loc.file, b.loc.line, b.loc.col))
+    });
+    ci.runs = runs;
+    ci.pushes = pushes;
+    ci.anchor = anchor(ci);
+}
+
+/// The CI anchor (see the catalog's conventions).
+fn anchor(ci: &Ci) -> Option<Location> {
+    let github: Vec<_> = ci
+        .pipelines
+        .iter()
+        .filter(|p| p.provider == "github")
+        .collect();
+    if let Some(p) = github.iter().find(|p| p.is_pre_merge).or(github.first()) {
+        return Some(p.jobs_loc.clone());
+    }
+    ci.pipelines
+        .iter()
+        .find(|p| p.provider == "gitlab")
+        .map(|p| p.jobs_loc.clone())
+}
+
+/// Ranks jobs in their pipeline's `needs` graph (longest chain of needs; GitLab jobs without
+/// needs keep the stage rank the loader gave them).
+fn rank_jobs(jobs: &mut [Job]) {
+    let index: BTreeMap<String, usize> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.key.clone(), i))
+        .collect();
+    let mut ranks: Vec<Option<i64>> = vec![None; jobs.len()];
+    fn rank(
+        i: usize,
+        jobs: &[Job],
+        index: &BTreeMap<String, usize>,
+        ranks: &mut Vec<Option<i64>>,
+        depth: usize,
+    ) -> i64 {
+        if let Some(r) = ranks[i] {
+            return r;
+        }
+        if depth > 64 {
+            return 0;
+        }
+        let mut r = jobs[i].rank;
+        for n in &jobs[i].needs {
+            if let Some(&d) = index.get(&format!("{}#{n}", jobs[i].pipeline)) {
+                if d != i {
+                    r = r.max(rank(d, jobs, index, ranks, depth + 1) + 1);
+                }
+            }
+        }
+        ranks[i] = Some(r);
+        r
+    }
+    for i in 0..jobs.len() {
+        rank(i, jobs, &index, &mut ranks, 0);
+    }
+    for (j, r) in jobs.iter_mut().zip(ranks) {
+        j.rank = r.unwrap_or(0);
+    }
+}
+
+/// Deploy flows: what each job needs (transitively) and what needs it (transitively).
+fn flows(jobs: &mut [Job]) {
+    let needs: BTreeMap<String, Vec<String>> = jobs
+        .iter()
+        .map(|j| {
+            (
+                j.key.clone(),
+                j.needs
+                    .iter()
+                    .map(|n| format!("{}#{n}", j.pipeline))
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut needed_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, ns) in &needs {
+        for n in ns {
+            needed_by.entry(n.clone()).or_default().push(k.clone());
+        }
+    }
+    let reach = |start: &str, graph: &BTreeMap<String, Vec<String>>| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![start.to_string()];
+        while let Some(k) = todo.pop() {
+            for n in graph.get(&k).map(Vec::as_slice).unwrap_or_default() {
+                if seen.insert(n.clone()) {
+                    todo.push(n.clone());
+                }
+            }
+        }
+        seen
+    };
+    for j in jobs.iter_mut() {
+        let up = reach(&j.key, &needs);
+        let down = reach(&j.key, &needed_by);
+        let mut flow = vec![j.key.clone()];
+        flow.extend(up.iter().filter(|k| **k != j.key).cloned());
+        flow.extend(
+            down.iter()
+                .filter(|k| **k != j.key && !up.contains(*k))
+                .cloned(),
+        );
+        let mut after = vec![j.key.clone()];
+        after.extend(down.into_iter().filter(|k| *k != j.key));
+        j.flow = flow;
+        j.after = after;
+    }
+}
+
+/// Lower-case words of a text (`deploy-prod` → `deploy`, `prod`), with `pre-prod` kept whole.
+fn words(text: &str) -> Vec<String> {
+    let lower = text.to_ascii_lowercase().replace("pre-prod", "preprod");
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn names_env(text: &str, names: &[&str]) -> bool {
+    words(text).iter().any(|w| names.contains(&w.as_str()))
+}
+
+/// The environments a job deploys to (catalog: "deploy job / environment").
+pub fn deploy_environments(job: &Job) -> Vec<String> {
+    let mut out = Vec::new();
+    let envs = [("staging", STAGING), ("production", PRODUCTION)];
+    if job.has_environment && !job.environment.is_empty() {
+        for (name, list) in envs {
+            if names_env(&job.environment, list) {
+                out.push(name.to_string());
+            }
+        }
+        return out;
+    }
+    let label = format!("{} {}", job.id, job.name).to_ascii_lowercase();
+    let deployish = ["deploy", "release", "rollout", "promote"]
+        .iter()
+        .any(|w| label.contains(w));
+    let file = job.pipeline.rsplit('/').next().unwrap_or(&job.pipeline);
+    for (name, list) in envs {
+        let by_name = deployish && names_env(&label, list);
+        let by_workflow = label.contains("deploy")
+            && (names_env(&job.pipeline_name, list) || names_env(file, list));
+        if by_name || by_workflow {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// Joins a working directory onto another (root-relative, no leading `./`).
+fn join_dir(base: &str, dir: &str) -> String {
+    let dir = dir.trim();
+    let mut parts: Vec<&str> = if dir.starts_with('/') {
+        Vec::new()
+    } else {
+        base.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for p in dir.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// The package.json in effect in `dir`: the nearest at or above it.
+fn package_in<'p>(dir: &str, packages: &'p [Package]) -> Option<&'p Package> {
+    let mut d = dir.to_string();
+    loop {
+        if let Some(p) = packages.iter().find(|p| p.dir == d) {
+            return Some(p);
+        }
+        if d.is_empty() {
+            return None;
+        }
+        d = d
+            .rsplit_once('/')
+            .map_or(String::new(), |(a, _)| a.to_string());
+    }
+}
+
+/// One run found in a command, before job facts are attached.
+struct Found {
+    kind: &'static str,
+    name: String,
+    program: String,
+    args: Vec<String>,
+    explicit: bool,
+    defined: bool,
+    package_dir: String,
+    level: String,
+}
+
+/// Walks one command (and the script bodies it runs) into runs.
+struct Walker<'p> {
+    packages: &'p [Package],
+    visited: HashSet<(String, String)>,
+    out: Vec<Found>,
+}
+
+impl Walker<'_> {
+    fn command(&mut self, c: &Command, cwd: &str, unresolved: bool, depth: usize) {
+        let program = c.program.clone();
+        let base = program.rsplit('/').next().unwrap_or(&program).to_string();
+        if let Some(pm) = &c.pm {
+            let dir = match &pm.dir {
+                Some(d) => join_dir(cwd, d),
+                None => cwd.to_string(),
+            };
+            let unresolved = unresolved || dir.contains('$');
+            let pkg = package_in(&dir, self.packages);
+            let pkg_dir = pkg.map(|p| p.dir.clone()).unwrap_or_default();
+            let any_defines =
+                |name: &str| self.packages.iter().any(|p| p.scripts.contains_key(name));
+            match pm.action.as_str() {
+                "script" | "short" => {
+                    let name = pm.script.clone().unwrap_or_default();
+                    let wide = pm.workspace.is_some() || pm.recursive;
+                    let defined_here = pkg.is_some_and(|p| p.scripts.contains_key(&name));
+                    let is_script =
+                        pm.action == "script" || defined_here || (wide && any_defines(&name));
+                    if is_script {
+                        let defined = unresolved
+                            || pkg.is_none()
+                            || defined_here
+                            || (wide && any_defines(&name))
+                            || pm.if_present;
+                        self.out.push(Found {
+                            kind: "script",
+                            name: name.clone(),
+                            program: program.clone(),
+                            args: pm.args.clone(),
+                            explicit: pm.action == "script",
+                            defined,
+                            package_dir: pkg_dir,
+                            level: String::new(),
+                        });
+                        let bodies: Vec<(String, String)> = if wide {
+                            self.packages
+                                .iter()
+                                .filter_map(|p| {
+                                    Some((p.dir.clone(), p.scripts.get(&name)?.clone()))
+                                })
+                                .collect()
+                        } else {
+                            pkg.and_then(|p| Some((p.dir.clone(), p.scripts.get(&name)?.clone())))
+                                .into_iter()
+                                .collect()
+                        };
+                        for (d, body) in bodies {
+                            self.body(&d, &name, &body, depth);
+                        }
+                    } else {
+                        self.tool(&name, &program, &pm.args, &dir, depth);
+                    }
+                }
+                "tool" => {
+                    let tool = pm.tool.clone().unwrap_or_default();
+                    self.tool(&tool, &program, &pm.args, &dir, depth);
+                }
+                "audit" => {
+                    let name = if c.args.first().map(String::as_str) == Some("npm") {
+                        format!("{} npm audit", pm.manager)
+                    } else {
+                        format!("{} audit", pm.manager)
+                    };
+                    self.out.push(Found {
+                        kind: "tool",
+                        name,
+                        program,
+                        args: c.args.clone(),
+                        explicit: false,
+                        defined: true,
+                        package_dir: pkg_dir,
+                        level: pm.audit_level.clone().unwrap_or_default(),
+                    });
+                }
+                _ => {
+                    let sub = c.args.first().cloned().unwrap_or_default();
+                    self.out.push(Found {
+                        kind: "tool",
+                        name: format!("{} {sub}", pm.manager),
+                        program,
+                        args: c.args.clone(),
+                        explicit: false,
+                        defined: true,
+                        package_dir: pkg_dir,
+                        level: String::new(),
+                    });
+                }
+            }
+            return;
+        }
+        self.tool(&base, &program, &c.args, cwd, depth);
+    }
+
+    /// A binary run; task runners count as script runs of each task they name.
+    fn tool(&mut self, name: &str, program: &str, args: &[String], cwd: &str, depth: usize) {
+        // `npx @biomejs/biome` runs the package's binary, `biome`.
+        let name = match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
+            Some((_, bin)) => bin,
+            None => name,
+        };
+        let pkg_dir = package_in(cwd, self.packages)
+            .map(|p| p.dir.clone())
+            .unwrap_or_default();
+        self.out.push(Found {
+            kind: "tool",
+            name: name.to_string(),
+            program: program.to_string(),
+            args: args.to_vec(),
+            explicit: false,
+            defined: true,
+            package_dir: pkg_dir.clone(),
+            level: String::new(),
+        });
+        for task in runner_tasks(name, args) {
+            let defined = self.packages.iter().any(|p| p.scripts.contains_key(&task))
+                || self.packages.is_empty();
+            self.out.push(Found {
+                kind: "script",
+                name: task.clone(),
+                program: program.to_string(),
+                args: Vec::new(),
+                explicit: false,
+                defined,
+                package_dir: pkg_dir.clone(),
+                level: String::new(),
+            });
+            let bodies: Vec<(String, String)> = self
+                .packages
+                .iter()
+                .filter_map(|p| Some((p.dir.clone(), p.scripts.get(&task)?.clone())))
+                .collect();
+            for (d, body) in bodies {
+                self.body(&d, &task, &body, depth);
+            }
+        }
+    }
+
+    /// Follows a script's body (its commands run in the package's directory).
+    fn body(&mut self, dir: &str, name: &str, body: &str, depth: usize) {
+        if depth >= MAX_SCRIPT_DEPTH || !self.visited.insert((dir.to_string(), name.to_string())) {
+            return;
+        }
+        let Ok(cmds) = shell::parse_script(body, "package.json", 1, 1) else {
+            return;
+        };
+        let mut cwd = dir.to_string();
+        for c in &cmds {
+            if c.program == "cd" {
+                if let Some(d) = c.args.first() {
+                    cwd = join_dir(&cwd, d);
+                }
+                continue;
+            }
+            self.command(c, &cwd, false, depth + 1);
+        }
+    }
+}
+
+/// Tasks named by a task runner invocation: `turbo run A B`, `turbo A`, `nx run-many -t A,B`,
+/// `nx affected -t A B`, `nx run P:A`, `lerna run A`.
+pub fn runner_tasks(tool: &str, args: &[String]) -> Vec<String> {
+    let positional = |skip_values: &[&str]| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            let a = &args[i];
+            if a == "--" {
+                break;
+            }
+            if a.starts_with('-') {
+                if !a.contains('=') && skip_values.contains(&a.as_str()) {
+                    i += 1;
+                }
+            } else {
+                out.push(a.clone());
+            }
+            i += 1;
+        }
+        out
+    };
+    let split = |v: &str| -> Vec<String> {
+        v.split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    match tool {
+        "turbo" => {
+            let words = positional(&[
+                "--filter",
+                "-F",
+                "--concurrency",
+                "--cache-dir",
+                "--log-order",
+                "--output-logs",
+            ]);
+            let words = if words.first().map(String::as_str) == Some("run") {
+                &words[1..]
+            } else {
+                &words[..]
+            };
+            words
+                .iter()
+                .filter(|w| !matches!(w.as_str(), "prune" | "login" | "link" | "gen" | "daemon"))
+                .cloned()
+                .collect()
+        }
+        "lerna" => {
+            let words = positional(&["--scope", "--ignore", "--since", "--concurrency"]);
+            if words.first().map(String::as_str) == Some("run") {
+                words[1..].iter().take(1).cloned().collect()
+            } else {
+                Vec::new()
+            }
+        }
+        "nx" => {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < args.len() {
+                let a = &args[i];
+                if let Some(v) = a
+                    .strip_prefix("--targets=")
+                    .or_else(|| a.strip_prefix("--target="))
+                    .or_else(|| a.strip_prefix("-t="))
+                {
+                    out.extend(split(v));
+                } else if a == "-t" || a == "--targets" || a == "--target" {
+                    i += 1;
+                    while i < args.len() && !args[i].starts_with('-') {
+                        out.extend(split(&args[i]));
+                        i += 1;
+                    }
+                    continue;
+                }
+                i += 1;
+            }
+            if out.is_empty() {
+                let words = positional(&[
+                    "--projects",
+                    "-p",
+                    "--base",
+                    "--head",
+                    "--configuration",
+                    "-c",
+                    "--parallel",
+                ]);
+                match words.first().map(String::as_str) {
+                    Some("run") => {
+                        if let Some(t) = words.get(1) {
+                            out.push(t.rsplit(':').next().unwrap_or(t).to_string());
+                        }
+                    }
+                    Some(
+                        "run-many" | "affected" | "graph" | "reset" | "show" | "init" | "migrate"
+                        | "format:check" | "format:write",
+                    )
+                    | None => {}
+                    Some(t) if t.contains(':') => {
+                        out.push(t.split(':').nth(1).unwrap_or(t).to_string())
+                    }
+                    Some(t) => out.push(t.to_string()),
+                }
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The operations a run performs (catalog shared definitions).
+fn ops_of(f: &Found, step: &Step) -> Vec<String> {
+    let mut ops = Vec::new();
+    let name = f.name.to_ascii_lowercase();
+    let program = f.program.to_ascii_lowercase();
+    let arg0 = f
+        .args
+        .first()
+        .map(|a| a.to_ascii_lowercase())
+        .unwrap_or_default();
+    let all_args = f.args.join(" ").to_ascii_lowercase();
+    let script = f.kind == "script";
+    let script_file = program.contains('/')
+        || program.ends_with(".sh")
+        || program.ends_with(".mjs")
+        || program.ends_with(".js");
+    let file_args: Vec<String> = if matches!(
+        name.as_str(),
+        "bash" | "sh" | "node" | "zx" | "tsx" | "ts-node"
+    ) {
+        f.args
+            .iter()
+            .filter(|a| !a.starts_with('-'))
+            .take(1)
+            .map(|a| a.to_ascii_lowercase())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let file_named =
+        |w: &str| (script_file && program.contains(w)) || file_args.iter().any(|a| a.contains(w));
+    // Migrations.
+    let migration = (name == "medusa"
+        && (arg0.contains("migrat") || all_args.starts_with("db:migrate")))
+        || (script && name.contains("migrat"))
+        || (name == "prisma" && all_args.starts_with("migrate deploy"))
+        || (name == "knex" && arg0.starts_with("migrate:latest"))
+        || (name == "typeorm" && arg0 == "migration:run")
+        || (matches!(name.as_str(), "sequelize" | "sequelize-cli") && arg0 == "db:migrate")
+        || (name == "flyway" && arg0 == "migrate")
+        || (name == "alembic" && arg0 == "upgrade");
+    if migration {
+        ops.push("migration".to_string());
+    }
+    if matches!(name.as_str(), "pg_dump" | "pg_dumpall" | "pg_basebackup")
+        || (script && name.contains("backup"))
+        || file_named("backup")
+    {
+        ops.push("backup".to_string());
+    }
+    let health_url = matches!(name.as_str(), "curl" | "wget" | "http" | "https")
+        && f.args.iter().any(|a| is_health_url(a));
+    let smoke_step = step.name.to_ascii_lowercase().contains("smoke");
+    if health_url
+        || (script && (name.contains("health") || name.contains("smoke")))
+        || file_named("health")
+        || file_named("smoke")
+        || smoke_step
+    {
+        ops.push("health".to_string());
+    }
+    let build = (name == "docker"
+        && (arg0 == "build"
+            || all_args.starts_with("buildx build")
+            || all_args.starts_with("compose build")
+            || all_args.starts_with("image build")))
+        || (name == "docker-compose" && arg0 == "build")
+        || matches!(
+            name.as_str(),
+            "buildctl" | "buildctl-daemonless.sh" | "kaniko" | "executor"
+        )
+        || (name == "buildah" && (arg0 == "bud" || arg0 == "build"));
+    if build {
+        ops.push("image_build".to_string());
+    }
+    ops
+}
+
+/// A URL whose path ends in `/health`, `/healthz`, `/_health` or `/ready`.
+pub fn is_health_url(arg: &str) -> bool {
+    let a = arg.trim_matches(['"', '\'']);
+    if !(a.contains("://") || a.starts_with('/') || a.contains("localhost") || a.contains('$')) {
+        return false;
+    }
+    let path = a
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(a)
+        .trim_end_matches('/');
+    ["/health", "/healthz", "/_health", "/ready"]
+        .iter()
+        .any(|s| path.ends_with(s))
+}
+
+/// The runs of one step: its action, or its commands (and the script bodies they run).
+fn step_runs(job: &Job, step: &Step, packages: &[Package], out: &mut Vec<Run>) {
+    let seq_base = job.rank * 1_000_000 + step.index * 1_000;
+    let mk = |f: Found, gating: bool, loc: Location, seq: i64| {
+        let mut ops = ops_of(&f, step);
+        ops.dedup();
+        Run {
+            kind: f.kind.to_string(),
+            name: f.name,
+            args: f.args,
+            program: f.program,
+            explicit: f.explicit,
+            level: f.level,
+            ops,
+            seq,
+            defined: f.defined,
+            package_dir: f.package_dir,
+            job: job.key.clone(),
+            job_id: job.id.clone(),
+            pre_merge: job.is_pre_merge,
+            gating,
+            loc,
+        }
+    };
+    if !step.uses.is_empty() {
+        let lower = step.uses.to_ascii_lowercase();
+        let mut ops = Vec::new();
+        if lower.contains("backup") {
+            ops.push("backup".to_string());
+        }
+        if step
+            .with
+            .iter()
+            .any(|(k, v)| k.contains("url") && is_health_url(v))
+            || step.name.to_ascii_lowercase().contains("smoke") && false
+        {
+            ops.push("health".to_string());
+        }
+        if lower.ends_with("/build-push-action") || lower == "build-push-action" {
+            ops.push("image_build".to_string());
+        }
+        out.push(Run {
+            kind: "action".to_string(),
+            name: step.uses.clone(),
+            args: step.with.values().cloned().collect(),
+            program: step.uses.clone(),
+            explicit: false,
+            level: String::new(),
+            ops,
+            seq: seq_base,
+            defined: true,
+            package_dir: String::new(),
+            job: job.key.clone(),
+            job_id: job.id.clone(),
+            pre_merge: job.is_pre_merge,
+            gating: step.gating,
+            loc: step.loc.clone(),
+        });
+        return;
+    }
+    let unresolved = step.working_directory.contains('$');
+    let mut cwd = join_dir("", &step.working_directory);
+    for (ci, c) in step.commands.iter().enumerate() {
+        if c.program == "cd" {
+            if let Some(d) = c.args.first() {
+                cwd = join_dir(&cwd, d);
+            }
+            continue;
+        }
+        let mut w = Walker {
+            packages,
+            visited: HashSet::new(),
+            out: Vec::new(),
+        };
+        w.command(c, &cwd, unresolved || cwd.contains('$'), 0);
+        let gating = step.gating && !c.neutralised;
+        for f in w.out {
+            out.push(mk(f, gating, c.loc.clone(), seq_base + ci as i64));
+        }
+    }
+}
+
+/// Whether a tag expression derives from the commit or release.
+pub fn is_immutable_tag(tag: &str, tag_trigger: bool) -> bool {
+    let t = tag.trim();
+    if t.ends_with(":latest") || t == "latest" {
+        return false;
+    }
+    const REFS: &[&str] = &[
+        "github.sha",
+        "GITHUB_SHA",
+        "github.event.workflow_run.head_sha",
+        "github.event.release.tag_name",
+        "CI_COMMIT_SHA",
+        "CI_COMMIT_SHORT_SHA",
+        "CI_COMMIT_TAG",
+        "outputs.tags",
+        "outputs.version",
+    ];
+    REFS.iter().any(|r| t.contains(r))
+        || (tag_trigger && (t.contains("github.ref_name") || t.contains("GITHUB_REF_NAME")))
+}
+
+/// Image pushes of one step.
+fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
+    let tag_trigger = job
+        .triggers
+        .iter()
+        .any(|t| t.tag_only || t.event == "release");
+    let resolve = |t: &str| -> String {
+        // `$NAME`/`${NAME}`/`${{ env.NAME }}` from the step's env, one level.
+        let mut s = t.to_string();
+        for (k, v) in &step.env {
+            for pat in [
+                format!("${{{{ env.{k} }}}}"),
+                format!("${{{k}}}"),
+                format!("${k}"),
+            ] {
+                s = s.replace(&pat, v);
+            }
+        }
+        s
+    };
+    let lower = step.uses.to_ascii_lowercase();
+    if lower.ends_with("/build-push-action") || lower == "build-push-action" {
+        let push = step
+            .with
+            .get("push")
+            .map(|v| v.trim() != "false")
+            .unwrap_or(false)
+            || step
+                .with
+                .get("outputs")
+                .is_some_and(|o| o.contains("push=true"));
+        if !push {
+            return;
+        }
+        if step
+            .with
+            .get("outputs")
+            .is_some_and(|o| o.contains("push-by-digest=true"))
+        {
+            return;
+        }
+        let tags: Vec<String> = step
+            .with
+            .get("tags")
+            .map(|t| {
+                t.split(['\n', ','])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let immutable = tags
+            .iter()
+            .any(|t| is_immutable_tag(&resolve(t), tag_trigger));
+        out.push(Push {
+            tags,
+            immutable,
+            job: job.key.clone(),
+            loc: step
+                .with_locs
+                .get("tags")
+                .cloned()
+                .unwrap_or_else(|| step.loc.clone()),
+        });
+        return;
+    }
+    for c in &step.commands {
+        let base = c.program.rsplit('/').next().unwrap_or(&c.program);
+        if base != "docker" && base != "podman" {
+            continue;
+        }
+        let a: Vec<&str> = c.args.iter().map(String::as_str).collect();
+        let tag_flags = |a: &[&str]| -> Vec<String> {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < a.len() {
+                if (a[i] == "-t" || a[i] == "--tag") && i + 1 < a.len() {
+                    out.push(a[i + 1].to_string());
+                    i += 1;
+                } else if let Some(v) = a[i].strip_prefix("--tag=") {
+                    out.push(v.to_string());
+                }
+                i += 1;
+            }
+            out
+        };
+        let tags = match a.as_slice() {
+            ["push", rest @ ..] => rest
+                .iter()
+                .filter(|x| !x.starts_with('-'))
+                .take(1)
+                .map(|s| s.to_string())
+                .collect(),
+            ["build", rest @ ..] | ["buildx", "build", rest @ ..] if rest.contains(&"--push") => {
+                tag_flags(rest)
+            }
+            ["buildx", "imagetools", "create", rest @ ..] => tag_flags(rest),
+            _ => continue,
+        };
+        let immutable = tags
+            .iter()
+            .any(|t: &String| is_immutable_tag(&resolve(t), tag_trigger));
+        out.push(Push {
+            tags,
+            immutable,
+            job: job.key.clone(),
+            loc: c.loc.clone(),
+        });
+    }
+}

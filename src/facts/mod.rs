@@ -1,0 +1,4 @@
+//! Facts: the catalog's shared definitions, computed once in Rust over the loaded model so
+//! that policies stay short (script and tool runs, deploy jobs and flows, image pushes).
+
+pub mod ci;

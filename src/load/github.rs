@@ -1,0 +1,999 @@
+//! GitHub Actions loader: workflows under the root `.github/workflows/` become pipelines of
+//! the neutral CI model. Triggers are normalised from every `on:` form; job `if:` conditions
+//! are evaluated per trigger with three-valued logic; local reusable workflows and local
+//! composite actions are followed (cycles and missing targets are errors, not crashes);
+//! remote actions and workflows are recorded, never fetched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::load::yaml::YamlFailure;
+use crate::load::ytree::{self, YNode, YValue};
+use crate::load::{LoadError, read_text};
+use crate::location::Location;
+use crate::model::ci::{External, Job, Pipeline, Step, Trigger};
+use crate::shell;
+
+/// How deep local reusable workflows and composite actions are followed.
+const MAX_DEPTH: usize = 8;
+
+/// Result of loading one workflow file.
+#[derive(Debug, Default)]
+pub struct Workflow {
+    /// The pipeline, absent for files that hold no workflow (e.g. fully commented out).
+    pub pipeline: Option<Pipeline>,
+    /// Its jobs, reusable-workflow jobs expanded.
+    pub jobs: Vec<Job>,
+    /// Remote references recorded.
+    pub external: Vec<External>,
+    /// Problems with files it references (missing, invalid, cycles).
+    pub errors: Vec<LoadError>,
+    /// Texts of the other local files read (for snippets).
+    pub sources: Vec<(String, String)>,
+}
+
+/// Loads the workflow `rel` (text `text`) of the repository at `root`.
+pub fn load(root: &Path, rel: &str, text: &str) -> Result<Workflow, LoadError> {
+    let docs = ytree::parse(rel, text).map_err(|e| match e {
+        YamlFailure::Invalid(e) | YamlFailure::Template(e) => e,
+    })?;
+    let mut out = Workflow::default();
+    let Some(doc) = docs.into_iter().find(|d| !d.is_null()) else {
+        return Ok(out);
+    };
+    if !matches!(doc.value, YValue::Map(_)) {
+        return Err(LoadError {
+            message: format!("{rel}: a workflow must be a mapping"),
+            loc: doc.loc(rel),
+        });
+    }
+    let file_name = rel.rsplit('/').next().unwrap_or(rel).to_string();
+    let name = doc.get("name").and_then(YNode::as_str).unwrap_or(file_name);
+    let (on_loc, triggers, inputs) = match doc.entry("on") {
+        Some((k, v)) => {
+            let (t, i) = triggers(rel, v, k);
+            (k.loc(rel), t, i)
+        }
+        None => (Location::file_start(rel), Vec::new(), Vec::new()),
+    };
+    let jobs_loc = doc
+        .entry("jobs")
+        .map_or_else(|| Location::file_start(rel), |(k, _)| k.loc(rel));
+    let reusable_only = !triggers.is_empty() && triggers.iter().all(|t| t.event == "workflow_call");
+    let pipeline = Pipeline {
+        provider: "github".to_string(),
+        path: rel.to_string(),
+        name: name.clone(),
+        loc: Location::file_start(rel),
+        on_loc,
+        jobs_loc,
+        is_pre_merge: triggers.iter().any(|t| t.pre_merge),
+        triggers: triggers.clone(),
+        dispatch_inputs: inputs,
+        reusable_only,
+    };
+    let mut ctx = Ctx {
+        root,
+        pipeline: rel.to_string(),
+        pipeline_name: name,
+        out: &mut out,
+        stack: vec![rel.to_string()],
+    };
+    if let Some(jobs) = doc.get("jobs") {
+        ctx.jobs(rel, text, jobs, &triggers, "", &[], 0);
+    }
+    out.pipeline = Some(pipeline);
+    Ok(out)
+}
+
+struct Ctx<'a> {
+    root: &'a Path,
+    pipeline: String,
+    pipeline_name: String,
+    out: &'a mut Workflow,
+    stack: Vec<String>,
+}
+
+impl Ctx<'_> {
+    /// Reads a local file referenced from `from` (at `at`), recording problems.
+    fn read_local(&mut self, rel: &str, at: &Location) -> Option<String> {
+        match read_text(&self.root.join(rel), rel) {
+            Ok(t) => {
+                if !self.out.sources.iter().any(|(p, _)| p == rel) {
+                    self.out.sources.push((rel.to_string(), t.clone()));
+                }
+                Some(t)
+            }
+            Err(e) => {
+                self.out.errors.push(LoadError {
+                    message: format!("{}: {} (referenced here)", at.file, e.message),
+                    loc: at.clone(),
+                });
+                None
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn jobs(
+        &mut self,
+        file: &str,
+        text: &str,
+        jobs: &YNode,
+        triggers: &[Trigger],
+        prefix: &str,
+        outer_needs: &[String],
+        depth: usize,
+    ) {
+        for (key, job) in jobs.entries() {
+            let Some(id) = key.as_str() else { continue };
+            let full_id = if prefix.is_empty() {
+                id.clone()
+            } else {
+                format!("{prefix}/{id}")
+            };
+            let mut needs: Vec<String> = outer_needs.to_vec();
+            if let Some(n) = job.get("needs") {
+                for s in n.strings() {
+                    needs.push(if prefix.is_empty() {
+                        s
+                    } else {
+                        format!("{prefix}/{s}")
+                    });
+                }
+            }
+            let condition = job.get("if").and_then(YNode::as_str).unwrap_or_default();
+            let reaching: Vec<Trigger> = triggers
+                .iter()
+                .filter(|t| condition.is_empty() || eval_condition(&condition, t) != Some(false))
+                .cloned()
+                .collect();
+            // A local reusable workflow: its jobs count as this job's, with these triggers.
+            if let Some(uses) = job.get("uses").and_then(YNode::as_str) {
+                let at = job
+                    .get("uses")
+                    .map_or_else(|| key.loc(file), |u| u.loc(file));
+                if let Some(local) = uses.strip_prefix("./") {
+                    let target = local.to_string();
+                    if depth >= MAX_DEPTH || self.stack.contains(&target) {
+                        self.out.errors.push(LoadError {
+                            message: format!("{file}: reusable workflow cycle through {target}"),
+                            loc: at,
+                        });
+                        continue;
+                    }
+                    let Some(inner_text) = self.read_local(&target, &at) else {
+                        continue;
+                    };
+                    match ytree::parse(&target, &inner_text) {
+                        Ok(docs) => {
+                            if let Some(inner_jobs) = docs.first().and_then(|d| d.get("jobs")) {
+                                self.stack.push(target.clone());
+                                self.jobs(
+                                    &target,
+                                    &inner_text,
+                                    inner_jobs,
+                                    &reaching,
+                                    &full_id,
+                                    &needs,
+                                    depth + 1,
+                                );
+                                self.stack.pop();
+                            }
+                        }
+                        Err(YamlFailure::Invalid(e) | YamlFailure::Template(e)) => {
+                            self.out.errors.push(e)
+                        }
+                    }
+                } else {
+                    self.out.external.push(External {
+                        kind: "workflow".to_string(),
+                        target: uses.clone(),
+                        loc: at,
+                    });
+                }
+                continue;
+            }
+            let (environment, has_environment) = match job.get("environment") {
+                Some(e) => match &e.value {
+                    YValue::Map(_) => (
+                        e.get("name").and_then(YNode::as_str).unwrap_or_default(),
+                        true,
+                    ),
+                    _ => (e.as_str().unwrap_or_default(), !e.is_null()),
+                },
+                None => (String::new(), false),
+            };
+            let allow_failure = job.get("continue-on-error").is_some_and(is_true);
+            let mut steps = Vec::new();
+            if let Some(list) = job.get("steps") {
+                self.steps(file, text, list, allow_failure, &mut steps, depth);
+            }
+            for (i, s) in steps.iter_mut().enumerate() {
+                s.index = i as i64;
+            }
+            let is_pre_merge = reaching.iter().any(|t| t.pre_merge);
+            self.out.jobs.push(Job {
+                key: format!("{}#{full_id}", self.pipeline),
+                rank: 0,
+                after: Vec::new(),
+                id: full_id.clone(),
+                name: job
+                    .get("name")
+                    .and_then(YNode::as_str)
+                    .unwrap_or_else(|| id.clone()),
+                pipeline: self.pipeline.clone(),
+                pipeline_name: self.pipeline_name.clone(),
+                path: file.to_string(),
+                loc: key.loc(file),
+                needs,
+                environment,
+                has_environment,
+                condition,
+                triggers: reaching,
+                is_pre_merge,
+                allow_failure,
+                manual: false,
+                stage: String::new(),
+                steps,
+                via: if prefix.is_empty() {
+                    String::new()
+                } else {
+                    file.to_string()
+                },
+                deploys: Vec::new(),
+                flow: Vec::new(),
+            });
+        }
+    }
+
+    fn steps(
+        &mut self,
+        file: &str,
+        text: &str,
+        list: &YNode,
+        job_allows_failure: bool,
+        out: &mut Vec<Step>,
+        depth: usize,
+    ) {
+        for item in list.items() {
+            let continue_on_error = item.get("continue-on-error").is_some_and(is_true);
+            let gating = !continue_on_error && !job_allows_failure;
+            let name = item.get("name").and_then(YNode::as_str).unwrap_or_default();
+            let env: BTreeMap<String, String> = item
+                .get("env")
+                .map(|e| {
+                    e.entries()
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.as_str()?, v.as_str().unwrap_or_default())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let working_directory = item
+                .get("working-directory")
+                .and_then(YNode::as_str)
+                .unwrap_or_default();
+            if let Some(uses_node) = item.get("uses") {
+                let uses = uses_node.as_str().unwrap_or_default();
+                let at = uses_node.loc(file);
+                if let Some(local) = uses.strip_prefix("./") {
+                    // A local composite action: its steps count as this job's.
+                    let dir = local.trim_end_matches('/');
+                    let candidates = [format!("{dir}/action.yml"), format!("{dir}/action.yaml")];
+                    let Some(target) = candidates
+                        .iter()
+                        .find(|c| self.root.join(c).is_file())
+                        .cloned()
+                    else {
+                        self.out.errors.push(LoadError {
+                            message: format!("{file}: local action {uses} has no action.yml"),
+                            loc: at,
+                        });
+                        continue;
+                    };
+                    if depth >= MAX_DEPTH || self.stack.contains(&target) {
+                        self.out.errors.push(LoadError {
+                            message: format!("{file}: local action cycle through {target}"),
+                            loc: at,
+                        });
+                        continue;
+                    }
+                    let Some(inner_text) = self.read_local(&target, &at) else {
+                        continue;
+                    };
+                    match ytree::parse(&target, &inner_text) {
+                        Ok(docs) => {
+                            if let Some(inner) = docs
+                                .first()
+                                .and_then(|d| d.get("runs"))
+                                .and_then(|r| r.get("steps"))
+                            {
+                                self.stack.push(target.clone());
+                                self.steps(&target, &inner_text, inner, !gating, out, depth + 1);
+                                self.stack.pop();
+                            }
+                        }
+                        Err(YamlFailure::Invalid(e) | YamlFailure::Template(e)) => {
+                            self.out.errors.push(e)
+                        }
+                    }
+                    continue;
+                }
+                let (action, uses_ref) = match uses.split_once('@') {
+                    Some((a, r)) => (a.to_string(), r.to_string()),
+                    None => (uses.clone(), String::new()),
+                };
+                if !uses.starts_with("docker://") {
+                    self.out.external.push(External {
+                        kind: "action".to_string(),
+                        target: uses.clone(),
+                        loc: at.clone(),
+                    });
+                }
+                let mut with = BTreeMap::new();
+                let mut with_locs = BTreeMap::new();
+                if let Some(w) = item.get("with") {
+                    for (k, v) in w.entries() {
+                        if let Some(k_s) = k.as_str() {
+                            with.insert(k_s.clone(), v.as_str().unwrap_or_default());
+                            with_locs.insert(k_s, k.loc(file));
+                        }
+                    }
+                }
+                out.push(Step {
+                    index: 0,
+                    name,
+                    id: item.get("id").and_then(YNode::as_str).unwrap_or_default(),
+                    uses: action,
+                    uses_ref,
+                    with,
+                    with_locs,
+                    run: String::new(),
+                    working_directory,
+                    continue_on_error,
+                    gating,
+                    env,
+                    commands: Vec::new(),
+                    loc: at,
+                });
+                continue;
+            }
+            let Some(run_node) = item.get("run") else {
+                continue;
+            };
+            let run = run_node.as_str().unwrap_or_default();
+            let commands = script_commands(file, text, run_node, &run);
+            out.push(Step {
+                index: 0,
+                name,
+                id: item.get("id").and_then(YNode::as_str).unwrap_or_default(),
+                uses: String::new(),
+                uses_ref: String::new(),
+                with: BTreeMap::new(),
+                with_locs: BTreeMap::new(),
+                run,
+                working_directory,
+                continue_on_error,
+                gating,
+                env,
+                commands,
+                loc: run_node.loc(file),
+            });
+        }
+    }
+}
+
+/// The commands of a `run:` value, located at their own lines. A quoted scalar shifts the
+/// first column by its quote.
+fn script_commands(file: &str, text: &str, node: &YNode, run: &str) -> Vec<shell::Command> {
+    let line_text = text
+        .lines()
+        .nth(node.line.saturating_sub(1) as usize)
+        .unwrap_or("");
+    let at: String = line_text
+        .chars()
+        .skip(node.col.saturating_sub(1) as usize)
+        .take(1)
+        .collect();
+    let col = if at == "\"" || at == "'" {
+        node.col + 1
+    } else {
+        node.col
+    };
+    shell::parse_script(run, file, node.line, col).unwrap_or_default()
+}
+
+fn is_true(n: &YNode) -> bool {
+    matches!(n.value, YValue::Bool(true)) || n.as_str().as_deref() == Some("true")
+}
+
+/// Normalises `on:` (string, list, or map with null or mapping values) into triggers, and
+/// returns the `workflow_dispatch` input names.
+fn triggers(rel: &str, on: &YNode, on_key: &YNode) -> (Vec<Trigger>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut inputs = Vec::new();
+    let mut add = |event: String, key: &YNode, body: Option<&YNode>| {
+        let list = |k: &str| {
+            body.and_then(|b| b.get(k))
+                .map(YNode::strings)
+                .unwrap_or_default()
+        };
+        let mut t = Trigger {
+            event: event.clone(),
+            branches: list("branches"),
+            branches_ignore: list("branches-ignore"),
+            tags: list("tags"),
+            paths: list("paths"),
+            types: list("types"),
+            workflows: list("workflows"),
+            loc: key.loc(rel),
+            pre_merge: false,
+            default_branch: false,
+            tag_only: false,
+        };
+        classify_trigger(&mut t, body.is_some_and(|b| b.get("tags-ignore").is_some()));
+        if event == "workflow_dispatch"
+            && let Some(i) = body.and_then(|b| b.get("inputs"))
+        {
+            inputs.extend(i.entries().iter().filter_map(|(k, _)| k.as_str()));
+        }
+        out.push(t);
+    };
+    match &on.value {
+        YValue::Str(s) => add(s.clone(), on_key, None),
+        YValue::Seq(items) => {
+            for i in items {
+                if let Some(s) = i.as_str() {
+                    add(s, i, None);
+                }
+            }
+        }
+        YValue::Map(entries) => {
+            for (k, v) in entries {
+                if let Some(s) = k.as_str() {
+                    add(s, k, if v.is_null() { None } else { Some(v) });
+                }
+            }
+        }
+        _ => {}
+    }
+    (out, inputs)
+}
+
+/// Whether a branch filter pattern can match a branch other than `main`/`master`.
+fn matches_other_branch(pattern: &str) -> bool {
+    let p = pattern.trim_start_matches('!');
+    !(p == "main" || p == "master")
+}
+
+/// Whether a branch filter pattern matches `main` or `master`.
+fn matches_default_branch(pattern: &str) -> bool {
+    if pattern.starts_with('!') {
+        return false;
+    }
+    ["main", "master"].iter().any(|b| glob_match(pattern, b))
+}
+
+/// GitHub filter glob: `*` (no `/`), `**`, `?`, literal otherwise.
+pub fn glob_match(pattern: &str, s: &str) -> bool {
+    let p = pattern.replace("**", "\u{1}");
+    let mut re = String::from("^");
+    for c in p.chars() {
+        match c {
+            '\u{1}' => re.push_str(".*"),
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).is_ok_and(|r| r.is_match(s))
+}
+
+fn classify_trigger(t: &mut Trigger, tags_ignore: bool) {
+    match t.event.as_str() {
+        "pull_request" | "pull_request_target" | "merge_group" => t.pre_merge = true,
+        "push" => {
+            let has_branch_filter = !t.branches.is_empty() || !t.branches_ignore.is_empty();
+            let tag_filter = !t.tags.is_empty() || tags_ignore;
+            if !has_branch_filter && tag_filter {
+                t.tag_only = true;
+            } else if !t.branches_ignore.is_empty() {
+                t.pre_merge = true;
+                t.default_branch = !t.branches_ignore.iter().any(|b| matches_default_branch(b));
+            } else if t.branches.is_empty() {
+                t.pre_merge = true;
+                t.default_branch = true;
+            } else {
+                t.pre_merge = t.branches.iter().any(|b| matches_other_branch(b));
+                t.default_branch = t.branches.iter().any(|b| matches_default_branch(b));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What a trigger tells about `github.*` values: `Some(v)` when known for every run it
+/// starts.
+fn known_value(var: &str, t: &Trigger) -> Option<String> {
+    match var {
+        "github.event_name" => Some(t.event.clone()),
+        "github.ref" | "github.ref_name" => {
+            let single = |list: &[String]| {
+                (list.len() == 1 && !list[0].contains(['*', '?', '!'])).then(|| list[0].clone())
+            };
+            let (prefix, name) = if t.event == "push" && t.tag_only {
+                ("refs/tags/", single(&t.tags)?)
+            } else if t.event == "push" {
+                ("refs/heads/", single(&t.branches)?)
+            } else {
+                return None;
+            };
+            Some(if var == "github.ref" {
+                format!("{prefix}{name}")
+            } else {
+                name
+            })
+        }
+        "github.base_ref" if t.pre_merge && t.event.starts_with("pull_request") => {
+            (t.branches.len() == 1 && !t.branches[0].contains(['*', '?']))
+                .then(|| t.branches[0].clone())
+        }
+        _ => None,
+    }
+}
+
+/// What a trigger rules out for `github.ref`: a pull request's ref is never a branch or tag
+/// ref; a tag push's never a branch; a branch push's never a tag.
+fn ref_kind(t: &Trigger) -> Option<&'static str> {
+    match t.event.as_str() {
+        "pull_request" | "pull_request_target" => Some("refs/pull/"),
+        "push" if t.tag_only => Some("refs/tags/"),
+        "push" if t.tags.is_empty() => Some("refs/heads/"),
+        _ => None,
+    }
+}
+
+/// Evaluates a job `if:` for one trigger: `Some(true/false)` when known, `None` when not.
+pub fn eval_condition(cond: &str, t: &Trigger) -> Option<bool> {
+    let c = cond.trim();
+    let c = c
+        .strip_prefix("${{")
+        .and_then(|s| s.strip_suffix("}}"))
+        .unwrap_or(c);
+    let tokens = tokenize(c)?;
+    let mut p = CondParser {
+        tokens,
+        pos: 0,
+        trigger: t,
+    };
+    let v = p.or()?;
+    (p.pos == p.tokens.len()).then_some(v).flatten()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Op(&'static str),
+    LParen,
+    RParen,
+    Comma,
+}
+
+fn tokenize(s: &str) -> Option<Vec<Tok>> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '\'' {
+            let mut v = String::new();
+            i += 1;
+            loop {
+                match chars.get(i) {
+                    Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                        v.push('\'');
+                        i += 2;
+                    }
+                    Some('\'') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(ch) => {
+                        v.push(*ch);
+                        i += 1;
+                    }
+                    None => return None,
+                }
+            }
+            out.push(Tok::Str(v));
+        } else if c == '(' {
+            out.push(Tok::LParen);
+            i += 1;
+        } else if c == ')' {
+            out.push(Tok::RParen);
+            i += 1;
+        } else if c == ',' {
+            out.push(Tok::Comma);
+            i += 1;
+        } else {
+            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+            let op = match two.as_str() {
+                "==" => Some("=="),
+                "!=" => Some("!="),
+                "&&" => Some("&&"),
+                "||" => Some("||"),
+                ">=" => Some(">="),
+                "<=" => Some("<="),
+                _ => None,
+            };
+            if let Some(op) = op {
+                out.push(Tok::Op(op));
+                i += 2;
+            } else if matches!(c, '!' | '<' | '>') {
+                out.push(Tok::Op(match c {
+                    '!' => "!",
+                    '<' => "<",
+                    _ => ">",
+                }));
+                i += 1;
+            } else {
+                let start = i;
+                while i < chars.len() && (chars[i].is_alphanumeric() || "._-*[]".contains(chars[i]))
+                {
+                    i += 1;
+                }
+                if start == i {
+                    return None;
+                }
+                out.push(Tok::Ident(chars[start..i].iter().collect()));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// A value in a condition: a known string, or unknown.
+#[derive(Debug, Clone)]
+enum Val {
+    Known(String),
+    Var(String),
+    Bool(Option<bool>),
+}
+
+struct CondParser<'t> {
+    tokens: Vec<Tok>,
+    pos: usize,
+    trigger: &'t Trigger,
+}
+
+/// Three-valued `&&`, `||`, `!`; the outer `Option` is a syntax error (whole condition
+/// unknown), the inner one an unknown value.
+type Tri = Option<bool>;
+
+impl CondParser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.tokens.get(self.pos)
+    }
+    fn or(&mut self) -> Option<Tri> {
+        let mut v = self.and()?;
+        while self.peek() == Some(&Tok::Op("||")) {
+            self.pos += 1;
+            let r = self.and()?;
+            v = match (v, r) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            };
+        }
+        Some(v)
+    }
+    fn and(&mut self) -> Option<Tri> {
+        let mut v = self.not()?;
+        while self.peek() == Some(&Tok::Op("&&")) {
+            self.pos += 1;
+            let r = self.not()?;
+            v = match (v, r) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
+            };
+        }
+        Some(v)
+    }
+    fn not(&mut self) -> Option<Tri> {
+        if self.peek() == Some(&Tok::Op("!")) {
+            self.pos += 1;
+            return Some(self.not()?.map(|b| !b));
+        }
+        self.cmp()
+    }
+    fn cmp(&mut self) -> Option<Tri> {
+        let left = self.atom()?;
+        if let Some(Tok::Op(op @ ("==" | "!=" | "<" | ">" | "<=" | ">="))) = self.peek().cloned() {
+            self.pos += 1;
+            let right = self.atom()?;
+            if op != "==" && op != "!=" {
+                return Some(None);
+            }
+            let eq = self.equals(&left, &right);
+            return Some(if op == "==" { eq } else { eq.map(|b| !b) });
+        }
+        Some(match left {
+            Val::Bool(b) => b,
+            Val::Known(s) => Some(!s.is_empty()),
+            Val::Var(_) => None,
+        })
+    }
+    fn resolve(&self, v: &Val) -> Option<String> {
+        match v {
+            Val::Known(s) => Some(s.clone()),
+            Val::Var(name) => known_value(name, self.trigger),
+            Val::Bool(_) => None,
+        }
+    }
+    fn equals(&self, a: &Val, b: &Val) -> Tri {
+        match (self.resolve(a), self.resolve(b)) {
+            (Some(x), Some(y)) => Some(x == y),
+            (None, Some(lit)) | (Some(lit), None) => {
+                let var = match (a, b) {
+                    (Val::Var(n), _) | (_, Val::Var(n)) => n.as_str(),
+                    _ => return None,
+                };
+                if var == "github.ref" {
+                    let kind = ref_kind(self.trigger)?;
+                    (!lit.starts_with(kind)).then_some(false)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+    fn atom(&mut self) -> Option<Val> {
+        let tok = self.peek()?.clone();
+        self.pos += 1;
+        match tok {
+            Tok::Str(s) => Some(Val::Known(s)),
+            Tok::LParen => {
+                let v = self.or()?;
+                (self.peek() == Some(&Tok::RParen)).then(|| self.pos += 1)?;
+                Some(Val::Bool(v))
+            }
+            Tok::Ident(name) => {
+                if self.peek() == Some(&Tok::LParen) {
+                    self.pos += 1;
+                    let mut args = Vec::new();
+                    while self.peek() != Some(&Tok::RParen) {
+                        let a = self.or_value()?;
+                        args.push(a);
+                        if self.peek() == Some(&Tok::Comma) {
+                            self.pos += 1;
+                        } else if self.peek() != Some(&Tok::RParen) {
+                            return None;
+                        }
+                    }
+                    self.pos += 1;
+                    return Some(Val::Bool(self.call(&name, &args)));
+                }
+                Some(match name.as_str() {
+                    "true" => Val::Bool(Some(true)),
+                    "false" => Val::Bool(Some(false)),
+                    _ => Val::Var(name),
+                })
+            }
+            _ => None,
+        }
+    }
+    /// A function argument: a plain atom (strings and variables keep their identity).
+    fn or_value(&mut self) -> Option<Val> {
+        self.atom()
+    }
+    fn call(&self, name: &str, args: &[Val]) -> Tri {
+        match (name.to_ascii_lowercase().as_str(), args) {
+            ("startswith", [a, b]) => {
+                let lit = self.resolve(b)?;
+                match self.resolve(a) {
+                    Some(v) => Some(v.starts_with(&lit)),
+                    None => match a {
+                        Val::Var(n) if n == "github.ref" => {
+                            let kind = ref_kind(self.trigger)?;
+                            if lit.starts_with(kind) || kind.starts_with(&lit) {
+                                None
+                            } else {
+                                Some(false)
+                            }
+                        }
+                        _ => None,
+                    },
+                }
+            }
+            ("success" | "always", []) => Some(true),
+            _ => None,
+        }
+    }
+}
+
+/// Names of all job ids in a set of jobs (for needs resolution in tests).
+pub fn job_ids(jobs: &[Job]) -> BTreeSet<String> {
+    jobs.iter().map(|j| j.id.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Workflow) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (p, c) in files {
+            let path = dir.path().join(p);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, c).expect("write");
+        }
+        let (rel, text) = files[0];
+        let w = load(dir.path(), rel, text).expect("loads");
+        (dir, w)
+    }
+
+    #[test]
+    fn on_forms_normalise() {
+        for (on, events) in [
+            ("on: push", vec!["push"]),
+            ("on: [push, pull_request]", vec!["push", "pull_request"]),
+            (
+                "on:\n  - push\n  - workflow_dispatch",
+                vec!["push", "workflow_dispatch"],
+            ),
+            (
+                "on:\n  push:\n  pull_request:\n    branches: [main]",
+                vec!["push", "pull_request"],
+            ),
+        ] {
+            let text =
+                format!("{on}\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo\n");
+            let (_d, w) = load_tree(&[(".github/workflows/a.yml", &text)]);
+            let p = w.pipeline.expect("pipeline");
+            let got: Vec<&str> = p.triggers.iter().map(|t| t.event.as_str()).collect();
+            assert_eq!(got, events, "{on}");
+        }
+    }
+
+    #[test]
+    fn pre_merge_and_default_branch_classification() {
+        let t = |yaml: &str| {
+            let text = format!("on:\n{yaml}\njobs: {{}}\n");
+            let (_d, w) = load_tree(&[(".github/workflows/a.yml", &text)]);
+            let tr = w.pipeline.expect("p").triggers[0].clone();
+            (tr.pre_merge, tr.default_branch, tr.tag_only)
+        };
+        assert_eq!(t("  push:"), (true, true, false));
+        assert_eq!(t("  push:\n    branches: [main]"), (false, true, false));
+        assert_eq!(
+            t("  push:\n    branches: [main, 'feature/**']"),
+            (true, true, false)
+        );
+        assert_eq!(
+            t("  push:\n    branches-ignore: [main]"),
+            (true, false, false)
+        );
+        assert_eq!(t("  push:\n    tags: ['v*']"), (false, false, true));
+        assert_eq!(t("  pull_request:"), (true, false, false));
+        assert_eq!(t("  merge_group:"), (true, false, false));
+    }
+
+    #[test]
+    fn job_conditions_are_three_valued() {
+        let push_main = Trigger {
+            event: "push".into(),
+            branches: vec!["main".into()],
+            branches_ignore: vec![],
+            tags: vec![],
+            paths: vec![],
+            types: vec![],
+            workflows: vec![],
+            loc: Location::file_start("a"),
+            pre_merge: false,
+            default_branch: true,
+            tag_only: false,
+        };
+        let mut pr = push_main.clone();
+        pr.event = "pull_request".into();
+        let mut dispatch = push_main.clone();
+        dispatch.event = "workflow_dispatch".into();
+        dispatch.branches.clear();
+        assert_eq!(
+            eval_condition("github.ref == 'refs/heads/develop'", &push_main),
+            Some(false)
+        );
+        assert_eq!(
+            eval_condition("github.ref == 'refs/heads/main'", &push_main),
+            Some(true)
+        );
+        assert_eq!(
+            eval_condition("${{ github.event_name == 'push' }}", &pr),
+            Some(false)
+        );
+        assert_eq!(
+            eval_condition("github.ref == 'refs/heads/main'", &pr),
+            Some(false)
+        );
+        assert_eq!(
+            eval_condition(
+                "github.event_name == 'workflow_dispatch' && inputs.env == 'production'",
+                &dispatch
+            ),
+            None
+        );
+        assert_eq!(
+            eval_condition(
+                "github.event_name == 'workflow_dispatch' && inputs.env == 'production'",
+                &push_main
+            ),
+            Some(false)
+        );
+        assert_eq!(
+            eval_condition("!startsWith(github.ref, 'refs/tags/')", &push_main),
+            Some(true)
+        );
+        assert_eq!(
+            eval_condition(
+                "contains(github.event.head_commit.message, 'x')",
+                &push_main
+            ),
+            None
+        );
+        assert_eq!(eval_condition("(((", &push_main), None);
+    }
+
+    #[test]
+    fn local_reusable_workflows_and_composite_actions_are_followed() {
+        let (_d, w) = load_tree(&[
+            (
+                ".github/workflows/ci.yml",
+                "on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/reusable.yml\n    secrets: inherit\n  own:\n    runs-on: x\n    steps:\n      - uses: ./.github/actions/setup\n      - run: |\n          npm ci\n          npm run lint || true\n",
+            ),
+            (
+                ".github/workflows/reusable.yml",
+                "on: workflow_call\njobs:\n  test:\n    runs-on: x\n    steps:\n      - run: npm test\n",
+            ),
+            (
+                ".github/actions/setup/action.yml",
+                "runs:\n  using: composite\n  steps:\n    - run: npm run typecheck\n      shell: bash\n",
+            ),
+        ]);
+        let ids: Vec<&str> = w.jobs.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(ids, vec!["call/test", "own"]);
+        assert!(w.jobs[0].is_pre_merge, "inherits the caller's triggers");
+        assert_eq!(w.jobs[0].path, ".github/workflows/reusable.yml");
+        let own = &w.jobs[1];
+        assert_eq!(
+            own.steps[0].commands[0].loc.file,
+            ".github/actions/setup/action.yml"
+        );
+        assert_eq!(own.steps[0].commands[0].loc.line, 4);
+        let lint = &own.steps[1].commands[1];
+        assert_eq!((lint.loc.line, lint.neutralised), (12, true));
+        assert!(w.errors.is_empty(), "{:?}", w.errors);
+    }
+
+    #[test]
+    fn cycles_and_missing_targets_are_errors() {
+        let (_d, w) = load_tree(&[(
+            ".github/workflows/a.yml",
+            "on: push\njobs:\n  x:\n    uses: ./.github/workflows/a.yml\n  y:\n    runs-on: x\n    steps:\n      - uses: ./missing\n      - uses: actions/checkout@v4\n",
+        )]);
+        assert_eq!(w.errors.len(), 2, "{:?}", w.errors);
+        assert_eq!(w.external.len(), 1);
+        assert_eq!(w.jobs[0].steps[0].uses, "actions/checkout");
+        assert_eq!(w.jobs[0].steps[0].uses_ref, "v4");
+    }
+
+    #[test]
+    fn commented_out_workflows_hold_nothing() {
+        let (_d, w) = load_tree(&[(".github/workflows/a.yml", "# on: push\n# jobs: {}\n")]);
+        assert!(w.pipeline.is_none());
+    }
+}

@@ -1,0 +1,116 @@
+//! `package.json` loader: validity (as JSON, with the JSON error's position) and the facts
+//! the rules need — name, scripts, dependencies with the line each is declared on,
+//! workspaces — read through the positioned YAML tree (JSON is YAML) for locations.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::load::LoadError;
+use crate::load::ytree::{self, YNode};
+use crate::location::Location;
+
+/// One `package.json` (`repo.packages[]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Package {
+    /// Path of the file.
+    pub path: String,
+    /// Its directory relative to the root ("" for the root).
+    pub dir: String,
+    /// `name`, empty when none.
+    pub name: String,
+    /// `scripts`: name → command line.
+    pub scripts: BTreeMap<String, String>,
+    /// `dependencies`: name → version range.
+    pub dependencies: BTreeMap<String, String>,
+    /// `devDependencies`: name → version range.
+    pub dev_dependencies: BTreeMap<String, String>,
+    /// Where each dependency (either kind) is declared.
+    pub dependency_locs: BTreeMap<String, Location>,
+    /// `workspaces` globs (array form or `{packages: [...]}`).
+    pub workspaces: Vec<String>,
+    /// Line 1 of the file.
+    pub loc: Location,
+}
+
+/// Parses a `package.json`.
+pub fn load(rel: &str, text: &str) -> Result<Package, LoadError> {
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        let line = u32::try_from(e.line()).unwrap_or(1).max(1);
+        let col = u32::try_from(e.column()).unwrap_or(1).max(1);
+        return Err(LoadError {
+            message: format!("{rel}: invalid JSON: {e}"),
+            loc: Location::point(rel, line, col),
+        });
+    }
+    let dir = rel
+        .rsplit_once('/')
+        .map_or(String::new(), |(d, _)| d.to_string());
+    let mut pkg = Package {
+        path: rel.to_string(),
+        dir,
+        name: String::new(),
+        scripts: BTreeMap::new(),
+        dependencies: BTreeMap::new(),
+        dev_dependencies: BTreeMap::new(),
+        dependency_locs: BTreeMap::new(),
+        workspaces: Vec::new(),
+        loc: Location::file_start(rel),
+    };
+    // Valid JSON that the YAML parser refuses (tabs, odd escapes) keeps its facts empty
+    // rather than failing the file.
+    let Ok(docs) = ytree::parse(rel, text) else {
+        return Ok(pkg);
+    };
+    let Some(root) = docs.first() else {
+        return Ok(pkg);
+    };
+    pkg.name = root.get("name").and_then(YNode::as_str).unwrap_or_default();
+    let map = |n: Option<&YNode>| -> BTreeMap<String, String> {
+        n.map(|n| {
+            n.entries()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str()?, v.as_str().unwrap_or_default())))
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    pkg.scripts = map(root.get("scripts"));
+    pkg.dependencies = map(root.get("dependencies"));
+    pkg.dev_dependencies = map(root.get("devDependencies"));
+    for key in ["dependencies", "devDependencies"] {
+        for (k, _) in root.get(key).map(YNode::entries).unwrap_or_default() {
+            if let Some(name) = k.as_str() {
+                pkg.dependency_locs
+                    .entry(name)
+                    .or_insert_with(|| k.loc(rel));
+            }
+        }
+    }
+    pkg.workspaces = match root.get("workspaces") {
+        Some(w) if !w.items().is_empty() => w.strings(),
+        Some(w) => w.get("packages").map(YNode::strings).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Ok(pkg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_scripts_dependencies_and_their_lines() {
+        let text = "{\n  \"name\": \"app\",\n  \"scripts\": {\"lint\": \"eslint .\"},\n  \"dependencies\": {\n    \"@sentry/node\": \"^8\"\n  },\n  \"workspaces\": [\"packages/*\"]\n}\n";
+        let p = load("svc/package.json", text).expect("loads");
+        assert_eq!(p.dir, "svc");
+        assert_eq!(p.scripts.get("lint").map(String::as_str), Some("eslint ."));
+        assert_eq!(
+            p.dependency_locs.get("@sentry/node").map(|l| l.line),
+            Some(5)
+        );
+        assert_eq!(p.workspaces, vec!["packages/*"]);
+        let err = load("package.json", "{\n  \"a\": 1,\n}\n").unwrap_err();
+        assert_eq!(err.loc.line, 3);
+    }
+}

@@ -1,0 +1,234 @@
+//! The provider-neutral CI part of the CEL-visible model: GitHub Actions workflows and GitLab
+//! CI pipelines both become pipelines → jobs → steps → shell commands, with triggers, needs,
+//! environments and gating, plus the catalog's shared definitions computed once (script and
+//! tool runs, pre-merge jobs, deploy jobs and flows, migrations, backups, health checks, image
+//! pushes).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::location::Location;
+use crate::shell::Command;
+
+/// The CI configuration of a repository (`repo.ci`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ci {
+    /// One pipeline per GitHub workflow file under the root `.github/workflows/`, and one for
+    /// `.gitlab-ci.yml` with its local includes; sorted by path.
+    pub pipelines: Vec<Pipeline>,
+    /// Every job of every pipeline, in pipeline then file order. Jobs reached through a local
+    /// reusable workflow appear under the caller, with the caller's triggers.
+    pub jobs: Vec<Job>,
+    /// The CI anchor: where "CI does not do X" findings point (the `jobs:` key of the first
+    /// pre-merge workflow, else of the first workflow; GitLab: the first job key of
+    /// `.gitlab-ci.yml`, else of its includes, else its line 1). Absent without CI config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<Location>,
+    /// Every run of a package script or tool by any job, flattened (see [`Run`]).
+    pub runs: Vec<Run>,
+    /// Images that CI steps push (see "image build and push").
+    pub pushes: Vec<Push>,
+    /// References that were recorded but not followed (remote actions, remote reusable
+    /// workflows, remote GitLab includes).
+    pub external: Vec<External>,
+}
+
+/// A workflow file (GitHub) or a pipeline configuration (GitLab).
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    /// `github` or `gitlab`.
+    pub provider: String,
+    /// Path of the file.
+    pub path: String,
+    /// The workflow's `name:`, else its file name.
+    pub name: String,
+    /// Line 1 of the file.
+    pub loc: Location,
+    /// The `on:` key (GitHub); line 1 when absent.
+    pub on_loc: Location,
+    /// The `jobs:` key (GitHub) or the first job key (GitLab); line 1 when absent.
+    pub jobs_loc: Location,
+    /// The pipeline's own triggers.
+    pub triggers: Vec<Trigger>,
+    /// Whether one of its own triggers is pre-merge.
+    pub is_pre_merge: bool,
+    /// Names of `workflow_dispatch` inputs.
+    pub dispatch_inputs: Vec<String>,
+    /// Whether the file only defines a reusable workflow (`on: workflow_call` alone).
+    pub reusable_only: bool,
+}
+
+/// One event that starts a pipeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trigger {
+    /// `push`, `pull_request`, `pull_request_target`, `merge_group`, `workflow_dispatch`,
+    /// `workflow_call`, `workflow_run`, `release`, `schedule`, `repository_dispatch`, ...
+    /// GitLab: `push` (branch pipelines), `merge_request`, `tag`, `schedule`, `web`, `api`.
+    pub event: String,
+    /// `branches` filter.
+    pub branches: Vec<String>,
+    /// `branches-ignore` filter.
+    pub branches_ignore: Vec<String>,
+    /// `tags` filter.
+    pub tags: Vec<String>,
+    /// `paths` filter.
+    pub paths: Vec<String>,
+    /// `types` (release, workflow_run, ...).
+    pub types: Vec<String>,
+    /// `workflows` of a `workflow_run` trigger.
+    pub workflows: Vec<String>,
+    /// The event's key in the file.
+    pub loc: Location,
+    /// It runs for changes before they reach the default branch.
+    pub pre_merge: bool,
+    /// It fires for pushes to `main`/`master`.
+    pub default_branch: bool,
+    /// A `push` restricted to tags.
+    pub tag_only: bool,
+}
+
+/// A job.
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    /// The job's key.
+    pub id: String,
+    /// A key unique in the repository: `<pipeline path>#<id>`.
+    pub key: String,
+    /// Rank in its pipeline's `needs` graph (0 for jobs that need nothing; GitLab: stage
+    /// order where no `needs` is given): orders deploy flows.
+    pub rank: i64,
+    /// `name:`, else the id.
+    pub name: String,
+    /// Path of the pipeline (the caller's, for jobs reached through a reusable workflow).
+    pub pipeline: String,
+    /// The pipeline's name.
+    pub pipeline_name: String,
+    /// Path of the file that defines the job.
+    pub path: String,
+    /// The job's key in its file.
+    pub loc: Location,
+    /// Ids of the jobs it needs.
+    pub needs: Vec<String>,
+    /// The environment name (`environment:` string or `environment.name`), empty when none.
+    pub environment: String,
+    /// Whether it declares `environment:`.
+    pub has_environment: bool,
+    /// The job condition as written (`if:`; GitLab rules/only/except summarised).
+    pub condition: String,
+    /// The triggers that reach the job (the pipeline's, restricted by the condition).
+    pub triggers: Vec<Trigger>,
+    /// Whether it runs for changes before they reach the default branch and gates them.
+    pub is_pre_merge: bool,
+    /// `continue-on-error: true` (GitHub) or `allow_failure: true` (GitLab).
+    pub allow_failure: bool,
+    /// GitLab `when: manual` (also inside its rules).
+    pub manual: bool,
+    /// GitLab stage.
+    pub stage: String,
+    /// The steps (GitLab: one step per script line).
+    pub steps: Vec<Step>,
+    /// The local reusable workflow it comes from, empty when defined in the pipeline itself.
+    pub via: String,
+    /// Environments it deploys to: `staging` and/or `production` (see the catalog).
+    pub deploys: Vec<String>,
+    /// Keys of the jobs of its deploy flow: itself, the jobs it needs (transitively) and the
+    /// jobs of its pipeline that need it (transitively).
+    pub flow: Vec<String>,
+    /// Keys of the jobs that run "after the deploy": itself and the jobs that need it.
+    pub after: Vec<String>,
+}
+
+/// A step of a job.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// Position in the job, from 0.
+    pub index: i64,
+    /// `name:`, empty when none.
+    pub name: String,
+    /// `id:`, empty when none.
+    pub id: String,
+    /// The action (`docker/build-push-action`), empty for `run` steps.
+    pub uses: String,
+    /// The action's ref (`v5`), empty when none.
+    pub uses_ref: String,
+    /// `with:` inputs as strings.
+    pub with: BTreeMap<String, String>,
+    /// Where each `with:` input's key is.
+    pub with_locs: BTreeMap<String, Location>,
+    /// The script (`run:`, a GitLab script line).
+    pub run: String,
+    /// `working-directory`, empty when none.
+    pub working_directory: String,
+    /// `continue-on-error: true` on the step.
+    pub continue_on_error: bool,
+    /// Whether a failure of the step fails the job (no continue-on-error / allow_failure).
+    pub gating: bool,
+    /// `env:` values.
+    pub env: BTreeMap<String, String>,
+    /// The shell commands of the script, each at its own line.
+    pub commands: Vec<Command>,
+    /// The step (its first key), or the `uses:` line for action steps.
+    pub loc: Location,
+}
+
+/// A run of a package script or a tool by a CI job: the catalog's "package script run" and
+/// "tool run", with gating and pre-merge facts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    /// `script` (a package script) or `tool` (a binary or action).
+    pub kind: String,
+    /// The script or tool name (`lint`, `eslint`, `trufflesecurity/trufflehog`).
+    pub name: String,
+    /// Arguments given to it.
+    pub args: Vec<String>,
+    /// The program as written (`./scripts/backup-db.sh`, `npx`), for tools.
+    pub program: String,
+    /// Explicit script-run form (`npm run X`, `npm test`, ...), for CI009.
+    pub explicit: bool,
+    /// For audits: the level asked for (`--audit-level`, `--severity`), empty when unset.
+    pub level: String,
+    /// What the run does, from the catalog's shared definitions: `migration`, `backup`,
+    /// `health` (health check or smoke test), `image_build`, `image_push`.
+    pub ops: Vec<String>,
+    /// Order of the run in its job's deploy flow: job rank, then step, then command.
+    pub seq: i64,
+    /// Whether the script is defined where it runs (true when that cannot be resolved).
+    pub defined: bool,
+    /// Directory of the package.json in effect, relative to the root ("" = root).
+    pub package_dir: String,
+    /// The job's key (`<pipeline path>#<id>`).
+    pub job: String,
+    /// The job's id.
+    pub job_id: String,
+    /// Whether the job is pre-merge.
+    pub pre_merge: bool,
+    /// Whether a failure fails the job (not neutralised, not continue-on-error/allow_failure).
+    pub gating: bool,
+    /// The command's own line (the `uses:` line for actions).
+    pub loc: Location,
+}
+
+/// A reference that was not followed.
+#[derive(Debug, Clone, Serialize)]
+pub struct External {
+    /// `action`, `workflow` or `include`.
+    pub kind: String,
+    /// What is referenced (`actions/checkout@v4`, a remote URL).
+    pub target: String,
+    /// Where.
+    pub loc: Location,
+}
+
+/// An image push by a CI step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Push {
+    /// The tags pushed (as written).
+    pub tags: Vec<String>,
+    /// Whether some tag is not `latest` and derives from the commit or release.
+    pub immutable: bool,
+    /// The job's key.
+    pub job: String,
+    /// The pushing step's `tags:` line, or the push command's line.
+    pub loc: Location,
+}
