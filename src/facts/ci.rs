@@ -270,8 +270,7 @@ impl Walker<'_> {
                         let defined = unresolved
                             || pkg.is_none()
                             || defined_here
-                            || (wide && any_defines(&name))
-                            || pm.if_present;
+                            || (wide && any_defines(&name));
                         self.out.push(Found {
                             kind: "script",
                             name: name.clone(),
