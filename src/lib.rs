@@ -280,29 +280,50 @@ pub fn evaluate(
         }
     };
     let empty = BTreeMap::new();
-    let ctx = match policies.context(&value) {
-        Ok(c) => c,
-        Err(e) => {
-            notifications.push(Notification {
+    // Policies are split over a few threads, each with its own evaluation context: building a
+    // context converts the whole model, so more threads than cores would only add work.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4)
+        .min(policies.policies.len().max(1));
+    let chunks: Vec<Vec<&policy::Policy>> = (0..threads)
+        .map(|t| policies.policies.iter().skip(t).step_by(threads).collect())
+        .collect();
+    type Outcome<'p> = (&'p policy::Policy, Result<Vec<RawFinding>, policy::EvalError>);
+    let evaluated: Vec<Result<Vec<Outcome>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                let (value, root, fallback, empty) = (&value, &root, &fallback, &empty);
+                scope.spawn(move || {
+                    let ctx = policies.context(value)?;
+                    Ok(chunk
+                        .iter()
+                        .map(|p| {
+                            let opts = options.get(&p.meta.id).unwrap_or(empty);
+                            (*p, policies.evaluate(p, &ctx, root, fallback, opts))
+                        })
+                        .collect::<Vec<_>>())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("a policy evaluation thread panicked".to_string())))
+            .collect()
+    });
+    let mut results: Vec<Outcome> = Vec::new();
+    for r in evaluated {
+        match r {
+            Ok(mut v) => results.append(&mut v),
+            Err(e) => notifications.push(Notification {
                 level: Severity::Error,
                 message: format!("internal error: no evaluation context for {root}: {e}"),
                 location: fallback.clone(),
-            });
-            return RootReport {
-                root,
-                notifications,
-                ..RootReport::default()
-            };
+            }),
         }
-    };
-    let results: Vec<_> = policies
-        .policies
-        .iter()
-        .map(|p| {
-            let opts = options.get(&p.meta.id).unwrap_or(&empty);
-            (p, policies.evaluate(p, &ctx, &root, &fallback, opts))
-        })
-        .collect();
+    }
+    results.sort_by(|a, b| a.0.meta.id.cmp(&b.0.meta.id));
     let mut raw: Vec<(RawFinding, Severity)> = Vec::new();
     for (p, r) in results {
         match r {

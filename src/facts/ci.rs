@@ -34,12 +34,51 @@ pub fn compute(ci: &mut Ci, packages: &[Package]) {
             step_pushes(job, step, &mut pushes);
         }
     }
+    flow_facts(&mut ci.jobs, &runs);
     runs.sort_by(|a: &Run, b: &Run| {
         (&a.loc.file, a.loc.line, a.loc.col).cmp(&(&b.loc.file, b.loc.line, b.loc.col))
     });
     ci.runs = runs;
     ci.pushes = pushes;
     ci.anchor = anchor(ci);
+}
+
+/// Per job: the operations of its flow and after it, and the migrations of its flow that no
+/// backup precedes (ordered by job rank, then step, then command).
+fn flow_facts(jobs: &mut [Job], runs: &[Run]) {
+    let mut by_job: BTreeMap<&str, Vec<&Run>> = BTreeMap::new();
+    for r in runs {
+        by_job.entry(r.job.as_str()).or_default().push(r);
+    }
+    for j in jobs.iter_mut() {
+        let collect = |keys: &[String]| -> Vec<&Run> {
+            keys.iter()
+                .flat_map(|k| by_job.get(k.as_str()).cloned().unwrap_or_default())
+                .collect()
+        };
+        let flow = collect(&j.flow);
+        let after = collect(&j.after);
+        let ops = |rs: &[&Run]| -> Vec<String> {
+            let set: BTreeSet<&String> = rs.iter().flat_map(|r| r.ops.iter()).collect();
+            set.into_iter().cloned().collect()
+        };
+        j.flow_ops = ops(&flow);
+        j.after_ops = ops(&after);
+        let first_backup = flow
+            .iter()
+            .filter(|r| r.ops.iter().any(|o| o == "backup"))
+            .map(|r| r.seq)
+            .min();
+        let mut unprotected: Vec<Location> = flow
+            .iter()
+            .filter(|r| r.ops.iter().any(|o| o == "migration"))
+            .filter(|r| first_backup.is_none_or(|b| b >= r.seq))
+            .map(|r| r.loc.clone())
+            .collect();
+        unprotected.sort();
+        unprotected.dedup();
+        j.unprotected_migrations = unprotected;
+    }
 }
 
 /// The CI anchor (see the catalog's conventions).
@@ -82,10 +121,10 @@ fn rank_jobs(jobs: &mut [Job]) {
         }
         let mut r = jobs[i].rank;
         for n in &jobs[i].needs {
-            if let Some(&d) = index.get(&format!("{}#{n}", jobs[i].pipeline)) {
-                if d != i {
-                    r = r.max(rank(d, jobs, index, ranks, depth + 1) + 1);
-                }
+            if let Some(&d) = index.get(&format!("{}#{n}", jobs[i].pipeline))
+                && d != i
+            {
+                r = r.max(rank(d, jobs, index, ranks, depth + 1) + 1);
             }
         }
         ranks[i] = Some(r);
@@ -644,7 +683,6 @@ fn step_runs(job: &Job, step: &Step, packages: &[Package], out: &mut Vec<Run>) {
             .with
             .iter()
             .any(|(k, v)| k.contains("url") && is_health_url(v))
-            || step.name.to_ascii_lowercase().contains("smoke") && false
         {
             ops.push("health".to_string());
         }

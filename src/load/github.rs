@@ -217,6 +217,9 @@ impl Ctx<'_> {
                 key: format!("{}#{full_id}", self.pipeline),
                 rank: 0,
                 after: Vec::new(),
+                flow_ops: Vec::new(),
+                after_ops: Vec::new(),
+                unprotected_migrations: Vec::new(),
                 id: full_id.clone(),
                 name: job
                     .get("name")

@@ -137,6 +137,12 @@ pub struct Job {
     pub flow: Vec<String>,
     /// Keys of the jobs that run "after the deploy": itself and the jobs that need it.
     pub after: Vec<String>,
+    /// The operations (see [`Run::ops`]) that some run of the job's deploy flow performs.
+    pub flow_ops: Vec<String>,
+    /// The operations that some run of the job itself or of a job that needs it performs.
+    pub after_ops: Vec<String>,
+    /// Migration commands of the job's deploy flow that no backup command precedes.
+    pub unprotected_migrations: Vec<Location>,
 }
 
 /// A step of a job.
