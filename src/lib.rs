@@ -156,20 +156,33 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
                 Ok(p) => repo.packages.push(p),
                 Err(e) => fail(&mut repo, &mut unloadable, e, true),
             },
-            FileKind::GithubAction | FileKind::GitlabCi | FileKind::Compose => {
-                match load::yaml::check(&f.rel, &text) {
-                    Ok(()) => {}
-                    Err(YamlFailure::Invalid(e)) => fail(&mut repo, &mut unloadable, e, true),
-                    Err(YamlFailure::Template(e)) => {
-                        unloadable.insert(f.rel.clone());
-                        notifications.push(Notification {
-                            level: Severity::Note,
-                            message: e.message,
-                            location: e.loc,
-                        });
+            FileKind::GitlabCi => match load::gitlab::load(root, &f.rel, &text) {
+                Ok(g) => {
+                    repo.ci.pipelines.push(g.pipeline);
+                    repo.ci.jobs.extend(g.jobs);
+                    repo.ci.external.extend(g.external);
+                    for e in g.errors {
+                        let whole = e.loc.file != f.rel;
+                        fail(&mut repo, &mut unloadable, e, whole);
+                    }
+                    for (p, t) in g.sources {
+                        sources.entry(p).or_insert_with(|| Arc::from(t));
                     }
                 }
-            }
+                Err(e) => fail(&mut repo, &mut unloadable, e, true),
+            },
+            FileKind::GithubAction | FileKind::Compose => match load::yaml::check(&f.rel, &text) {
+                Ok(()) => {}
+                Err(YamlFailure::Invalid(e)) => fail(&mut repo, &mut unloadable, e, true),
+                Err(YamlFailure::Template(e)) => {
+                    unloadable.insert(f.rel.clone());
+                    notifications.push(Notification {
+                        level: Severity::Note,
+                        message: e.message,
+                        location: e.loc,
+                    });
+                }
+            },
             FileKind::YamlCandidate => {
                 let probe = load::prometheus::probe(&f.rel, &text);
                 let whole = probe.file.is_none();
@@ -289,7 +302,10 @@ pub fn evaluate(
     let chunks: Vec<Vec<&policy::Policy>> = (0..threads)
         .map(|t| policies.policies.iter().skip(t).step_by(threads).collect())
         .collect();
-    type Outcome<'p> = (&'p policy::Policy, Result<Vec<RawFinding>, policy::EvalError>);
+    type Outcome<'p> = (
+        &'p policy::Policy,
+        Result<Vec<RawFinding>, policy::EvalError>,
+    );
     let evaluated: Vec<Result<Vec<Outcome>, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .iter()
@@ -309,7 +325,10 @@ pub fn evaluate(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("a policy evaluation thread panicked".to_string())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a policy evaluation thread panicked".to_string()))
+            })
             .collect()
     });
     let mut results: Vec<Outcome> = Vec::new();

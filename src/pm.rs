@@ -23,14 +23,15 @@ pub struct PmCommand {
     /// program; `corepack pnpm …` counts as `pnpm`, `pnpx` as `pnpm`, `yarnpkg` as `yarn`).
     pub manager: String,
     /// What the command does: `"install"` (installs the project's dependencies or adds
-    /// packages: `npm ci`, `npm install`, `yarn`, `pnpm add x`, …), `"prune"` (`npm prune`,
+    /// packages: `npm ci`, `npm install`, `yarn`, `pnpm add x`, …; also `npm install-test`
+    /// and `npm cit`, which run the tests afterwards), `"prune"` (`npm prune`,
     /// `pnpm prune`), `"script"` (an explicit package.json script run: `npm run X`, `npm test`,
     /// `yarn run X`, `pnpm run X`, `bun run X`), `"short"` (`yarn X` / `pnpm X` / `bun X`
     /// where X is no built-in subcommand: a script run when package.json defines X, otherwise a
     /// tool run of the binary X), `"tool"` (runs a package binary: `npx X`, `npm exec X`,
-    /// `pnpm dlx X`, `pnpm exec X`, `yarn dlx X`, `yarn exec X`, `bunx X`), `"audit"`
-    /// (`npm audit`, `pnpm audit`, `yarn audit`, `yarn npm audit`, `bun audit`) or `"other"`
-    /// (anything else: publish, version, config, cache, …).
+    /// `pnpm dlx X`, `pnpm exec X`, `yarn dlx X`, `yarn exec X`, `bunx X`, `bun x X`),
+    /// `"audit"` (`npm audit`, `pnpm audit`, `yarn audit`, `yarn npm audit`, `bun audit`) or
+    /// `"other"` (anything else: publish, version, config, cache, bun's own `bun test`, …).
     pub action: String,
     /// Install facts; present when `action` is `"install"` or `"prune"` (for a prune only
     /// `prod_only` is meaningful: it says dev dependencies are removed).

@@ -22,7 +22,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use brush_parser::ast;
 use serde::Serialize;
 
-use crate::location::{LineIndex, Location};
+use crate::location::{LineIndex, Location, to_u32};
 use crate::pm::{self, PmCommand};
 
 /// Scripts longer than this many bytes are not analysed.
@@ -35,6 +35,10 @@ const MAX_PAREN_RUN: usize = 10;
 const MAX_FRAGMENT_DEPTH: usize = 6;
 /// Deepest recursion of the syntax-tree walk.
 const MAX_WALK_DEPTH: usize = 256;
+/// Most here-documents started on one line that are analysed.
+const MAX_PENDING_HEREDOCS: usize = 16;
+/// Longest error message kept from the parser, in characters.
+const MAX_MESSAGE_CHARS: usize = 200;
 /// Most command wrappers (`sudo env time …`) looked through on one command.
 const MAX_WRAPPERS: usize = 8;
 
@@ -149,6 +153,7 @@ pub fn parse_script(
     let positioner = Positioner {
         file,
         script: &text,
+        ascii: text.is_ascii(),
         index: LineIndex::new(&text),
         first_line: first_line.max(1),
         first_col: first_col.max(1),
@@ -170,15 +175,41 @@ pub fn parse_script(
 struct Positioner<'s> {
     file: &'s str,
     script: &'s str,
+    /// Whether `script` is ASCII, where byte and character offsets agree.
+    ascii: bool,
     index: LineIndex,
     first_line: u32,
     first_col: u32,
 }
 
 impl Positioner<'_> {
+    /// The script (line, column) of a byte offset. For ASCII text the column is a
+    /// subtraction, which keeps very long lines cheap.
+    fn script_pos(&self, offset: usize) -> (u32, u32) {
+        if !self.ascii {
+            return self.index.line_col(self.script, offset);
+        }
+        let offset = offset.min(self.script.len());
+        let (mut lo, mut hi) = (1usize, self.index.line_count().max(1));
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if self
+                .index
+                .line_start(to_u32(mid))
+                .is_some_and(|start| start <= offset)
+            {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        let start = self.index.line_start(to_u32(lo)).unwrap_or(0);
+        (to_u32(lo), to_u32(offset - start.min(offset) + 1))
+    }
+
     /// The file (line, column) of a byte offset of the script.
     fn file_pos(&self, offset: usize) -> (u32, u32) {
-        let (line, col) = self.index.line_col(self.script, offset);
+        let (line, col) = self.script_pos(offset);
         let file_line = line.saturating_add(self.first_line - 1);
         let file_col = if line == 1 {
             col.saturating_add(self.first_col - 1)
@@ -348,13 +379,22 @@ fn convert_parse_error(frag: &Frag<'_>, e: brush_parser::ParseError) -> RawError
                 }
                 _ => ("", position.as_ref()),
             };
-            let message = if message.is_empty() {
-                inner.to_string()
-            } else {
-                message.to_string()
+            let message = match inner {
+                // Its own text quotes positions within the script, not the file.
+                TokenizerError::UnterminatedHereDocuments(tags, _) => {
+                    format!("unterminated here-document (delimiter {tags})")
+                }
+                _ if message.is_empty() => inner.to_string(),
+                _ => message.to_string(),
             };
             (message, pos.map_or(frag.text.len(), at))
         }
+    };
+    let message = if message.chars().count() > MAX_MESSAGE_CHARS {
+        let short: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
+        format!("{short}…")
+    } else {
+        message
     };
     RawError {
         message,
@@ -365,29 +405,71 @@ fn convert_parse_error(frag: &Frag<'_>, e: brush_parser::ParseError) -> RawError
 
 /// Refuses texts that brush-parser cannot parse safely: nesting (of compound commands,
 /// substitutions, expansions and quotes) deeper than [`MAX_NESTING`], which could exhaust
-/// the stack, and runs of more than [`MAX_PAREN_RUN`] opening parentheses, on which the
-/// parser backtracks exponentially. The scan follows quoting, comments and here-documents
-/// closely enough that ordinary scripts are never refused.
+/// the stack; runs of more than [`MAX_PAREN_RUN`] opening parentheses, on which the parser
+/// backtracks exponentially; and here-document operators without a plain delimiter word, on
+/// which it can loop without end. The scan follows quoting, comments, arithmetic and
+/// here-documents closely enough that ordinary scripts are never refused.
 fn prescan(text: &str) -> Result<(), RawError> {
     let b = text.as_bytes();
-    // Open contexts: b'(' parenthesis or `$(`, b'{' brace, b'$' `${`, b'"' and b'`'.
+    heredoc_hazards(b)?;
+    // Open contexts: b'(' parenthesis or `$(`, b'a' arithmetic `((`/`$((`, b'{' brace,
+    // b'$' `${`, b'"' and b'`'.
     let mut stack: Vec<u8> = Vec::new();
     let mut keywords = 0usize;
     let mut run = 0usize;
     let mut heredocs: Vec<(Vec<u8>, bool)> = Vec::new();
     let mut i = 0;
-    let too_deep = |offset: usize| RawError {
-        message: format!("constructs nested more than {MAX_NESTING} deep"),
+    let refuse = |message: String, offset: usize, too_complex: bool| RawError {
+        message,
         offset,
-        too_complex: true,
+        too_complex,
+    };
+    let too_deep = |offset: usize| {
+        refuse(
+            format!("constructs nested more than {MAX_NESTING} deep"),
+            offset,
+            true,
+        )
     };
     while let Some(&c) = b.get(i) {
         if stack.len() + keywords > MAX_NESTING {
             return Err(too_deep(i));
         }
         let top = stack.last().copied();
+        let next = b.get(i + 1).copied();
+        let arithmetic = stack.contains(&b'a');
+        if c == b'<' && next == Some(b'<') {
+            if b.get(i + 2) == Some(&b'<') {
+                i += 3;
+                continue;
+            }
+            // In arithmetic `<<` is a shift, and in quotes it is text; elsewhere it starts a
+            // here-document whose body the scan skips. (`heredoc_hazards` has already looked
+            // at every `<<` without regard to context.)
+            let code = !matches!(top, Some(b'"' | b'$')) && !arithmetic;
+            let delimiter = read_heredoc_delimiter(b, i + 2, !code);
+            let problem = heredoc_problem(&delimiter, code);
+            if let Some((message, too_complex)) = problem {
+                return Err(refuse(message.to_string(), i, too_complex));
+            }
+            if code {
+                if heredocs.len() >= MAX_PENDING_HEREDOCS {
+                    return Err(refuse(
+                        format!("more than {MAX_PENDING_HEREDOCS} here-documents on one line"),
+                        i,
+                        true,
+                    ));
+                }
+                heredocs.push((delimiter.word, delimiter.dash));
+                i = delimiter.next;
+            } else {
+                i += 2;
+            }
+            run = 0;
+            continue;
+        }
         if top == Some(b'"') {
-            match (c, b.get(i + 1)) {
+            match (c, next) {
                 (b'\\', _) => i += 1,
                 (b'"', _) => {
                     stack.pop();
@@ -395,6 +477,10 @@ fn prescan(text: &str) -> Result<(), RawError> {
                 (b'$', Some(b'(')) => {
                     stack.push(b'(');
                     i += 1;
+                    if b.get(i + 1) == Some(&b'(') {
+                        stack.push(b'a');
+                        i += 1;
+                    }
                 }
                 (b'$', Some(b'{')) => {
                     stack.push(b'$');
@@ -406,7 +492,7 @@ fn prescan(text: &str) -> Result<(), RawError> {
             i += 1;
             continue;
         }
-        let code = top != Some(b'$');
+        let code = top != Some(b'$') && !arithmetic;
         let prev_delim = i == 0 || b.get(i - 1).is_some_and(|&p| is_delim(p));
         match c {
             b'\\' => {
@@ -427,10 +513,14 @@ fn prescan(text: &str) -> Result<(), RawError> {
                     stack.push(b'`');
                 }
             }
-            b'$' => match b.get(i + 1) {
+            b'$' => match next {
                 Some(b'(') => {
                     stack.push(b'(');
                     i += 2;
+                    if b.get(i) == Some(&b'(') {
+                        stack.push(b'a');
+                        i += 1;
+                    }
                     run = 0;
                     continue;
                 }
@@ -447,20 +537,24 @@ fn prescan(text: &str) -> Result<(), RawError> {
                 }
                 _ => {}
             },
-            b'(' if code => {
+            b'(' if top != Some(b'$') => {
                 stack.push(b'(');
+                if next == Some(b'(') && top != Some(b'a') && !arithmetic {
+                    stack.push(b'a');
+                    i += 1;
+                }
                 run += 1;
                 if run > MAX_PAREN_RUN {
-                    return Err(RawError {
-                        message: format!("more than {MAX_PAREN_RUN} opening parentheses in a row"),
-                        offset: i,
-                        too_complex: true,
-                    });
+                    return Err(refuse(
+                        format!("more than {MAX_PAREN_RUN} opening parentheses in a row"),
+                        i,
+                        true,
+                    ));
                 }
                 i += 1;
                 continue;
             }
-            b')' if top == Some(b'(') => {
+            b')' if matches!(top, Some(b'(' | b'a')) => {
                 stack.pop();
             }
             b'{' => stack.push(b'{'),
@@ -480,35 +574,8 @@ fn prescan(text: &str) -> Result<(), RawError> {
                 continue;
             }
             b'#' if code && prev_delim => {
-                i = find_byte(b, i, b'\n').unwrap_or(b.len());
-                run = 0;
-                continue;
-            }
-            b'<' if code && b.get(i + 1) == Some(&b'<') => {
-                if b.get(i + 2) == Some(&b'<') {
-                    i += 3;
-                } else {
-                    let delimiter = read_heredoc_delimiter(b, i + 2);
-                    // brush-parser can loop without end on these (bash rejects the second).
-                    let problem = if delimiter.substitution {
-                        Some("a here-document delimiter with a substitution is not supported")
-                    } else if delimiter.missing {
-                        Some("a here-document operator without a delimiter")
-                    } else {
-                        None
-                    };
-                    if let Some(message) = problem {
-                        return Err(RawError {
-                            message: message.to_string(),
-                            offset: i,
-                            too_complex: false,
-                        });
-                    }
-                    if !delimiter.word.is_empty() {
-                        heredocs.push((delimiter.word, delimiter.dash));
-                    }
-                    i = delimiter.next;
-                }
+                let end = find_byte(b, i, b'\n').unwrap_or(b.len());
+                i = end;
                 run = 0;
                 continue;
             }
@@ -575,16 +642,20 @@ struct HeredocDelimiter {
     word: Vec<u8>,
     /// True for `<<-`, which strips leading tabs from the body's lines.
     dash: bool,
-    /// True when the delimiter holds an unquoted substitution (`$(`, `${`, a backquote).
+    /// True when the delimiter's text holds `$(`, `${` or a backquote, quoted or not.
     substitution: bool,
     /// True when no delimiter word follows the operator at all.
     missing: bool,
+    /// True when a quote in the delimiter is never closed.
+    unterminated: bool,
     /// Where the scan continues.
     next: usize,
 }
 
 /// Reads the delimiter of a here-document whose operator `<<` ends just before `from`.
-fn read_heredoc_delimiter(b: &[u8], from: usize) -> HeredocDelimiter {
+/// When `bounded`, reading stops at the end of the line and after a few hundred bytes.
+fn read_heredoc_delimiter(b: &[u8], from: usize, bounded: bool) -> HeredocDelimiter {
+    const WINDOW: usize = 256;
     let mut i = from;
     let dash = b.get(i) == Some(&b'-');
     if dash {
@@ -594,35 +665,119 @@ fn read_heredoc_delimiter(b: &[u8], from: usize) -> HeredocDelimiter {
         i += 1;
     }
     let word_start = i;
-    let mut delimiter = Vec::new();
+    let limit = if bounded {
+        let window_end = i.saturating_add(WINDOW).min(b.len());
+        let window = b.get(i..window_end).unwrap_or_default();
+        window
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(window_end, |p| i + p)
+    } else {
+        b.len()
+    };
+    let mut word = Vec::new();
     let mut quote: Option<u8> = None;
-    let mut substitution = false;
-    while let Some(&c) = b.get(i) {
+    while let Some(&c) = b.get(i).filter(|_| i < limit) {
         match quote {
             Some(q) if c == q => quote = None,
-            Some(_) => delimiter.push(c),
+            Some(_) => word.push(c),
             None if c == b'\'' || c == b'"' => quote = Some(c),
-            None if c == b'`' || (c == b'$' && matches!(b.get(i + 1), Some(b'(' | b'{'))) => {
-                substitution = true;
-                break;
-            }
             None if c == b'\\' => {
                 if let Some(&n) = b.get(i + 1) {
-                    delimiter.push(n);
+                    word.push(n);
                 }
                 i += 1;
             }
             None if is_delim(c) => break,
-            None => delimiter.push(c),
+            None => word.push(c),
         }
         i += 1;
     }
+    // The delimiter's text and the byte after it, within its line.
+    let raw = b
+        .get(word_start..i.saturating_add(1).min(b.len()))
+        .unwrap_or_default();
+    let raw = raw.split(|&c| c == b'\n').next().unwrap_or_default();
+    let substitution = raw.contains(&b'`')
+        || raw
+            .windows(2)
+            .any(|w| w == b"$(".as_slice() || w == b"${".as_slice());
     HeredocDelimiter {
-        word: delimiter,
+        word,
         dash,
         substitution,
         missing: i == word_start,
-        next: i,
+        unterminated: quote.is_some(),
+        next: i.min(b.len()),
+    }
+}
+
+/// Refuses here-document operators on which brush-parser can loop without end, wherever
+/// they are: this pass ignores quoting and comments, because in odd texts the parser's idea
+/// of them can differ from the main pre-scan's. It refuses a delimiter holding a
+/// substitution, an operator with no delimiter word after it, and an empty quoted delimiter.
+fn heredoc_hazards(b: &[u8]) -> Result<(), RawError> {
+    let mut i = 0;
+    while i < b.len() {
+        if b.get(i) != Some(&b'<') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while b.get(i) == Some(&b'<') {
+            i += 1;
+        }
+        if i - start != 2 {
+            continue;
+        }
+        let d = read_heredoc_delimiter(b, i, true);
+        let problem = if d.substitution {
+            Some((
+                "a here-document delimiter with a substitution is not supported",
+                true,
+            ))
+        } else if d.missing && b.get(d.next) != Some(&b'(') {
+            Some(("a here-document operator without a delimiter", false))
+        } else if d.word.is_empty() && !d.missing && !d.unterminated {
+            Some(("an empty here-document delimiter is not supported", true))
+        } else {
+            None
+        };
+        if let Some((message, too_complex)) = problem {
+            return Err(RawError {
+                message: message.to_string(),
+                offset: start,
+                too_complex,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What makes a here-document delimiter unsafe to give to brush-parser, which can loop
+/// without end on these: the message and whether it is a limit of this checker (rather than
+/// invalid shell). `code` is false where the scan thinks the operator is quoted text.
+fn heredoc_problem(d: &HeredocDelimiter, code: bool) -> Option<(&'static str, bool)> {
+    if d.substitution {
+        Some((
+            "a here-document delimiter with a substitution is not supported",
+            true,
+        ))
+    } else if !code {
+        None
+    } else if d.missing {
+        Some(("a here-document operator without a delimiter", false))
+    } else if d.unterminated {
+        Some(("an unterminated quote in a here-document delimiter", false))
+    } else if d.word.is_empty() {
+        Some(("an empty here-document delimiter is not supported", true))
+    } else if d.word.contains(&b'\n') {
+        Some((
+            "a here-document delimiter spanning lines is not supported",
+            true,
+        ))
+    } else {
+        None
     }
 }
 
@@ -1114,9 +1269,15 @@ impl Walker<'_> {
         match c {
             ast::CompoundCommand::BraceGroup(g) => self.list(f, &g.list, neut, d),
             ast::CompoundCommand::Subshell(s) => self.list(f, &s.list, neut, d),
-            ast::CompoundCommand::ForClause(fc) => self.list(f, &fc.body.list, neut, d),
+            ast::CompoundCommand::ForClause(fc) => {
+                for w in fc.values.iter().flatten() {
+                    self.word_substitutions(f, w);
+                }
+                self.list(f, &fc.body.list, neut, d);
+            }
             ast::CompoundCommand::ArithmeticForClause(fc) => self.list(f, &fc.body.list, neut, d),
             ast::CompoundCommand::CaseClause(cc) => {
+                self.word_substitutions(f, &cc.value);
                 for item in &cc.cases {
                     if let Some(list) = &item.cmd {
                         self.list(f, list, neut, d);
@@ -1139,6 +1300,14 @@ impl Walker<'_> {
             }
             ast::CompoundCommand::Coprocess(co) => self.command(f, &co.body, neut, d),
             ast::CompoundCommand::Arithmetic(_) => {}
+        }
+    }
+
+    /// Walks the command substitutions in a word of a compound command (`for x in $(…)`,
+    /// `case $(…) in`); their status is discarded.
+    fn word_substitutions(&mut self, f: &Frag<'_>, w: &ast::Word) {
+        for range in read_word(f, w).subs {
+            self.sub_fragment(f, range, true);
         }
     }
 
@@ -1167,6 +1336,7 @@ impl Walker<'_> {
         for item in cmd.suffix.iter().flat_map(|s| s.0.iter()) {
             parts.item(f, item, false);
         }
+        parts.finish_words();
 
         // Substitutions run first. The status of a command substitution only matters in an
         // assignment-only command; a process substitution's status never does.
@@ -1278,8 +1448,28 @@ impl<'a> Parts<'a> {
 
     fn word(&mut self, w: WordInfo) {
         self.extend(w.range);
-        self.word_subs.extend(w.subs.iter().copied());
         self.words.push(w);
+    }
+
+    /// Puts the words in source order and drops any word that lies inside another one (the
+    /// parser can split `"$(pwd)"` into `pwd` and `"$()"` while a here-document is pending),
+    /// then collects the command substitutions of the words kept.
+    fn finish_words(&mut self) {
+        let mut words = std::mem::take(&mut self.words);
+        if words.iter().all(|w| w.range.is_some()) {
+            words.sort_by_key(|w| w.range.map(|(s, e)| (s, std::cmp::Reverse(e))));
+            let mut reach = 0;
+            words.retain(|w| {
+                let (s, e) = w.range.unwrap_or_default();
+                let inside = e <= reach && s < reach;
+                reach = reach.max(e);
+                !inside
+            });
+        }
+        for w in &words {
+            self.word_subs.extend(w.subs.iter().copied());
+        }
+        self.words = words;
     }
 
     /// A word that is not an argument (a redirection target): it only widens the extent.
@@ -1682,6 +1872,12 @@ coproc npm start
     }
 
     #[test]
+    fn words_split_by_the_parser_around_here_documents_are_rejoined() {
+        let commands = parse("cat <<EOF | npm ci --prefix \"$(pwd)\"\nbody\nEOF\n");
+        assert_eq!(argvs(&commands), ["cat", "pwd", "npm ci --prefix $(pwd)"]);
+    }
+
+    #[test]
     fn shell_c_scripts_are_parsed_in_place_of_the_wrapper() {
         let commands = parse_script(
             "echo start\nbash -c \"npm run lint && npm test\"",
@@ -1847,6 +2043,21 @@ coproc npm start
     }
 
     #[test]
+    fn substitutions_in_loop_and_case_words_are_walked() {
+        assert_eq!(
+            neutralised(
+                "for p in $(npm ls --parseable); do echo \"$p\"; done\ncase \"$(uname)\" in *) : ;; esac"
+            ),
+            pairs(&[
+                ("npm ls --parseable", true),
+                ("echo $p", false),
+                ("uname", true),
+                (":", false),
+            ])
+        );
+    }
+
+    #[test]
     fn process_substitutions_are_walked() {
         let commands = parse(
             "diff <(npm ls --all) expected.txt\nwhile read -r l; do :; done < <(npm outdated)",
@@ -1894,6 +2105,12 @@ coproc npm start
                 16,
                 "syntax error: unexpected end of script",
             ),
+            (
+                "cat <<EOF\nno end",
+                6,
+                7,
+                "unterminated here-document (delimiter EOF)",
+            ),
         ];
         for (script, line, col, message) in cases {
             let expected = ShellError::Parse {
@@ -1939,7 +2156,9 @@ coproc npm start
     #[test]
     fn nesting_up_to_the_limit_parses_and_beyond_is_refused() {
         let n = MAX_NESTING - 1;
-        let builders: Vec<(&str, fn(usize) -> String)> = vec![
+        /// A construct's name and a builder of the construct nested `n` deep.
+        type Builder = (&'static str, fn(usize) -> String);
+        let builders: Vec<Builder> = vec![
             ("if", |n| {
                 format!("{}npm ci{}", "if true; then ".repeat(n), "; fi".repeat(n))
             }),
@@ -2014,6 +2233,32 @@ coproc npm start
     }
 
     #[test]
+    fn deeply_nested_shell_c_scripts_stay_within_the_stack() {
+        let mut script = "npm ci".to_string();
+        for _ in 0..=MAX_FRAGMENT_DEPTH + 1 {
+            let quoted = format!("'{}'", script.replace('\'', r"'\''"));
+            script = format!(
+                "{}bash -c {quoted} || true{}",
+                "if true; then ".repeat(MAX_NESTING - 2),
+                "; fi".repeat(MAX_NESTING - 2)
+            );
+        }
+        let result = on_small_stack(move || parse_script(&script, "f", 1, 1));
+        let commands = result.unwrap_or_default();
+        // Each level gives its `true`s; the level past the limit stays a `bash -c` command.
+        assert_eq!(
+            commands.len(),
+            (MAX_FRAGMENT_DEPTH + 1) * (MAX_NESTING - 1) + 1
+        );
+        assert_eq!(commands.iter().filter(|c| c.program == "bash").count(), 1);
+        assert!(
+            commands
+                .iter()
+                .all(|c| c.neutralised || c.program == "true")
+        );
+    }
+
+    #[test]
     fn odd_inputs_never_panic() {
         let mut inputs: Vec<String> = [
             "",
@@ -2037,6 +2282,16 @@ coproc npm start
             "$(<< (#",
             "echo \"$(cat <<\n#",
             "cat <<'' \n\nnpm ci",
+            "$(\"\"é  #<< ;c ",
+            "<<\"\\\n\"<#",
+            "<<\"\"($(",
+            "''$(($((()))<<\t;\\\n",
+            "$(\"\"`'`<<\t)$(",
+            "${<<$( &$(",
+            "\"${{}\"\"\"<<$( <<<$(",
+            "<<''é\"$( \t",
+            "<<' 'é$(\t|#",
+            "\"$(({)'')\"\"\"<<$(  $(",
             "a\0b \0 c",
             "\0",
             "((((",
@@ -2101,6 +2356,9 @@ coproc npm start
         inputs.push("a | ".repeat(5_000) + "b");
         inputs.push("echo x; ".repeat(5_000));
         inputs.push("((".repeat(14));
+        inputs.push("<<'".repeat(100_000));
+        inputs.push("\"<<'".repeat(100_000));
+        inputs.push("cat <<EOF ".repeat(1_000));
         for input in inputs {
             let started = std::time::Instant::now();
             let shown: String = input.chars().take(40).collect();

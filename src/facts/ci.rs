@@ -747,8 +747,64 @@ pub fn is_immutable_tag(tag: &str, tag_trigger: bool) -> bool {
         "outputs.tags",
         "outputs.version",
     ];
+    // A shell variable named like a commit SHA (`$GIT_SHA`, `${SHORT_SHA}`) or a
+    // `git rev-parse` substitution also derives from the commit.
+    let sha_var = regex_lite_sha(t);
     REFS.iter().any(|r| t.contains(r))
+        || sha_var
+        || t.contains("git rev-parse")
         || (tag_trigger && (t.contains("github.ref_name") || t.contains("GITHUB_REF_NAME")))
+}
+
+/// Tags given with `-t`/`--tag` to the image builds of a job.
+fn job_build_tags(job: &Job) -> Vec<String> {
+    let mut out = Vec::new();
+    for step in &job.steps {
+        for c in &step.commands {
+            let a: Vec<&str> = c.args.iter().map(String::as_str).collect();
+            let build = matches!(a.as_slice(), ["build", ..] | ["buildx", "build", ..]);
+            if !build {
+                continue;
+            }
+            let mut i = 0;
+            while i < a.len() {
+                if (a[i] == "-t" || a[i] == "--tag") && i + 1 < a.len() {
+                    out.push(a[i + 1].to_string());
+                    i += 1;
+                } else if let Some(v) = a[i].strip_prefix("--tag=") {
+                    out.push(v.to_string());
+                }
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Whether the text holds a `$NAME`/`${NAME}` reference whose name ends in `SHA`.
+fn regex_lite_sha(t: &str) -> bool {
+    let bytes: Vec<char> = t.chars().collect();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == '$' {
+            let mut j = i + 1;
+            if bytes.get(j) == Some(&'{') {
+                j += 1;
+            }
+            let start = j;
+            while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == '_') {
+                j += 1;
+            }
+            let name: String = bytes[start..j].iter().collect();
+            if name.to_ascii_uppercase().ends_with("SHA") {
+                return true;
+            }
+            i = j.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 /// Image pushes of one step.
@@ -839,6 +895,18 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
             out
         };
         let tags = match a.as_slice() {
+            ["push", rest @ ..] if rest.iter().any(|x| *x == "--all-tags" || *x == "-a") => {
+                // Pushes every local tag of the repository: those the job's builds gave it.
+                let repo = rest
+                    .iter()
+                    .find(|x| !x.starts_with('-'))
+                    .map(|x| x.to_string())
+                    .unwrap_or_default();
+                job_build_tags(job)
+                    .into_iter()
+                    .filter(|t| t.rsplit_once(':').map_or(t.as_str(), |(r, _)| r) == repo)
+                    .collect()
+            }
             ["push", rest @ ..] => rest
                 .iter()
                 .filter(|x| !x.starts_with('-'))

@@ -74,6 +74,14 @@ pub fn load(root: &Path, rel: &str, text: &str) -> Result<Workflow, LoadError> {
     };
     let mut ctx = Ctx {
         root,
+        workflow_env: string_map(doc.get("env")),
+        workflow_dir: doc
+            .get("defaults")
+            .and_then(|d| d.get("run"))
+            .and_then(|r| r.get("working-directory"))
+            .and_then(YNode::as_str)
+            .unwrap_or_default(),
+        default_dir: String::new(),
         pipeline: rel.to_string(),
         pipeline_name: name,
         out: &mut out,
@@ -88,6 +96,11 @@ pub fn load(root: &Path, rel: &str, text: &str) -> Result<Workflow, LoadError> {
 
 struct Ctx<'a> {
     root: &'a Path,
+    workflow_env: BTreeMap<String, String>,
+    /// `defaults.run.working-directory` of the workflow.
+    workflow_dir: String,
+    /// `defaults.run.working-directory` in effect for the job being read.
+    default_dir: String,
     pipeline: String,
     pipeline_name: String,
     out: &'a mut Workflow,
@@ -145,8 +158,7 @@ impl Ctx<'_> {
             let condition = job.get("if").and_then(YNode::as_str).unwrap_or_default();
             let reaching: Vec<Trigger> = triggers
                 .iter()
-                .filter(|t| condition.is_empty() || eval_condition(&condition, t) != Some(false))
-                .cloned()
+                .filter_map(|t| restrict(t, &condition))
                 .collect();
             // A local reusable workflow: its jobs count as this job's, with these triggers.
             if let Some(uses) = job.get("uses").and_then(YNode::as_str) {
@@ -207,7 +219,16 @@ impl Ctx<'_> {
             let allow_failure = job.get("continue-on-error").is_some_and(is_true);
             let mut steps = Vec::new();
             if let Some(list) = job.get("steps") {
-                self.steps(file, text, list, allow_failure, &mut steps, depth);
+                let mut env = self.workflow_env.clone();
+                env.extend(string_map(job.get("env")));
+                let default_dir = job
+                    .get("defaults")
+                    .and_then(|d| d.get("run"))
+                    .and_then(|r| r.get("working-directory"))
+                    .and_then(YNode::as_str)
+                    .unwrap_or_else(|| self.workflow_dir.clone());
+                self.default_dir = default_dir;
+                self.steps(&env, file, text, list, allow_failure, &mut steps, depth);
             }
             for (i, s) in steps.iter_mut().enumerate() {
                 s.index = i as i64;
@@ -250,8 +271,10 @@ impl Ctx<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn steps(
         &mut self,
+        inherited_env: &BTreeMap<String, String>,
         file: &str,
         text: &str,
         list: &YNode,
@@ -263,19 +286,13 @@ impl Ctx<'_> {
             let continue_on_error = item.get("continue-on-error").is_some_and(is_true);
             let gating = !continue_on_error && !job_allows_failure;
             let name = item.get("name").and_then(YNode::as_str).unwrap_or_default();
-            let env: BTreeMap<String, String> = item
-                .get("env")
-                .map(|e| {
-                    e.entries()
-                        .iter()
-                        .filter_map(|(k, v)| Some((k.as_str()?, v.as_str().unwrap_or_default())))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut env: BTreeMap<String, String> = inherited_env.clone();
+            let own: BTreeMap<String, String> = string_map(item.get("env"));
+            env.extend(own);
             let working_directory = item
                 .get("working-directory")
                 .and_then(YNode::as_str)
-                .unwrap_or_default();
+                .unwrap_or_else(|| self.default_dir.clone());
             if let Some(uses_node) = item.get("uses") {
                 let uses = uses_node.as_str().unwrap_or_default();
                 let at = uses_node.loc(file);
@@ -312,7 +329,15 @@ impl Ctx<'_> {
                                 .and_then(|r| r.get("steps"))
                             {
                                 self.stack.push(target.clone());
-                                self.steps(&target, &inner_text, inner, !gating, out, depth + 1);
+                                self.steps(
+                                    inherited_env,
+                                    &target,
+                                    &inner_text,
+                                    inner,
+                                    !gating,
+                                    out,
+                                    depth + 1,
+                                );
                                 self.stack.pop();
                             }
                         }
@@ -404,6 +429,17 @@ fn script_commands(file: &str, text: &str, node: &YNode, run: &str) -> Vec<shell
         node.col
     };
     shell::parse_script(run, file, node.line, col).unwrap_or_default()
+}
+
+/// A mapping of scalars as strings (`env:` blocks).
+fn string_map(n: Option<&YNode>) -> BTreeMap<String, String> {
+    n.map(|n| {
+        n.entries()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str()?, v.as_str().unwrap_or_default())))
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 fn is_true(n: &YNode) -> bool {
@@ -514,6 +550,43 @@ fn classify_trigger(t: &mut Trigger, tags_ignore: bool) {
         }
         _ => {}
     }
+}
+
+/// The part of a trigger that a job condition admits: `None` when the condition is false for
+/// it. A `push` on several literal branches is judged branch by branch, so that
+/// `github.ref == 'refs/heads/main'` keeps only `main` (and the trigger stops being
+/// pre-merge).
+fn restrict(t: &Trigger, condition: &str) -> Option<Trigger> {
+    if condition.is_empty() {
+        return Some(t.clone());
+    }
+    let literal = |b: &String| !b.contains(['*', '?', '!', '[']);
+    if t.event == "push"
+        && t.branches.len() > 1
+        && t.branches.iter().all(literal)
+        && t.tags.is_empty()
+    {
+        let kept: Vec<String> = t
+            .branches
+            .iter()
+            .filter(|b| {
+                let mut one = t.clone();
+                one.branches = vec![(*b).clone()];
+                eval_condition(condition, &one) != Some(false)
+            })
+            .cloned()
+            .collect();
+        if kept.is_empty() {
+            return None;
+        }
+        let mut out = t.clone();
+        out.branches = kept;
+        out.pre_merge = false;
+        out.default_branch = false;
+        classify_trigger(&mut out, false);
+        return Some(out);
+    }
+    (eval_condition(condition, t) != Some(false)).then(|| t.clone())
 }
 
 /// What a trigger tells about `github.*` values: `Some(v)` when known for every run it
@@ -992,6 +1065,20 @@ mod tests {
         assert_eq!(w.external.len(), 1);
         assert_eq!(w.jobs[0].steps[0].uses, "actions/checkout");
         assert_eq!(w.jobs[0].steps[0].uses_ref, "v4");
+    }
+
+    #[test]
+    fn a_ref_condition_keeps_only_matching_branches_and_defaults_apply() {
+        let (_d, w) = load_tree(&[(
+            ".github/workflows/a.yml",
+            "on:\n  push:\n    branches: [main, develop]\ndefaults:\n  run:\n    working-directory: web\njobs:\n  image:\n    if: github.event_name == 'push' && github.ref == 'refs/heads/main'\n    runs-on: x\n    steps:\n      - run: npm run build\n  all:\n    runs-on: x\n    defaults:\n      run:\n        working-directory: api\n    steps:\n      - run: npm test\n",
+        )]);
+        let image = &w.jobs[0];
+        assert_eq!(image.triggers[0].branches, vec!["main"]);
+        assert!(!image.is_pre_merge);
+        assert_eq!(image.steps[0].working_directory, "web");
+        assert!(w.jobs[1].is_pre_merge);
+        assert_eq!(w.jobs[1].steps[0].working_directory, "api");
     }
 
     #[test]
