@@ -29,8 +29,18 @@ pub fn compute(ci: &mut Ci, packages: &[Package]) {
     let mut runs = Vec::new();
     let mut pushes = Vec::new();
     for job in &ci.jobs {
+        // GitLab runs every script line of a job in one shell, so a `cd` carries over to the
+        // next lines; each GitHub step starts in the workspace (or its working-directory).
+        let one_shell =
+            job.pipeline.ends_with(".gitlab-ci.yml") || job.pipeline.ends_with(".gitlab-ci.yaml");
+        let mut shell_dir = String::new();
         for step in &job.steps {
-            step_runs(job, step, packages, &mut runs);
+            let start = if one_shell {
+                shell_dir.clone()
+            } else {
+                join_dir("", &step.working_directory)
+            };
+            shell_dir = step_runs(job, step, packages, &start, &mut runs);
             step_pushes(job, step, &mut pushes);
         }
     }
@@ -650,7 +660,14 @@ pub fn is_health_url(arg: &str) -> bool {
 }
 
 /// The runs of one step: its action, or its commands (and the script bodies they run).
-fn step_runs(job: &Job, step: &Step, packages: &[Package], out: &mut Vec<Run>) {
+/// Returns the directory the step's shell ends in.
+fn step_runs(
+    job: &Job,
+    step: &Step,
+    packages: &[Package],
+    start_dir: &str,
+    out: &mut Vec<Run>,
+) -> String {
     let seq_base = job.rank * 1_000_000 + step.index * 1_000;
     let mk = |f: Found, gating: bool, loc: Location, seq: i64| {
         let mut ops = ops_of(&f, step);
@@ -706,10 +723,10 @@ fn step_runs(job: &Job, step: &Step, packages: &[Package], out: &mut Vec<Run>) {
             gating: step.gating,
             loc: step.loc.clone(),
         });
-        return;
+        return start_dir.to_string();
     }
     let unresolved = step.working_directory.contains('$');
-    let mut cwd = join_dir("", &step.working_directory);
+    let mut cwd = start_dir.to_string();
     for (ci, c) in step.commands.iter().enumerate() {
         if c.program == "cd" {
             if let Some(d) = c.args.first() {
@@ -728,6 +745,7 @@ fn step_runs(job: &Job, step: &Step, packages: &[Package], out: &mut Vec<Run>) {
             out.push(mk(f, gating, c.loc.clone(), seq_base + ci as i64));
         }
     }
+    cwd
 }
 
 /// Whether a tag expression derives from the commit or release.
