@@ -14,10 +14,19 @@ fn example(name: &str) -> String {
 
 #[test]
 fn compliant_example_exits_zero_and_legacy_exits_one() {
-    cargo_bin_cmd!("shipshape")
-        .args(["check", &example("compliant-store"), "--color", "never"])
-        .assert()
-        .code(0);
+    for compliant in ["compliant-store", "gitlab-store"] {
+        let out = cargo_bin_cmd!("shipshape")
+            .args(["check", &example(compliant), "--format", "json"])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{compliant}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(
+            doc["roots"][0]["findings"],
+            serde_json::json!([]),
+            "{compliant} has no finding at all"
+        );
+    }
     cargo_bin_cmd!("shipshape")
         .args(["check", &example("legacy-store"), "--color", "never"])
         .assert()
