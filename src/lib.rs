@@ -215,6 +215,16 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
             sources.insert(f.rel.clone(), Arc::<str>::from(text));
         }
     }
+    for x in repo.ci.external.iter().filter(|x| x.kind == "include") {
+        notifications.push(Notification {
+            level: Severity::Note,
+            message: format!(
+                "{}: include {} is not local and was not followed; its jobs are not checked",
+                x.loc.file, x.target
+            ),
+            location: x.loc.clone(),
+        });
+    }
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));
     facts::ci::compute(&mut repo.ci, &repo.packages);
     repo.fallback = fallback_location(&discovery.all_files);
@@ -277,6 +287,7 @@ pub fn evaluate(
     } = loaded;
     let root = repo.root.clone();
     let fallback = repo.fallback.clone();
+    let t0 = std::time::Instant::now();
     let value = match cel::to_value(&repo) {
         Ok(v) => v,
         Err(e) => {
@@ -306,6 +317,12 @@ pub fn evaluate(
         &'p policy::Policy,
         Result<Vec<RawFinding>, policy::EvalError>,
     );
+    if std::env::var_os("SHIPSHAPE_TIMINGS").is_some() {
+        eprintln!(
+            "shipshape: {root}: model {:.1} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+    }
     let evaluated: Vec<Result<Vec<Outcome>, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .iter()
@@ -449,6 +466,17 @@ pub fn check_root(
     filter: &RuleFilter,
     options: &HashMap<String, BTreeMap<String, serde_json::Value>>,
 ) -> Result<RootReport, CheckError> {
+    let timings = std::env::var_os("SHIPSHAPE_TIMINGS").is_some();
+    let start = std::time::Instant::now();
     let loaded = load_root(root, display)?;
-    Ok(evaluate(loaded, policies, filter, options))
+    let loaded_at = start.elapsed();
+    let report = evaluate(loaded, policies, filter, options);
+    if timings {
+        eprintln!(
+            "shipshape: {display}: load {:.1} ms, evaluate {:.1} ms",
+            loaded_at.as_secs_f64() * 1e3,
+            (start.elapsed() - loaded_at).as_secs_f64() * 1e3
+        );
+    }
+    Ok(report)
 }

@@ -172,7 +172,9 @@ pub struct Step {
     pub gating: bool,
     /// `env:` values.
     pub env: BTreeMap<String, String>,
-    /// The shell commands of the script, each at its own line.
+    /// The shell commands of the script, each at its own line. Not part of the policy model
+    /// (`repo.ci.runs` holds what they run, with job facts attached); kept for the facts.
+    #[serde(skip)]
     pub commands: Vec<Command>,
     /// The step (its first key), or the `uses:` line for action steps.
     pub loc: Location,
