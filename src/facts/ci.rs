@@ -660,6 +660,29 @@ pub fn is_health_url(arg: &str) -> bool {
 }
 
 /// The runs of one step: its action, or its commands (and the script bodies they run).
+/// A run of a job's step from what the walker found.
+fn make_run(job: &Job, step: &Step, f: Found, gating: bool, loc: Location, seq: i64) -> Run {
+    let mut ops = ops_of(&f, step);
+    ops.dedup();
+    Run {
+        kind: f.kind.to_string(),
+        name: f.name,
+        args: f.args,
+        program: f.program,
+        explicit: f.explicit,
+        level: f.level,
+        ops,
+        seq,
+        defined: f.defined,
+        package_dir: f.package_dir,
+        job: job.key.clone(),
+        job_id: job.id.clone(),
+        pre_merge: job.is_pre_merge,
+        gating,
+        loc,
+    }
+}
+
 /// Returns the directory the step's shell ends in.
 fn step_runs(
     job: &Job,
@@ -669,27 +692,6 @@ fn step_runs(
     out: &mut Vec<Run>,
 ) -> String {
     let seq_base = job.rank * 1_000_000 + step.index * 1_000;
-    let mk = |f: Found, gating: bool, loc: Location, seq: i64| {
-        let mut ops = ops_of(&f, step);
-        ops.dedup();
-        Run {
-            kind: f.kind.to_string(),
-            name: f.name,
-            args: f.args,
-            program: f.program,
-            explicit: f.explicit,
-            level: f.level,
-            ops,
-            seq,
-            defined: f.defined,
-            package_dir: f.package_dir,
-            job: job.key.clone(),
-            job_id: job.id.clone(),
-            pre_merge: job.is_pre_merge,
-            gating,
-            loc,
-        }
-    };
     if !step.uses.is_empty() {
         let lower = step.uses.to_ascii_lowercase();
         let mut ops = Vec::new();
@@ -725,7 +727,79 @@ fn step_runs(
         });
         return start_dir.to_string();
     }
-    let unresolved = step.working_directory.contains('$');
+    // `${{ matrix.x }}`, `${{ env.X }}`, `$X`: each literal value the path can take.
+    let dirs = expand(start_dir, job, step);
+    if dirs.len() > 1 {
+        let mut end = start_dir.to_string();
+        for d in dirs {
+            end = step_runs_in(job, step, packages, &d, out);
+        }
+        return end;
+    }
+    step_runs_in(
+        job,
+        step,
+        packages,
+        dirs.first().map_or(start_dir, String::as_str),
+        out,
+    )
+}
+
+/// Substitutes matrix values and literal environment values into a path; one result per
+/// matrix combination (at most 64), the path unchanged when nothing applies.
+pub fn expand(path: &str, job: &Job, step: &Step) -> Vec<String> {
+    let mut out = vec![path.to_string()];
+    for (k, values) in &job.matrix {
+        let pats = [
+            format!("${{{{ matrix.{k} }}}}"),
+            format!("${{{{matrix.{k}}}}}"),
+        ];
+        if !out
+            .iter()
+            .any(|p| pats.iter().any(|pat| p.contains(pat.as_str())))
+        {
+            continue;
+        }
+        let mut next = Vec::new();
+        for p in &out {
+            for v in values {
+                let mut q = p.clone();
+                for pat in &pats {
+                    q = q.replace(pat.as_str(), v);
+                }
+                next.push(q);
+            }
+        }
+        next.truncate(64);
+        out = next;
+    }
+    for p in &mut out {
+        for (k, v) in &step.env {
+            if v.contains('$') {
+                continue;
+            }
+            for pat in [
+                format!("${{{{ env.{k} }}}}"),
+                format!("${{{k}}}"),
+                format!("${k}"),
+            ] {
+                *p = p.replace(&pat, v);
+            }
+        }
+    }
+    out
+}
+
+/// The runs of one step with its shell starting in `start_dir`.
+fn step_runs_in(
+    job: &Job,
+    step: &Step,
+    packages: &[Package],
+    start_dir: &str,
+    out: &mut Vec<Run>,
+) -> String {
+    let seq_base = job.rank * 1_000_000 + step.index * 1_000;
+    let unresolved = start_dir.contains('$');
     let mut cwd = start_dir.to_string();
     for (ci, c) in step.commands.iter().enumerate() {
         if c.program == "cd" {
@@ -742,7 +816,14 @@ fn step_runs(
         w.command(c, &cwd, unresolved || cwd.contains('$'), 0);
         let gating = step.gating && !c.neutralised;
         for f in w.out {
-            out.push(mk(f, gating, c.loc.clone(), seq_base + ci as i64));
+            out.push(make_run(
+                job,
+                step,
+                f,
+                gating,
+                c.loc.clone(),
+                seq_base + ci as i64,
+            ));
         }
     }
     cwd

@@ -259,6 +259,21 @@ impl Ctx<'_> {
                 allow_failure,
                 manual: false,
                 stage: String::new(),
+                matrix: job
+                    .get("strategy")
+                    .and_then(|st| st.get("matrix"))
+                    .map(|m| {
+                        m.entries()
+                            .iter()
+                            .filter_map(|(k, v)| {
+                                let values = v.strings();
+                                (!values.is_empty())
+                                    .then(|| (k.as_str().unwrap_or_default(), values))
+                            })
+                            .filter(|(k, _)| !k.is_empty() && k != "include" && k != "exclude")
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 steps,
                 via: if prefix.is_empty() {
                     String::new()

@@ -1305,6 +1305,7 @@ fn job(
         allow_failure,
         manual,
         stage,
+        matrix: std::collections::BTreeMap::new(),
         steps,
         via: String::new(),
         deploys: Vec::new(),

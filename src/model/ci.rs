@@ -126,6 +126,9 @@ pub struct Job {
     pub manual: bool,
     /// GitLab stage.
     pub stage: String,
+    /// `strategy.matrix` lists (GitHub; GitLab `parallel.matrix`): name → values, so that
+    /// `${{ matrix.service }}` in a path means each listed value.
+    pub matrix: BTreeMap<String, Vec<String>>,
     /// The steps (GitLab: one step per script line).
     pub steps: Vec<Step>,
     /// The local reusable workflow it comes from, empty when defined in the pipeline itself.
