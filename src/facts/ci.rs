@@ -49,6 +49,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package]) {
         (&a.loc.file, a.loc.line, a.loc.col).cmp(&(&b.loc.file, b.loc.line, b.loc.col))
     });
     ci.runs = runs;
+    settle_pushes(&mut pushes);
     ci.pushes = pushes;
     ci.anchor = anchor(ci);
 }
@@ -853,6 +854,53 @@ pub fn is_immutable_tag(tag: &str, tag_trigger: bool) -> bool {
         || sha_var
         || t.contains("git rev-parse")
         || (tag_trigger && (t.contains("github.ref_name") || t.contains("GITHUB_REF_NAME")))
+}
+
+/// The repository part of an image tag (`ghcr.io/o/app:sha` → `ghcr.io/o/app`).
+fn tag_repository(tag: &str) -> &str {
+    let t = tag.trim_matches(['"', '\'']);
+    let slash = t.rfind('/').map_or(0, |i| i + 1);
+    match t[slash..].rfind(':') {
+        Some(i) => &t[..slash + i],
+        None => t,
+    }
+}
+
+/// Whether a tag is nothing but one variable reference (`$tag`, `${TAG}`, `${{ x }}`): its
+/// value is unknown, so no rule judges it.
+fn is_opaque_tag(tag: &str) -> bool {
+    let t = tag.trim().trim_matches(['"', '\'']);
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    (t.starts_with("${{") && t.ends_with("}}") && t.matches("${{").count() == 1)
+        || t.strip_prefix("${")
+            .and_then(|r| r.strip_suffix('}'))
+            .is_some_and(ident)
+        || t.strip_prefix('$').is_some_and(ident)
+}
+
+/// An image is tagged immutably when some push of the same repository by the same job is:
+/// `latest` pushed beside `:${{ github.sha }}` in another command is fine. Pushes whose every
+/// tag is an opaque variable are not judged.
+fn settle_pushes(pushes: &mut [Push]) {
+    let good: BTreeSet<(String, String)> = pushes
+        .iter()
+        .filter(|p| p.immutable)
+        .flat_map(|p| {
+            p.tags
+                .iter()
+                .map(|t| (p.job.clone(), tag_repository(t).to_string()))
+        })
+        .collect();
+    for p in pushes.iter_mut() {
+        let opaque = !p.tags.is_empty() && p.tags.iter().all(|t| is_opaque_tag(t));
+        let sibling = p
+            .tags
+            .iter()
+            .any(|t| good.contains(&(p.job.clone(), tag_repository(t).to_string())));
+        if opaque || sibling {
+            p.immutable = true;
+        }
+    }
 }
 
 /// Tags given with `-t`/`--tag` to the image builds of a job.
