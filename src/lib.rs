@@ -287,7 +287,6 @@ pub fn evaluate(
     } = loaded;
     let root = repo.root.clone();
     let fallback = repo.fallback.clone();
-    let t0 = std::time::Instant::now();
     let value = match cel::to_value(&repo) {
         Ok(v) => v,
         Err(e) => {
@@ -304,33 +303,42 @@ pub fn evaluate(
         }
     };
     let empty = BTreeMap::new();
-    // Policies are split over a few threads, each with its own evaluation context: building a
-    // context converts the whole model, so more threads than cores would only add work.
+    // Policies that read the same parts of the model share one evaluation context holding
+    // just those parts (converting the model into the interpreter's values is the costly
+    // step); the groups are spread over a few threads.
+    let mut groups: BTreeMap<String, (usize, Vec<&policy::Policy>)> = BTreeMap::new();
+    for p in &policies.policies {
+        let (weight, path) = policy::heaviest_read(&value, &p.needs);
+        let g = groups.entry(path).or_insert((0, Vec::new()));
+        g.0 = g.0.max(weight);
+        g.1.push(p);
+    }
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 4)
-        .min(policies.policies.len().max(1));
-    let chunks: Vec<Vec<&policy::Policy>> = (0..threads)
-        .map(|t| policies.policies.iter().skip(t).step_by(threads).collect())
-        .collect();
+        .min(groups.len().max(1));
+    let mut shares: Vec<Vec<&policy::Policy>> = vec![Vec::new(); threads];
+    let mut load: Vec<usize> = vec![0; threads];
+    let mut ordered: Vec<_> = groups.into_values().collect();
+    ordered.sort_by_key(|(w, ps)| std::cmp::Reverse((*w, ps.len())));
+    for (weight, ps) in ordered {
+        let t = (0..threads).min_by_key(|t| load[*t]).unwrap_or(0);
+        load[t] = load[t].saturating_add(weight.max(1));
+        shares[t].extend(ps);
+    }
     type Outcome<'p> = (
         &'p policy::Policy,
         Result<Vec<RawFinding>, policy::EvalError>,
     );
-    if std::env::var_os("SHIPSHAPE_TIMINGS").is_some() {
-        eprintln!(
-            "shipshape: {root}: model {:.1} ms",
-            t0.elapsed().as_secs_f64() * 1e3
-        );
-    }
     let evaluated: Vec<Result<Vec<Outcome>, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
+        let handles: Vec<_> = shares
             .iter()
-            .map(|chunk| {
+            .map(|share| {
                 let (value, root, fallback, empty) = (&value, &root, &fallback, &empty);
                 scope.spawn(move || {
-                    let ctx = policies.context(value)?;
-                    Ok(chunk
+                    let needs = policy::union_needs(share.iter().map(|p| &p.needs));
+                    let ctx = policies.context(&policy::prune(value, &needs))?;
+                    Ok(share
                         .iter()
                         .map(|p| {
                             let opts = options.get(&p.meta.id).unwrap_or(empty);

@@ -7,7 +7,7 @@ pub mod functions;
 pub mod meta;
 pub mod schema;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -88,11 +88,163 @@ pub struct Policy {
     pub options: BTreeMap<String, OptionSpec>,
     /// The inline test cases.
     pub tests: Vec<TestCase>,
+    /// The parts of `repo` the policy's expressions read (see [`Needs`]).
+    pub needs: Needs,
     each: Option<Expr>,
     lets: Vec<(String, Expr)>,
     body: Body,
     message: Template,
     missing: Option<Template>,
+}
+
+/// The parts of the model a policy reads: `None` for all of it, else each top-level field of
+/// `repo` with the second-level fields read under it (`None`: the whole field). Found by
+/// scanning the expressions for `repo.a.b` paths; any other use of `repo` means all of it.
+/// Evaluation converts only these parts into the interpreter's values, which is most of its
+/// cost on large repositories.
+pub type Needs = Option<BTreeMap<String, Option<BTreeSet<String>>>>;
+
+/// Scans CEL sources for the `repo` paths they read.
+pub fn scan_needs(sources: &[&str]) -> Needs {
+    let mut out: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for src in sources {
+        let chars: Vec<char> = src.chars().collect();
+        let mut i = 0;
+        while i + 4 <= chars.len() {
+            let is_repo = chars[i..i + 4].iter().collect::<String>() == "repo"
+                && (i == 0 || !(ident(chars[i - 1]) || chars[i - 1] == '.'))
+                && chars.get(i + 4).is_none_or(|c| !ident(*c));
+            if !is_repo {
+                i += 1;
+                continue;
+            }
+            let mut j = i + 4;
+            let mut path: Vec<String> = Vec::new();
+            while path.len() < 2 {
+                let mut k = j;
+                while chars.get(k).is_some_and(|c| c.is_whitespace()) {
+                    k += 1;
+                }
+                if chars.get(k) != Some(&'.') {
+                    break;
+                }
+                k += 1;
+                while chars.get(k).is_some_and(|c| c.is_whitespace()) {
+                    k += 1;
+                }
+                let start = k;
+                while chars.get(k).is_some_and(|c| ident(*c)) {
+                    k += 1;
+                }
+                if start == k {
+                    break;
+                }
+                path.push(chars[start..k].iter().collect());
+                j = k;
+            }
+            match path.as_slice() {
+                [] => return None,
+                [a] => {
+                    out.insert(a.clone(), None);
+                }
+                [a, b, ..] => {
+                    if let Some(entry) = out
+                        .entry(a.clone())
+                        .or_insert_with(|| Some(BTreeSet::new()))
+                    {
+                        entry.insert(b.clone());
+                    }
+                }
+            }
+            i = j;
+        }
+    }
+    Some(out)
+}
+
+/// The union of several policies' needs.
+pub fn union_needs<'n>(all: impl IntoIterator<Item = &'n Needs>) -> Needs {
+    let mut out: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
+    for n in all {
+        let n = n.as_ref()?;
+        for (field, subs) in n {
+            match (out.get_mut(field), subs) {
+                (None, _) => {
+                    out.insert(field.clone(), subs.clone());
+                }
+                (Some(slot), None) => *slot = None,
+                (Some(Some(have)), Some(more)) => have.extend(more.iter().cloned()),
+                (Some(None), Some(_)) => {}
+            }
+        }
+    }
+    Some(out)
+}
+
+/// How many items the largest list a policy reads holds (its evaluation cost's main factor).
+pub fn heaviest_read(model: &Value, needs: &Needs) -> (usize, String) {
+    let size = |v: &Value| match v {
+        Value::List(l) => l.len(),
+        Value::Map(m) => m.map.len(),
+        _ => 1,
+    };
+    let (Some(needs), Value::Map(m)) = (needs, model) else {
+        return (usize::MAX, String::new());
+    };
+    let mut best = (0, String::new());
+    for (field, subs) in needs {
+        let Some(v) = m.map.get(&Key::String(Arc::new(field.clone()))) else {
+            continue;
+        };
+        let candidates: Vec<(usize, String)> = match (subs, v) {
+            (Some(subs), Value::Map(inner)) => subs
+                .iter()
+                .filter_map(|s| {
+                    inner
+                        .map
+                        .get(&Key::String(Arc::new(s.clone())))
+                        .map(|x| (size(x), format!("{field}.{s}")))
+                })
+                .collect(),
+            _ => vec![(size(v), field.clone())],
+        };
+        for c in candidates {
+            if c.0 > best.0 {
+                best = c;
+            }
+        }
+    }
+    best
+}
+
+/// The part of a model value that `needs` selects (all of it for `None`).
+pub fn prune(model: &Value, needs: &Needs) -> Value {
+    let (Some(needs), Value::Map(m)) = (needs, model) else {
+        return model.clone();
+    };
+    let mut top = std::collections::HashMap::new();
+    for (field, subs) in needs {
+        let key = Key::String(Arc::new(field.clone()));
+        let Some(v) = m.map.get(&key) else { continue };
+        let v = match (subs, v) {
+            (Some(subs), Value::Map(inner)) => {
+                let mut part = std::collections::HashMap::new();
+                for sub in subs {
+                    let k = Key::String(Arc::new(sub.clone()));
+                    if let Some(x) = inner.map.get(&k) {
+                        part.insert(k, x.clone());
+                    }
+                }
+                Value::Map(cel::objects::Map {
+                    map: Arc::new(part),
+                })
+            }
+            _ => v.clone(),
+        };
+        top.insert(key, v);
+    }
+    Value::Map(cel::objects::Map { map: Arc::new(top) })
 }
 
 /// A finding before filtering and fingerprinting.
@@ -558,7 +710,16 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
             }
         }
     }
+    let mut sources: Vec<&str> = vec![file.message.value.as_str()];
+    sources.extend(file.each.as_ref().map(|e| e.value.as_str()));
+    sources.extend(file.violations.as_ref().map(|e| e.value.as_str()));
+    sources.extend(file.require.as_ref().map(|e| e.value.as_str()));
+    sources.extend(file.at.as_ref().map(|e| e.value.as_str()));
+    sources.extend(file.missing.as_ref().map(|e| e.value.as_str()));
+    sources.extend(file.lets.values().map(|e| e.value.as_str()));
+    let needs = scan_needs(&sources);
     Ok(Policy {
+        needs,
         meta: RuleMeta {
             id,
             title: file.title,
@@ -753,4 +914,38 @@ pub fn node_location(v: &Value) -> Option<Location> {
         return serde_json::from_value(json).ok();
     }
     None
+}
+
+#[cfg(test)]
+mod needs_tests {
+    use super::*;
+
+    #[test]
+    fn scans_repo_paths() {
+        let n = scan_needs(&[
+            "repo.ci.runs.filter(r, r.x) + repo.files",
+            "has(repo.ci.anchor) ? 1 : repo . ci . jobs",
+        ]);
+        let want: BTreeMap<String, Option<BTreeSet<String>>> = [
+            (
+                "ci".to_string(),
+                Some(
+                    ["anchor", "jobs", "runs"]
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                ),
+            ),
+            ("files".to_string(), None),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(n, Some(want));
+        assert_eq!(scan_needs(&["size(repo) > 0"]), None);
+        assert_eq!(scan_needs(&["myrepo.x + it.repo.y"]), Some(BTreeMap::new()));
+        assert_eq!(
+            scan_needs(&["repo.ci"]).and_then(|m| m.get("ci").cloned()),
+            Some(None)
+        );
+    }
 }
