@@ -337,12 +337,28 @@ pub fn evaluate(
                 let (value, root, fallback, empty) = (&value, &root, &fallback, &empty);
                 scope.spawn(move || {
                     let needs = policy::union_needs(share.iter().map(|p| &p.needs));
+                    let t = std::time::Instant::now();
                     let ctx = policies.context(&policy::prune(value, &needs))?;
+                    if std::env::var_os("SHIPSHAPE_TIMINGS").is_some() {
+                        eprintln!(
+                            "shipshape: {root}: context {:.1} ms",
+                            t.elapsed().as_secs_f64() * 1e3
+                        );
+                    }
                     Ok(share
                         .iter()
                         .map(|p| {
                             let opts = options.get(&p.meta.id).unwrap_or(empty);
-                            (*p, policies.evaluate(p, &ctx, root, fallback, opts))
+                            let t = std::time::Instant::now();
+                            let r = policies.evaluate(p, &ctx, root, fallback, opts);
+                            if std::env::var_os("SHIPSHAPE_TIMINGS").is_some() {
+                                eprintln!(
+                                    "shipshape: {root}: {} {:.1} ms",
+                                    p.meta.id,
+                                    t.elapsed().as_secs_f64() * 1e3
+                                );
+                            }
+                            (*p, r)
                         })
                         .collect::<Vec<_>>())
                 })

@@ -49,6 +49,17 @@ pub fn compute(ci: &mut Ci, packages: &[Package]) {
         (&a.loc.file, a.loc.line, a.loc.col).cmp(&(&b.loc.file, b.loc.line, b.loc.col))
     });
     ci.runs = runs;
+    ci.steps = ci
+        .jobs
+        .iter()
+        .flat_map(|j| {
+            j.steps.iter().map(|st| {
+                let mut st = st.clone();
+                st.job = j.key.clone();
+                st
+            })
+        })
+        .collect();
     settle_pushes(&mut pushes);
     ci.pushes = pushes;
     ci.anchor = anchor(ci);

@@ -384,6 +384,7 @@ impl Ctx<'_> {
                     }
                 }
                 out.push(Step {
+                    job: String::new(),
                     index: 0,
                     name,
                     id: item.get("id").and_then(YNode::as_str).unwrap_or_default(),
@@ -407,6 +408,7 @@ impl Ctx<'_> {
             let run = run_node.as_str().unwrap_or_default();
             let commands = script_commands(file, text, run_node, &run);
             out.push(Step {
+                job: String::new(),
                 index: 0,
                 name,
                 id: item.get("id").and_then(YNode::as_str).unwrap_or_default(),

@@ -1427,6 +1427,7 @@ fn steps(
                 })
                 .clone();
             Some(Step {
+                job: String::new(),
                 index: i64::try_from(index).unwrap_or(i64::MAX),
                 name,
                 id: String::new(),

@@ -25,6 +25,8 @@ pub struct Ci {
     /// `.gitlab-ci.yml`, else of its includes, else its line 1). Absent without CI config.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor: Option<Location>,
+    /// Every step of every job, flattened, in job then step order (see [`Step::job`]).
+    pub steps: Vec<Step>,
     /// Every run of a package script or tool by any job, flattened (see [`Run`]).
     pub runs: Vec<Run>,
     /// Images that CI steps push (see "image build and push").
@@ -129,7 +131,9 @@ pub struct Job {
     /// `strategy.matrix` lists (GitHub; GitLab `parallel.matrix`): name → values, so that
     /// `${{ matrix.service }}` in a path means each listed value.
     pub matrix: BTreeMap<String, Vec<String>>,
-    /// The steps (GitLab: one step per script line).
+    /// The steps (GitLab: one step per script line). In the policy model they are in
+    /// `repo.ci.steps` (with their job's key), so that iterating jobs stays cheap.
+    #[serde(skip)]
     pub steps: Vec<Step>,
     /// The local reusable workflow it comes from, empty when defined in the pipeline itself.
     pub via: String,
@@ -151,6 +155,8 @@ pub struct Job {
 /// A step of a job.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
+    /// The key of the step's job (`<pipeline path>#<id>`); filled when facts are computed.
+    pub job: String,
     /// Position in the job, from 0.
     pub index: i64,
     /// `name:`, empty when none.
