@@ -287,7 +287,7 @@ pub fn evaluate(
     } = loaded;
     let root = repo.root.clone();
     let fallback = repo.fallback.clone();
-    let value = match cel::to_value(&repo) {
+    let value = match serde_json::to_value(&repo) {
         Ok(v) => v,
         Err(e) => {
             notifications.push(Notification {

@@ -678,6 +678,10 @@ fn make_run(job: &Job, step: &Step, f: Found, gating: bool, loc: Location, seq: 
     ops.dedup();
     Run {
         kind: f.kind.to_string(),
+        invocation: std::iter::once(f.name.as_str())
+            .chain(f.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
         name: f.name,
         args: f.args,
         program: f.program,
@@ -722,6 +726,7 @@ fn step_runs(
         }
         out.push(Run {
             kind: "action".to_string(),
+            invocation: step.uses.clone(),
             name: step.uses.clone(),
             args: step.with.values().cloned().collect(),
             program: step.uses.clone(),

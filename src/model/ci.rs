@@ -199,6 +199,9 @@ pub struct Run {
     pub name: String,
     /// Arguments given to it.
     pub args: Vec<String>,
+    /// `name` and `args` joined by spaces (`biome check .`, `npm audit --audit-level=high`):
+    /// what tool lists match against.
+    pub invocation: String,
     /// The program as written (`./scripts/backup-db.sh`, `npx`), for tools.
     pub program: String,
     /// Explicit script-run form (`npm run X`, `npm test`, ...), for CI009.

@@ -88,6 +88,43 @@ fn glob_matches(
     Ok(glob(ftx, &pattern)?.is_match(s.as_str()))
 }
 
+/// The strings of a CEL list argument (other items are ignored).
+fn strings_of(list: &cel::Value) -> Vec<Arc<String>> {
+    match list {
+        cel::Value::List(items) => items
+            .iter()
+            .filter_map(|i| match i {
+                cel::Value::String(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `s.globMatchesAny(patterns)`: whether `s` matches one of the globs of a list.
+fn glob_matches_any(
+    ftx: &FunctionContext,
+    This(s): This<Arc<String>>,
+    patterns: cel::Value,
+) -> Result<bool, ExecutionError> {
+    for p in strings_of(&patterns) {
+        if glob(ftx, &p)?.is_match(s.as_str()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// `s.startsWithWordsAny(prefixes)`: whether `s` is one of the prefixes, or starts with one
+/// followed by a space (`"biome check ."` starts with the words `"biome check"`, not
+/// `"bio"`).
+fn starts_with_words_any(This(s): This<Arc<String>>, prefixes: cel::Value) -> bool {
+    strings_of(&prefixes).iter().any(|p| {
+        s.as_str() == p.as_str() || (s.starts_with(p.as_str()) && s[p.len()..].starts_with(' '))
+    })
+}
+
 /// `semverCompare(a, b)`: -1, 0 or 1 comparing two versions numerically part by part
 /// (`v` prefixes and pre-release suffixes after `-` are ignored; missing parts are 0).
 fn semver_compare(This(a): This<Arc<String>>, b: Arc<String>) -> i64 {
@@ -150,6 +187,8 @@ pub fn register(ctx: &mut Context) -> Result<(), cel::DeclarationError> {
     ctx.add_function("reMatches", re_matches)?;
     ctx.add_function("reFind", re_find)?;
     ctx.add_function("globMatches", glob_matches)?;
+    ctx.add_function("globMatchesAny", glob_matches_any)?;
+    ctx.add_function("startsWithWordsAny", starts_with_words_any)?;
     ctx.add_function("semverCompare", semver_compare)?;
     ctx.add_function("basename", basename)?;
     ctx.add_function("dirname", dirname)?;
@@ -198,6 +237,26 @@ mod tests {
         );
         assert_eq!(eval("'a/b/c.yml'.dirname()"), Ok(cel::Value::from("a/b")));
         assert_eq!(eval("'x1y22'.reFind('[0-9]+')"), Ok(cel::Value::from("1")));
+        assert_eq!(
+            eval("'lint:ci'.globMatchesAny(['test', 'lint:*'])"),
+            Ok(t.clone())
+        );
+        assert_eq!(
+            eval("'linter'.globMatchesAny(['lint', 'lint:*'])"),
+            Ok(cel::Value::Bool(false))
+        );
+        assert_eq!(
+            eval("'biome check .'.startsWithWordsAny(['eslint', 'biome check'])"),
+            Ok(t.clone())
+        );
+        assert_eq!(
+            eval("'eslint-x .'.startsWithWordsAny(['eslint'])"),
+            Ok(cel::Value::Bool(false))
+        );
+        assert_eq!(
+            eval("'eslint'.startsWithWordsAny(['eslint'])"),
+            Ok(t.clone())
+        );
         assert!(eval("'a'.reMatches('(')").is_err());
     }
 }

@@ -6,6 +6,7 @@
 pub mod functions;
 pub mod meta;
 pub mod schema;
+pub mod val;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -182,30 +183,24 @@ pub fn union_needs<'n>(all: impl IntoIterator<Item = &'n Needs>) -> Needs {
     Some(out)
 }
 
-/// How many items the largest list a policy reads holds (its evaluation cost's main factor).
-pub fn heaviest_read(model: &Value, needs: &Needs) -> (usize, String) {
-    let size = |v: &Value| match v {
-        Value::List(l) => l.len(),
-        Value::Map(m) => m.map.len(),
+/// How many items the largest list a policy reads holds (its evaluation cost's main factor),
+/// and that list's path.
+pub fn heaviest_read(model: &serde_json::Value, needs: &Needs) -> (usize, String) {
+    let size = |v: &serde_json::Value| match v {
+        serde_json::Value::Array(l) => l.len(),
+        serde_json::Value::Object(m) => m.len(),
         _ => 1,
     };
-    let (Some(needs), Value::Map(m)) = (needs, model) else {
+    let (Some(needs), serde_json::Value::Object(m)) = (needs, model) else {
         return (usize::MAX, String::new());
     };
     let mut best = (0, String::new());
     for (field, subs) in needs {
-        let Some(v) = m.map.get(&Key::String(Arc::new(field.clone()))) else {
-            continue;
-        };
+        let Some(v) = m.get(field) else { continue };
         let candidates: Vec<(usize, String)> = match (subs, v) {
-            (Some(subs), Value::Map(inner)) => subs
+            (Some(subs), serde_json::Value::Object(inner)) => subs
                 .iter()
-                .filter_map(|s| {
-                    inner
-                        .map
-                        .get(&Key::String(Arc::new(s.clone())))
-                        .map(|x| (size(x), format!("{field}.{s}")))
-                })
+                .filter_map(|s| inner.get(s).map(|x| (size(x), format!("{field}.{s}"))))
                 .collect(),
             _ => vec![(size(v), field.clone())],
         };
@@ -218,33 +213,25 @@ pub fn heaviest_read(model: &Value, needs: &Needs) -> (usize, String) {
     best
 }
 
-/// The part of a model value that `needs` selects (all of it for `None`).
-pub fn prune(model: &Value, needs: &Needs) -> Value {
-    let (Some(needs), Value::Map(m)) = (needs, model) else {
+/// The part of the model that `needs` selects (all of it for `None`).
+pub fn prune(model: &serde_json::Value, needs: &Needs) -> serde_json::Value {
+    let (Some(needs), serde_json::Value::Object(m)) = (needs, model) else {
         return model.clone();
     };
-    let mut top = std::collections::HashMap::new();
+    let mut top = serde_json::Map::new();
     for (field, subs) in needs {
-        let key = Key::String(Arc::new(field.clone()));
-        let Some(v) = m.map.get(&key) else { continue };
+        let Some(v) = m.get(field) else { continue };
         let v = match (subs, v) {
-            (Some(subs), Value::Map(inner)) => {
-                let mut part = std::collections::HashMap::new();
-                for sub in subs {
-                    let k = Key::String(Arc::new(sub.clone()));
-                    if let Some(x) = inner.map.get(&k) {
-                        part.insert(k, x.clone());
-                    }
-                }
-                Value::Map(cel::objects::Map {
-                    map: Arc::new(part),
-                })
-            }
+            (Some(subs), serde_json::Value::Object(inner)) => serde_json::Value::Object(
+                subs.iter()
+                    .filter_map(|sub| Some((sub.clone(), inner.get(sub)?.clone())))
+                    .collect(),
+            ),
             _ => v.clone(),
         };
-        top.insert(key, v);
+        top.insert(field.clone(), v);
     }
-    Value::Map(cel::objects::Map { map: Arc::new(top) })
+    serde_json::Value::Object(top)
 }
 
 /// A finding before filtering and fingerprinting.
@@ -329,10 +316,10 @@ impl PolicySet {
     /// The root evaluation context for one repository: the custom functions and `repo`.
     /// Converting the model into the interpreter's values is the costly part of evaluation,
     /// so it is done once per repository and shared by every policy.
-    pub fn context(&self, repo: &Value) -> Result<Context<'static, 'static>, String> {
+    pub fn context(&self, repo: &serde_json::Value) -> Result<Context<'static, 'static>, String> {
         let mut ctx = Context::with_env(self.env.clone());
         functions::register(&mut ctx).map_err(|e| e.to_string())?;
-        ctx.add_variable_from_value("repo", repo.clone());
+        ctx.add_variable_as_val("repo", val::to_val(repo));
         Ok(ctx)
     }
 
@@ -875,6 +862,47 @@ fn render(t: &Template, ctx: &Context) -> Result<String, String> {
     Ok(out.trim().to_string())
 }
 
+/// A field of a map or model struct value.
+fn map_get(v: &Value, key: &str) -> Option<Value> {
+    match v {
+        Value::Map(m) => m.map.get(&Key::String(Arc::new(key.to_string()))).cloned(),
+        Value::Struct(st) => st.field_value(key).and_then(|f| Value::try_from(f).ok()),
+        _ => None,
+    }
+}
+
+/// A value as JSON (model structs included), for messages and locations.
+fn to_json(v: &Value) -> Option<serde_json::Value> {
+    match v {
+        Value::Struct(st) => Some(serde_json::Value::Object(
+            st.field_values()
+                .iter()
+                .filter_map(|(k, f)| {
+                    Some((k.clone(), to_json(&Value::try_from(f.as_ref()).ok()?)?))
+                })
+                .collect(),
+        )),
+        Value::List(items) => Some(serde_json::Value::Array(
+            items.iter().filter_map(to_json).collect(),
+        )),
+        Value::Map(m) => Some(serde_json::Value::Object(
+            m.map
+                .iter()
+                .filter_map(|(k, x)| {
+                    let k = match k {
+                        Key::String(s) => s.to_string(),
+                        Key::Int(i) => i.to_string(),
+                        Key::Uint(u) => u.to_string(),
+                        Key::Bool(b) => b.to_string(),
+                    };
+                    Some((k, to_json(x)?))
+                })
+                .collect(),
+        )),
+        other => other.json().ok(),
+    }
+}
+
 /// How a CEL value reads inside a message.
 fn display_value(v: &Value) -> String {
     match v {
@@ -889,29 +917,21 @@ fn display_value(v: &Value) -> String {
             .map(display_value)
             .collect::<Vec<_>>()
             .join(", "),
-        other => other.json().map(|j| j.to_string()).unwrap_or_default(),
-    }
-}
-
-fn map_get<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
-    match v {
-        Value::Map(m) => m.map.get(&Key::String(Arc::new(key.to_string()))),
-        _ => None,
+        other => to_json(other).map(|j| j.to_string()).unwrap_or_default(),
     }
 }
 
 /// The location of a node returned by a policy: the node's `loc`, an `{at: node}` wrapper's
-/// node, or a location map itself. `None` (null, or no location) means missing evidence.
+/// node, or a location itself. `None` (null, or no location) means missing evidence.
 pub fn node_location(v: &Value) -> Option<Location> {
     if let Some(loc) = map_get(v, "loc") {
-        return node_location(loc);
+        return node_location(&loc);
     }
     if let Some(at) = map_get(v, "at") {
-        return node_location(at);
+        return node_location(&at);
     }
     if map_get(v, "file").is_some() && map_get(v, "line").is_some() {
-        let json = v.json().ok()?;
-        return serde_json::from_value(json).ok();
+        return serde_json::from_value(to_json(v)?).ok();
     }
     None
 }

@@ -1,0 +1,71 @@
+//! Builds the interpreter's values for the model directly, with every object as a CEL
+//! struct: a struct's fields are shared (`Arc`), so binding a list element to a
+//! comprehension variable copies one level, not the whole subtree.
+
+use std::sync::Arc;
+
+use cel::common::types::{CelBool, CelDouble, CelInt, CelList, CelNull, CelString, CelStruct};
+use cel::common::value::{CowVal, Val};
+
+/// The struct type name model objects carry.
+pub const NODE_TYPE: &str = "shipshape.Node";
+
+/// Converts a JSON value into an interpreter value: objects become structs.
+pub fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
+    match v {
+        serde_json::Value::Null => Box::new(CelNull),
+        serde_json::Value::Bool(b) => Box::new(CelBool::from(*b)),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Box::new(CelInt::from(i)),
+            None => Box::new(CelDouble::from(n.as_f64().unwrap_or(0.0))),
+        },
+        serde_json::Value::String(s) => Box::new(CelString::from(s.clone())),
+        serde_json::Value::Array(items) => {
+            Box::new(CelList::from(items.iter().map(to_val).collect::<Vec<_>>()))
+        }
+        serde_json::Value::Object(map) => {
+            let mut st = CelStruct::new(NODE_TYPE.to_string());
+            for (k, x) in map {
+                st.add_field_value(k.clone(), CowVal::Owned(to_val(x)));
+            }
+            Box::new(st)
+        }
+    }
+}
+
+/// Keeps the compiler honest about the `Arc` import used by callers.
+pub type Shared = Arc<dyn Val>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc as StdArc;
+
+    #[test]
+    fn structs_behave_like_maps_in_policies() {
+        let model = serde_json::json!({
+            "runs": [{"kind": "script", "name": "lint", "loc": {"file": "a", "line": 3}},
+                     {"kind": "tool", "name": "eslint", "args": ["."]}],
+            "anchor": {"file": "x", "line": 1}
+        });
+        let env = StdArc::new(cel::Env::stdlib());
+        let mut ctx = cel::Context::with_env(env.clone());
+        ctx.add_variable_as_val("repo", to_val(&model));
+        for (expr, want) in [
+            ("repo.runs.filter(r, r.kind == 'script').size() == 1", true),
+            ("has(repo.anchor)", true),
+            ("has(repo.nothing)", false),
+            ("repo.runs.exists(r, has(r.args) && r.args[0] == '.')", true),
+            ("'lint' in repo.runs.map(r, r.name)", true),
+            ("repo.runs[0].loc.line == 3", true),
+        ] {
+            let prog = env.compile(expr).expect("compiles");
+            assert_eq!(prog.execute(&ctx), Ok(cel::Value::Bool(want)), "{expr}");
+        }
+        let prog = env
+            .compile("repo.runs.filter(r, r.kind == 'script')")
+            .expect("compiles");
+        let v = prog.execute(&ctx).expect("runs");
+        eprintln!("RESULT {v:?}");
+    }
+}
