@@ -22,6 +22,7 @@ pub const PRODUCTION: &[&str] = &["production", "prod", "prd", "live"];
 pub fn compute(ci: &mut Ci, packages: &[Package]) {
     ci.pipelines.sort_by(|a, b| a.path.cmp(&b.path));
     rank_jobs(&mut ci.jobs);
+    restrict_by_needs(&mut ci.jobs);
     for job in &mut ci.jobs {
         job.deploys = deploy_environments(job);
     }
@@ -117,6 +118,47 @@ fn anchor(ci: &Ci) -> Option<Location> {
         .iter()
         .find(|p| p.provider == "gitlab")
         .map(|p| p.jobs_loc.clone())
+}
+
+/// A job runs only for the triggers that reach every job it needs (GitHub skips a job whose
+/// needed job was skipped, unless its `if:` uses `always()`; GitLab refuses a pipeline whose
+/// job needs a job that is not in it). Jobs are visited in `needs` rank order.
+fn restrict_by_needs(jobs: &mut [Job]) {
+    type Sig = (String, bool, bool, bool);
+    let sig = |t: &crate::model::ci::Trigger| -> Sig {
+        (t.event.clone(), t.default_branch, t.tag_only, t.pre_merge)
+    };
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|i| jobs[*i].rank);
+    let index: BTreeMap<String, usize> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.key.clone(), i))
+        .collect();
+    for i in order {
+        if jobs[i].needs.is_empty() || jobs[i].condition.contains("always()") {
+            continue;
+        }
+        let mut allowed: Option<BTreeSet<Sig>> = None;
+        for n in &jobs[i].needs {
+            let Some(&d) = index.get(&format!("{}#{n}", jobs[i].pipeline)) else {
+                continue;
+            };
+            if d == i {
+                continue;
+            }
+            let theirs: BTreeSet<Sig> = jobs[d].triggers.iter().map(sig).collect();
+            allowed = Some(match allowed {
+                None => theirs,
+                Some(a) => a.intersection(&theirs).cloned().collect(),
+            });
+        }
+        if let Some(allowed) = allowed {
+            let job = &mut jobs[i];
+            job.triggers.retain(|t| allowed.contains(&sig(t)));
+            job.is_pre_merge = job.is_pre_merge && job.triggers.iter().any(|t| t.pre_merge);
+        }
+    }
 }
 
 /// Ranks jobs in their pipeline's `needs` graph (longest chain of needs; GitLab jobs without

@@ -615,6 +615,10 @@ fn known_value(var: &str, t: &Trigger) -> Option<String> {
             let single = |list: &[String]| {
                 (list.len() == 1 && !list[0].contains(['*', '?', '!'])).then(|| list[0].clone())
             };
+            if t.event == "push" && !t.tag_only && !t.tags.is_empty() {
+                // Branch and tag filters together: the ref may be either.
+                return None;
+            }
             let (prefix, name) = if t.event == "push" && t.tag_only {
                 ("refs/tags/", single(&t.tags)?)
             } else if t.event == "push" {
