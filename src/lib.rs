@@ -306,25 +306,25 @@ pub fn evaluate(
     // Policies that read the same parts of the model share one evaluation context holding
     // just those parts (converting the model into the interpreter's values is the costly
     // step); the groups are spread over a few threads.
-    let mut groups: BTreeMap<String, (usize, Vec<&policy::Policy>)> = BTreeMap::new();
-    for p in &policies.policies {
-        let (weight, path) = policy::heaviest_read(&value, &p.needs);
-        let g = groups.entry(path).or_insert((0, Vec::new()));
-        g.0 = g.0.max(weight);
-        g.1.push(p);
-    }
+    // Policies are spread over the threads by the size of what they read (largest first,
+    // each to the least loaded thread); a thread's context holds the union of its policies'
+    // parts, so policies reading small parts stay cheap wherever they land.
+    let mut weighted: Vec<(usize, &policy::Policy)> = policies
+        .policies
+        .iter()
+        .map(|p| (policy::heaviest_read(&value, &p.needs).0, p))
+        .collect();
+    weighted.sort_by_key(|(w, p)| (std::cmp::Reverse(*w), p.meta.id.clone()));
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 4)
-        .min(groups.len().max(1));
+        .min(weighted.len().max(1));
     let mut shares: Vec<Vec<&policy::Policy>> = vec![Vec::new(); threads];
     let mut load: Vec<usize> = vec![0; threads];
-    let mut ordered: Vec<_> = groups.into_values().collect();
-    ordered.sort_by_key(|(w, ps)| std::cmp::Reverse((*w, ps.len())));
-    for (weight, ps) in ordered {
+    for (weight, p) in weighted {
         let t = (0..threads).min_by_key(|t| load[*t]).unwrap_or(0);
         load[t] = load[t].saturating_add(weight.max(1));
-        shares[t].extend(ps);
+        shares[t].push(p);
     }
     type Outcome<'p> = (
         &'p policy::Policy,

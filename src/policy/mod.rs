@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use cel::common::types::{CelList, CelNull};
+use cel::common::value::Val;
 use cel::objects::Key;
 use cel::{Context, Env, Program, Value};
 use include_dir::{Dir, include_dir};
@@ -353,21 +355,32 @@ impl PolicySet {
         ctx.add_variable_from_value("options", opts);
         let mut out = Vec::new();
         let id = &policy.meta.id;
-        let subjects: Vec<Option<Value>> = match &policy.each {
-            Some(each) => match each
-                .program
-                .execute(&ctx)
-                .map_err(|e| fail(e.to_string()))?
-            {
-                Value::List(items) => items.iter().cloned().map(Some).collect(),
-                Value::Null => Vec::new(),
-                other => {
+        // Values are resolved without leaving the interpreter where possible: converting
+        // model structs to `Value` and back copies them deeply.
+        let each_val = match &policy.each {
+            Some(each) => Some(
+                Value::resolve_val(each.program.expression(), &ctx)
+                    .map_err(|e| fail(e.to_string()))?
+                    .into_owned(),
+            ),
+            None => None,
+        };
+        let subjects: Vec<Option<Box<dyn Val>>> = match &each_val {
+            Some(v) => {
+                if let Some(list) = v.downcast_ref::<CelList>() {
+                    list.inner()
+                        .iter()
+                        .map(|i| Some(i.clone_as_boxed()))
+                        .collect()
+                } else if v.downcast_ref::<CelNull>().is_some() {
+                    Vec::new()
+                } else {
                     return Err(fail(format!(
-                        "`each` must give a list, got {:?}",
-                        other.type_of()
+                        "`each` must give a list, got {}",
+                        v.get_type().name()
                     )));
                 }
-            },
+            }
             None => vec![None],
         };
         if subjects.is_empty() {
@@ -384,14 +397,13 @@ impl PolicySet {
         for subject in subjects {
             let mut scope = ctx.new_inner_scope();
             if let Some(s) = subject {
-                scope.add_variable_from_value("it", s);
+                scope.add_variable_as_val("it", s);
             }
             for (name, expr) in &policy.lets {
-                let v = expr
-                    .program
-                    .execute(&scope)
-                    .map_err(|e| fail(format!("let {name}: {e}")))?;
-                scope.add_variable_from_value(name.clone(), v);
+                let v = Value::resolve_val(expr.program.expression(), &scope)
+                    .map_err(|e| fail(format!("let {name}: {e}")))?
+                    .into_owned();
+                scope.add_variable_as_val(name.clone(), v);
             }
             match &policy.body {
                 Body::Violations(expr) => {

@@ -1,8 +1,6 @@
-//! Builds the interpreter's values for the model directly, with every object as a CEL
-//! struct: a struct's fields are shared (`Arc`), so binding a list element to a
-//! comprehension variable copies one level, not the whole subtree.
-
-use std::sync::Arc;
+//! Builds the interpreter's values for the model directly from its JSON form, with every
+//! object as a CEL struct (read with `.field` and `has()` like a map), without the `Value`
+//! intermediate that would copy the model once more.
 
 use cel::common::types::{CelBool, CelDouble, CelInt, CelList, CelNull, CelString, CelStruct};
 use cel::common::value::{CowVal, Val};
@@ -32,9 +30,6 @@ pub fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
         }
     }
 }
-
-/// Keeps the compiler honest about the `Arc` import used by callers.
-pub type Shared = Arc<dyn Val>;
 
 #[cfg(test)]
 mod tests {
