@@ -20,6 +20,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::finding::{Finding, Notification, RootReport, Severity};
 use crate::load::yaml::YamlFailure;
 use crate::load::{LoadError, read_text};
@@ -109,11 +111,15 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
             loc: e.loc,
         });
     };
-    for f in &discovery.files {
+    // Files are read and parsed in parallel, then merged in path order.
+    let parsed: Vec<(&walk::Discovered, Parsed)> = discovery
+        .files
+        .par_iter()
+        .filter(|f| f.kind != FileKind::JsSource)
+        .map(|f| (f, parse_file(root, f)))
+        .collect();
+    for (f, parsed) in parsed {
         let kind = f.kind;
-        if kind == FileKind::JsSource {
-            continue;
-        }
         if kind != FileKind::YamlCandidate {
             repo.files.push(InputFile {
                 path: f.rel.clone(),
@@ -121,22 +127,22 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
                 loc: Location::file_start(&f.rel),
             });
         }
-        let text = match read_text(&f.path, &f.rel) {
-            Ok(t) => t,
-            Err(e) => {
+        let (text, outcome) = match parsed {
+            Parsed::Unreadable(e) => {
                 if kind != FileKind::YamlCandidate {
                     fail(&mut repo, &mut unloadable, e, true);
                 }
                 continue;
             }
+            Parsed::Read(text, outcome) => (text, outcome),
         };
         let mut keep = kind != FileKind::YamlCandidate;
-        match kind {
-            FileKind::Dockerfile => match load::dockerfile::load(&f.rel, &text, &[]) {
+        match *outcome {
+            FileOutcome::Dockerfile(r) => match r {
                 Ok(d) => repo.dockerfiles.push(d),
                 Err(e) => fail(&mut repo, &mut unloadable, e, true),
             },
-            FileKind::GithubWorkflow => match load::github::load(root, &f.rel, &text) {
+            FileOutcome::Github(r) => match r {
                 Ok(w) => {
                     if let Some(p) = w.pipeline {
                         repo.ci.pipelines.push(p);
@@ -152,11 +158,11 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
                 }
                 Err(e) => fail(&mut repo, &mut unloadable, e, true),
             },
-            FileKind::PackageJson => match load::package_json::load(&f.rel, &text) {
+            FileOutcome::Package(r) => match r {
                 Ok(p) => repo.packages.push(p),
                 Err(e) => fail(&mut repo, &mut unloadable, e, true),
             },
-            FileKind::GitlabCi => match load::gitlab::load(root, &f.rel, &text) {
+            FileOutcome::Gitlab(r) => match r {
                 Ok(g) => {
                     repo.ci.pipelines.push(g.pipeline);
                     repo.ci.jobs.extend(g.jobs);
@@ -171,7 +177,7 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
                 }
                 Err(e) => fail(&mut repo, &mut unloadable, e, true),
             },
-            FileKind::GithubAction | FileKind::Compose => match load::yaml::check(&f.rel, &text) {
+            FileOutcome::Yaml(r) => match r {
                 Ok(()) => {}
                 Err(YamlFailure::Invalid(e)) => fail(&mut repo, &mut unloadable, e, true),
                 Err(YamlFailure::Template(e)) => {
@@ -183,8 +189,7 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
                     });
                 }
             },
-            FileKind::YamlCandidate => {
-                let probe = load::prometheus::probe(&f.rel, &text);
+            FileOutcome::Rules(probe) => {
                 let whole = probe.file.is_none();
                 for e in probe.errors {
                     fail(&mut repo, &mut unloadable, e, whole);
@@ -202,7 +207,6 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
                     keep = true;
                 }
             }
-            FileKind::JsSource => {}
         }
         if kind == FileKind::YamlCandidate && keep {
             repo.files.push(InputFile {
@@ -239,6 +243,45 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
         notifications,
         unloadable,
     })
+}
+
+/// One input file, read and parsed (independently of the others).
+enum Parsed {
+    /// The file could not be read.
+    Unreadable(LoadError),
+    /// Its text and what its loader made of it.
+    Read(String, Box<FileOutcome>),
+}
+
+/// What a file's loader returned.
+enum FileOutcome {
+    Dockerfile(Result<model::dockerfile::Dockerfile, LoadError>),
+    Github(Result<load::github::Workflow, LoadError>),
+    Gitlab(Result<load::gitlab::GitlabCi, LoadError>),
+    Package(Result<load::package_json::Package, LoadError>),
+    Yaml(Result<(), YamlFailure>),
+    Rules(load::prometheus::Probe),
+}
+
+/// Reads and parses one discovered file with the loader of its kind.
+fn parse_file(root: &Path, f: &walk::Discovered) -> Parsed {
+    let text = match read_text(&f.path, &f.rel) {
+        Ok(t) => t,
+        Err(e) => return Parsed::Unreadable(e),
+    };
+    let outcome = match f.kind {
+        FileKind::Dockerfile => FileOutcome::Dockerfile(load::dockerfile::load(&f.rel, &text, &[])),
+        FileKind::GithubWorkflow => FileOutcome::Github(load::github::load(root, &f.rel, &text)),
+        FileKind::GitlabCi => FileOutcome::Gitlab(load::gitlab::load(root, &f.rel, &text)),
+        FileKind::PackageJson => FileOutcome::Package(load::package_json::load(&f.rel, &text)),
+        FileKind::GithubAction | FileKind::Compose => {
+            FileOutcome::Yaml(load::yaml::check(&f.rel, &text))
+        }
+        FileKind::YamlCandidate | FileKind::JsSource => {
+            FileOutcome::Rules(load::prometheus::probe(&f.rel, &text))
+        }
+    };
+    Parsed::Read(text, Box::new(outcome))
 }
 
 /// The missing-evidence location: `package.json` (root first), else a `README*`, else the
@@ -306,6 +349,15 @@ pub fn evaluate(
     // Policies that read the same parts of the model share one evaluation context holding
     // just those parts (converting the model into the interpreter's values is the costly
     // step); the groups are spread over a few threads.
+    // The model becomes the interpreter's values once; every thread shares it.
+    let t = std::time::Instant::now();
+    let model = policy::val::to_val(&value);
+    if std::env::var_os("SHIPSHAPE_TIMINGS").is_some() {
+        eprintln!(
+            "shipshape: {root}: model {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
     // Policies are spread over the threads by the size of what they read (largest first,
     // each to the least loaded thread); a thread's context holds the union of its policies'
     // parts, so policies reading small parts stay cheap wherever they land.
@@ -330,15 +382,17 @@ pub fn evaluate(
         &'p policy::Policy,
         Result<Vec<RawFinding>, policy::EvalError>,
     );
+    // Freeing large trees takes time of its own: the JSON form goes on a thread of its own
+    // while policies run, and the interpreter's values after them.
+    let json_drop = std::thread::spawn(move || drop(value));
     let evaluated: Vec<Result<Vec<Outcome>, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = shares
             .iter()
             .map(|share| {
-                let (value, root, fallback, empty) = (&value, &root, &fallback, &empty);
+                let (model, root, fallback, empty) = (&model, &root, &fallback, &empty);
                 scope.spawn(move || {
-                    let needs = policy::union_needs(share.iter().map(|p| &p.needs));
                     let t = std::time::Instant::now();
-                    let ctx = policies.context(&policy::prune(value, &needs))?;
+                    let ctx = policies.context(model.as_ref())?;
                     if std::env::var_os("SHIPSHAPE_TIMINGS").is_some() {
                         eprintln!(
                             "shipshape: {root}: context {:.1} ms",
@@ -372,6 +426,8 @@ pub fn evaluate(
             })
             .collect()
     });
+    std::thread::spawn(move || drop(model));
+    let _ = json_drop.join();
     let mut results: Vec<Outcome> = Vec::new();
     for r in evaluated {
         match r {

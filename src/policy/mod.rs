@@ -103,8 +103,7 @@ pub struct Policy {
 /// The parts of the model a policy reads: `None` for all of it, else each top-level field of
 /// `repo` with the second-level fields read under it (`None`: the whole field). Found by
 /// scanning the expressions for `repo.a.b` paths; any other use of `repo` means all of it.
-/// Evaluation converts only these parts into the interpreter's values, which is most of its
-/// cost on large repositories.
+/// Used to spread policies over evaluation threads by the size of what they read.
 pub type Needs = Option<BTreeMap<String, Option<BTreeSet<String>>>>;
 
 /// Scans CEL sources for the `repo` paths they read.
@@ -166,25 +165,6 @@ pub fn scan_needs(sources: &[&str]) -> Needs {
     Some(out)
 }
 
-/// The union of several policies' needs.
-pub fn union_needs<'n>(all: impl IntoIterator<Item = &'n Needs>) -> Needs {
-    let mut out: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
-    for n in all {
-        let n = n.as_ref()?;
-        for (field, subs) in n {
-            match (out.get_mut(field), subs) {
-                (None, _) => {
-                    out.insert(field.clone(), subs.clone());
-                }
-                (Some(slot), None) => *slot = None,
-                (Some(Some(have)), Some(more)) => have.extend(more.iter().cloned()),
-                (Some(None), Some(_)) => {}
-            }
-        }
-    }
-    Some(out)
-}
-
 /// How many items the largest list a policy reads holds (its evaluation cost's main factor),
 /// and that list's path.
 pub fn heaviest_read(model: &serde_json::Value, needs: &Needs) -> (usize, String) {
@@ -213,27 +193,6 @@ pub fn heaviest_read(model: &serde_json::Value, needs: &Needs) -> (usize, String
         }
     }
     best
-}
-
-/// The part of the model that `needs` selects (all of it for `None`).
-pub fn prune(model: &serde_json::Value, needs: &Needs) -> serde_json::Value {
-    let (Some(needs), serde_json::Value::Object(m)) = (needs, model) else {
-        return model.clone();
-    };
-    let mut top = serde_json::Map::new();
-    for (field, subs) in needs {
-        let Some(v) = m.get(field) else { continue };
-        let v = match (subs, v) {
-            (Some(subs), serde_json::Value::Object(inner)) => serde_json::Value::Object(
-                subs.iter()
-                    .filter_map(|sub| Some((sub.clone(), inner.get(sub)?.clone())))
-                    .collect(),
-            ),
-            _ => v.clone(),
-        };
-        top.insert(field.clone(), v);
-    }
-    serde_json::Value::Object(top)
 }
 
 /// A finding before filtering and fingerprinting.
@@ -315,13 +274,12 @@ impl PolicySet {
         self.policies.iter().map(|p| p.meta.clone()).collect()
     }
 
-    /// The root evaluation context for one repository: the custom functions and `repo`.
-    /// Converting the model into the interpreter's values is the costly part of evaluation,
-    /// so it is done once per repository and shared by every policy.
-    pub fn context(&self, repo: &serde_json::Value) -> Result<Context<'static, 'static>, String> {
+    /// An evaluation context for one repository: the custom functions and `repo`, the model
+    /// as built once by [`val::to_val`] (sharing it is a reference-count increment).
+    pub fn context(&self, repo: &(dyn Val + 'static)) -> Result<Context<'static, 'static>, String> {
         let mut ctx = Context::with_env(self.env.clone());
         functions::register(&mut ctx).map_err(|e| e.to_string())?;
-        ctx.add_variable_as_val("repo", val::to_val(repo));
+        ctx.add_variable_as_val("repo", repo.clone_as_boxed());
         Ok(ctx)
     }
 

@@ -2,8 +2,16 @@
 //! object as a CEL struct (read with `.field` and `has()` like a map), without the `Value`
 //! intermediate that would copy the model once more.
 
-use cel::common::types::{CelBool, CelDouble, CelInt, CelList, CelNull, CelString, CelStruct};
-use cel::common::value::{CowVal, Val};
+use std::sync::{Arc, OnceLock};
+
+use cel::common::traits::{Indexer, Zeroer};
+use cel::common::types::{
+    CelBool, CelDouble, CelInt, CelList, CelNull, CelString, CelStruct, Type,
+};
+use cel::common::value::{Builtin, BuiltinRef, CowVal, Val};
+
+/// Lists at least this long are converted on several threads.
+const PARALLEL_ITEMS: usize = 256;
 
 /// The struct type name model objects carry.
 pub const NODE_TYPE: &str = "shipshape.Node";
@@ -18,6 +26,12 @@ pub fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
             None => Box::new(CelDouble::from(n.as_f64().unwrap_or(0.0))),
         },
         serde_json::Value::String(s) => Box::new(CelString::from(s.clone())),
+        serde_json::Value::Array(items) if items.len() >= PARALLEL_ITEMS => {
+            use rayon::prelude::*;
+            Box::new(CelList::from(
+                items.par_iter().map(to_val).collect::<Vec<_>>(),
+            ))
+        }
         serde_json::Value::Array(items) => {
             Box::new(CelList::from(items.iter().map(to_val).collect::<Vec<_>>()))
         }
@@ -26,8 +40,89 @@ pub fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
             for (k, x) in map {
                 st.add_field_value(k.clone(), CowVal::Owned(to_val(x)));
             }
-            Box::new(st)
+            Box::new(SharedNode(Arc::new(st)))
         }
+    }
+}
+
+/// A model object: a CEL struct behind a reference count. The interpreter copies values
+/// freely (every comprehension binds a copy of each element); copying a `SharedNode` is a
+/// reference-count increment instead of a deep copy of the subtree. Everything else is the
+/// struct's own behaviour.
+#[derive(Debug)]
+pub struct SharedNode(pub Arc<CelStruct<'static>>);
+
+impl Val for SharedNode {
+    fn get_type(&self) -> &Type {
+        self.0.get_type()
+    }
+
+    fn cel_type() -> &'static Type
+    where
+        Self: Sized,
+    {
+        static NODE: OnceLock<CelStruct<'static>> = OnceLock::new();
+        NODE.get_or_init(|| CelStruct::new(NODE_TYPE.to_string()))
+            .get_type()
+    }
+
+    fn as_indexer<'b, 'v>(&'b self) -> Option<&'b (dyn Indexer + 'v)>
+    where
+        Self: 'v,
+    {
+        Some(self)
+    }
+
+    fn into_indexer<'v>(self: Box<Self>) -> Option<Box<dyn Indexer + 'v>>
+    where
+        Self: 'v,
+    {
+        Some(self)
+    }
+
+    fn as_zeroer(&self) -> Option<&dyn Zeroer> {
+        self.0.as_zeroer()
+    }
+
+    fn equals(&self, other: &dyn Val) -> bool {
+        self.0.equals(other)
+    }
+
+    fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v>
+    where
+        Self: 'v,
+    {
+        Box::new(SharedNode(Arc::clone(&self.0)))
+    }
+
+    fn as_builtin<'b, 'v>(&'b self) -> BuiltinRef<'b, 'v>
+    where
+        Self: 'v,
+    {
+        BuiltinRef::Struct(&self.0)
+    }
+
+    fn into_builtin<'v>(self: Box<Self>) -> Option<Builtin<'v>>
+    where
+        Self: 'v,
+    {
+        Some(Builtin::Struct(Arc::unwrap_or_clone(self.0)))
+    }
+}
+
+impl Indexer for SharedNode {
+    fn get<'b, 'v>(&'b self, idx: &dyn Val) -> Result<CowVal<'b, 'v>, cel::ExecutionError>
+    where
+        Self: 'v,
+    {
+        Indexer::get(&*self.0, idx)
+    }
+
+    fn steal<'v>(self: Box<Self>, idx: &dyn Val) -> Result<Box<dyn Val + 'v>, cel::ExecutionError>
+    where
+        Self: 'v,
+    {
+        Indexer::get(&*self.0, idx).map(CowVal::into_owned)
     }
 }
 
