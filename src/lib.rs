@@ -85,6 +85,7 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
         root: display.to_string(),
         files: Vec::new(),
         ci: model::ci::Ci::default(),
+        compose: Vec::new(),
         packages: Vec::new(),
         dockerfiles: Vec::new(),
         alert_files: Vec::new(),
@@ -111,12 +112,18 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
             loc: e.loc,
         });
     };
+    let compose_files: BTreeSet<&str> = discovery
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Compose)
+        .map(|f| f.rel.as_str())
+        .collect();
     // Files are read and parsed in parallel, then merged in path order.
     let parsed: Vec<(&walk::Discovered, Parsed)> = discovery
         .files
         .par_iter()
         .filter(|f| f.kind != FileKind::JsSource)
-        .map(|f| (f, parse_file(root, f)))
+        .map(|f| (f, parse_file(root, f, &compose_files)))
         .collect();
     for (f, parsed) in parsed {
         let kind = f.kind;
@@ -189,6 +196,18 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
                     });
                 }
             },
+            FileOutcome::Compose(r) => match r {
+                Ok(l) => {
+                    repo.compose.push(l.project);
+                    for e in l.errors {
+                        fail(&mut repo, &mut unloadable, e, false);
+                    }
+                    for (p, t) in l.sources {
+                        sources.entry(p).or_insert_with(|| Arc::from(t));
+                    }
+                }
+                Err(e) => fail(&mut repo, &mut unloadable, e, true),
+            },
             FileOutcome::Rules(probe) => {
                 let whole = probe.file.is_none();
                 for e in probe.errors {
@@ -229,6 +248,7 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
             location: x.loc.clone(),
         });
     }
+    link_build_targets(&mut repo);
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));
     facts::ci::compute(&mut repo.ci, &repo.packages);
     repo.fallback = fallback_location(&discovery.all_files);
@@ -260,11 +280,12 @@ enum FileOutcome {
     Gitlab(Result<load::gitlab::GitlabCi, LoadError>),
     Package(Result<load::package_json::Package, LoadError>),
     Yaml(Result<(), YamlFailure>),
+    Compose(Result<load::compose::Loaded, LoadError>),
     Rules(load::prometheus::Probe),
 }
 
 /// Reads and parses one discovered file with the loader of its kind.
-fn parse_file(root: &Path, f: &walk::Discovered) -> Parsed {
+fn parse_file(root: &Path, f: &walk::Discovered, compose_files: &BTreeSet<&str>) -> Parsed {
     let text = match read_text(&f.path, &f.rel) {
         Ok(t) => t,
         Err(e) => return Parsed::Unreadable(e),
@@ -274,14 +295,85 @@ fn parse_file(root: &Path, f: &walk::Discovered) -> Parsed {
         FileKind::GithubWorkflow => FileOutcome::Github(load::github::load(root, &f.rel, &text)),
         FileKind::GitlabCi => FileOutcome::Gitlab(load::gitlab::load(root, &f.rel, &text)),
         FileKind::PackageJson => FileOutcome::Package(load::package_json::load(&f.rel, &text)),
-        FileKind::GithubAction | FileKind::Compose => {
-            FileOutcome::Yaml(load::yaml::check(&f.rel, &text))
-        }
+        FileKind::Compose => compose_outcome(root, f, &text, compose_files),
+        FileKind::GithubAction => FileOutcome::Yaml(load::yaml::check(&f.rel, &text)),
         FileKind::YamlCandidate | FileKind::JsSource => {
             FileOutcome::Rules(load::prometheus::probe(&f.rel, &text))
         }
     };
     Parsed::Read(text, Box::new(outcome))
+}
+
+/// A Compose file: an override whose base exists is only checked (its base's project merges
+/// it); any other file is a project, with its directory's override merged when it is a base.
+fn compose_outcome(
+    root: &Path,
+    f: &walk::Discovered,
+    text: &str,
+    compose_files: &BTreeSet<&str>,
+) -> FileOutcome {
+    let dir = f.rel.rsplit_once('/').map_or("", |(d, _)| d);
+    let in_dir = |name: &str| {
+        if dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        }
+    };
+    if load::compose::is_override(&f.rel) {
+        let has_base = [
+            "compose.yaml",
+            "compose.yml",
+            "docker-compose.yaml",
+            "docker-compose.yml",
+        ]
+        .iter()
+        .any(|b| {
+            compose_files.contains(in_dir(b).as_str())
+                && load::compose::override_names(b)
+                    .iter()
+                    .any(|o| in_dir(o) == f.rel)
+        });
+        if has_base {
+            return FileOutcome::Yaml(load::yaml::check(&f.rel, text));
+        }
+    }
+    let over = load::compose::override_names(&f.rel)
+        .iter()
+        .map(|o| in_dir(o))
+        .find(|o| compose_files.contains(o.as_str()));
+    let over_text = over.as_ref().and_then(|o| read_text(&root.join(o), o).ok());
+    let over_pair = over.as_deref().zip(over_text.as_deref());
+    FileOutcome::Compose(load::compose::load(root, &f.rel, text, over_pair))
+}
+
+/// Final stages follow the builds that target each Dockerfile (Compose `build.target`).
+fn link_build_targets(repo: &mut Repo) {
+    let mut builds: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
+    for p in &repo.compose {
+        for s in p.services.iter().filter(|s| s.has_build) {
+            let file = if s.build_dockerfile.is_empty() {
+                if s.build_context.is_empty() {
+                    "Dockerfile".to_string()
+                } else {
+                    format!("{}/Dockerfile", s.build_context)
+                }
+            } else {
+                s.build_dockerfile.clone()
+            };
+            let entry = builds.entry(file).or_default();
+            if s.build_target.is_empty() {
+                entry.1 = true;
+            } else {
+                entry.0.push(s.build_target.clone());
+            }
+        }
+    }
+    for d in &mut repo.dockerfiles {
+        if let Some((targets, untargeted)) = builds.get(&d.path) {
+            load::dockerfile::set_targets(d, targets, *untargeted);
+        }
+    }
 }
 
 /// The missing-evidence location: `package.json` (root first), else a `README*`, else the

@@ -511,6 +511,32 @@ fn instruction_span(ins: &DfInstruction<'_>) -> (&'static str, std::ops::Range<u
     }
 }
 
+/// Sets the final stages from the builds known for this Dockerfile: the stages they target
+/// (by name or index), plus the last stage when some build names no target or none is known.
+pub fn set_targets(d: &mut Dockerfile, targets: &[String], untargeted_build: bool) {
+    let last = d.stages.len().saturating_sub(1) as i64;
+    let mut finals: Vec<i64> = targets
+        .iter()
+        .filter_map(|t| {
+            t.parse::<i64>().ok().filter(|i| *i <= last).or_else(|| {
+                d.stages
+                    .iter()
+                    .find(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(t)))
+                    .map(|s| s.index)
+            })
+        })
+        .collect();
+    if untargeted_build || finals.is_empty() {
+        finals.push(last);
+    }
+    finals.sort_unstable();
+    finals.dedup();
+    for s in &mut d.stages {
+        s.is_final = finals.contains(&s.index);
+    }
+    d.final_stages = finals;
+}
+
 /// Whether `RUN <text> <<EOF` only feeds its heredocs to a shell. The parser removes the
 /// `<<EOF` markers, so the text is empty (`RUN <<EOF`) or a shell with flags
 /// (`RUN bash -e <<EOF`).

@@ -2,6 +2,7 @@
 //! logic lives here. Every failure becomes a [`LoadError`] with the best position known, which
 //! the caller turns into one SS001 finding and a tool notification.
 
+pub mod compose;
 pub mod dockerfile;
 pub mod github;
 pub mod gitlab;

@@ -3,6 +3,7 @@
 //! point at has a `loc` field ([`crate::location::Location`]).
 
 pub mod ci;
+pub mod compose;
 pub mod dockerfile;
 pub mod image;
 
@@ -22,6 +23,8 @@ pub struct Repo {
     pub ci: ci::Ci,
     /// Every `package.json` that parsed, sorted by path.
     pub packages: Vec<crate::load::package_json::Package>,
+    /// Compose projects (a file with the override of its directory merged in).
+    pub compose: Vec<compose::ComposeProject>,
     /// Application Dockerfiles that parsed (unparseable ones are only in `parse_errors`).
     pub dockerfiles: Vec<dockerfile::Dockerfile>,
     /// Prometheus rule files that parsed.

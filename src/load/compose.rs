@@ -1,0 +1,815 @@
+//! Compose loader: Compose files (`compose.y*ml`, `docker-compose.y*ml`, their `.*.` variants)
+//! into [`crate::model::compose::ComposeProject`]s, following the Compose specification where
+//! it matters to the rules: the override file of the same directory merged onto its base,
+//! `extends: {file, service}`, top-level `include:`, anchors and `<<:` merges (by the YAML
+//! parser), environment in map and list form, `env_file` in every form (keys read, values
+//! never kept), interpolation (`${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}`,
+//! nested defaults, `$$`), image normalisation and `build` context, dockerfile and target.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::load::yaml::YamlFailure;
+use crate::load::ytree::{self, YNode, YValue};
+use crate::load::{LoadError, read_text};
+use crate::location::Location;
+use crate::model::compose::{ComposeProject, EnvEntry, EnvFile, Service};
+use crate::model::image::ImageRef;
+
+/// How deep `extends` and `include` are followed.
+const MAX_DEPTH: usize = 8;
+
+/// A loaded project, with problems met in the files it references.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The project.
+    pub project: ComposeProject,
+    /// Problems with referenced files (missing, invalid, cycles), at the reference.
+    pub errors: Vec<LoadError>,
+    /// Texts of the other files read, for snippets.
+    pub sources: Vec<(String, String)>,
+}
+
+/// Whether a Compose file name is an override file (merged onto its base by default).
+pub fn is_override(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "docker-compose.override.yml"
+            | "docker-compose.override.yaml"
+            | "compose.override.yml"
+            | "compose.override.yaml"
+    )
+}
+
+/// The override file names that apply to a base file name, in Compose's order of preference.
+pub fn override_names(base: &str) -> &'static [&'static str] {
+    let name = base.rsplit('/').next().unwrap_or(base).to_ascii_lowercase();
+    match name.as_str() {
+        "compose.yaml" | "compose.yml" => &["compose.override.yaml", "compose.override.yml"],
+        "docker-compose.yaml" | "docker-compose.yml" => &[
+            "docker-compose.override.yaml",
+            "docker-compose.override.yml",
+        ],
+        _ => &[],
+    }
+}
+
+/// A service as read from one file, before merging (`None`: not written there).
+#[derive(Debug, Clone, Default)]
+struct Raw {
+    loc: Option<Location>,
+    image: Option<(String, Location)>,
+    build: Option<(String, String, String)>,
+    environment: Vec<EnvEntry>,
+    env_files: Option<Vec<EnvFile>>,
+    profiles: Option<Vec<String>>,
+    depends_on: Option<Vec<String>>,
+    healthcheck: Option<bool>,
+}
+
+impl Raw {
+    /// Merges `over` onto `self` as a Compose override does: scalars replaced, environment
+    /// merged by name, lists replaced.
+    fn merge(&mut self, over: Raw) {
+        if self.loc.is_none() {
+            self.loc = over.loc;
+        }
+        if over.image.is_some() {
+            self.image = over.image;
+        }
+        if over.build.is_some() {
+            self.build = over.build;
+        }
+        for e in over.environment {
+            match self.environment.iter_mut().find(|x| x.name == e.name) {
+                Some(x) => *x = e,
+                None => self.environment.push(e),
+            }
+        }
+        if over.env_files.is_some() {
+            self.env_files = over.env_files;
+        }
+        if over.profiles.is_some() {
+            self.profiles = over.profiles;
+        }
+        if over.depends_on.is_some() {
+            self.depends_on = over.depends_on;
+        }
+        if over.healthcheck.is_some() {
+            self.healthcheck = over.healthcheck;
+        }
+    }
+}
+
+struct Ctx<'a> {
+    root: &'a Path,
+    errors: Vec<LoadError>,
+    sources: Vec<(String, String)>,
+    files: Vec<String>,
+}
+
+/// Loads the project whose main file is `rel` (text `text`), with `override_file` (path and
+/// text) merged onto it when given.
+pub fn load(
+    root: &Path,
+    rel: &str,
+    text: &str,
+    override_file: Option<(&str, &str)>,
+) -> Result<Loaded, LoadError> {
+    let doc = parse_doc(rel, text)?;
+    let mut ctx = Ctx {
+        root,
+        errors: Vec::new(),
+        sources: Vec::new(),
+        files: vec![rel.to_string()],
+    };
+    let services_loc = doc
+        .entry("services")
+        .map_or_else(|| Location::file_start(rel), |(k, _)| k.loc(rel));
+    let mut services: Vec<(String, Raw)> = Vec::new();
+    ctx.read_file(rel, &doc, &mut services, 0);
+    if let Some((orel, otext)) = override_file {
+        // An override that does not parse is reported by its own check (SS001), not here.
+        if let Ok(odoc) = parse_doc(orel, otext) {
+            ctx.files.push(orel.to_string());
+            let mut over: Vec<(String, Raw)> = Vec::new();
+            ctx.read_file(orel, &odoc, &mut over, 0);
+            for (name, raw) in over {
+                match services.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, base)) => base.merge(raw),
+                    None => services.push((name, raw)),
+                }
+            }
+        }
+    }
+    let project = ComposeProject {
+        path: rel.to_string(),
+        files: ctx.files.clone(),
+        loc: Location::file_start(rel),
+        services_loc,
+        services: services
+            .into_iter()
+            .map(|(name, raw)| finish(rel, name, raw))
+            .collect(),
+    };
+    Ok(Loaded {
+        project,
+        errors: ctx.errors,
+        sources: ctx.sources,
+    })
+}
+
+fn parse_doc(rel: &str, text: &str) -> Result<YNode, LoadError> {
+    let docs = ytree::parse(rel, text).map_err(|e| match e {
+        YamlFailure::Invalid(e) | YamlFailure::Template(e) => e,
+    })?;
+    let doc = docs.into_iter().find(|d| !d.is_null()).unwrap_or(YNode {
+        value: YValue::Map(Vec::new()),
+        line: 1,
+        col: 1,
+    });
+    if !matches!(doc.value, YValue::Map(_)) {
+        return Err(LoadError {
+            message: format!("{rel}: a Compose file must be a mapping"),
+            loc: doc.loc(rel),
+        });
+    }
+    Ok(doc)
+}
+
+/// The directory of a relative path ("" for the root).
+fn dir_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// Joins a path written in a Compose file onto the file's directory, root-relative.
+fn join(dir: &str, path: &str) -> String {
+    let mut parts: Vec<&str> = if path.starts_with('/') {
+        Vec::new()
+    } else {
+        dir.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+impl Ctx<'_> {
+    fn read_other(&mut self, rel: &str, at: &Location) -> Option<(String, YNode)> {
+        match read_text(&self.root.join(rel), rel) {
+            Ok(t) => match parse_doc(rel, &t) {
+                Ok(doc) => {
+                    if !self.sources.iter().any(|(p, _)| p == rel) {
+                        self.sources.push((rel.to_string(), t.clone()));
+                    }
+                    if !self.files.iter().any(|f| f == rel) {
+                        self.files.push(rel.to_string());
+                    }
+                    Some((t, doc))
+                }
+                Err(e) => {
+                    self.errors.push(e);
+                    None
+                }
+            },
+            Err(e) => {
+                self.errors.push(LoadError {
+                    message: format!("{}: {} (referenced here)", at.file, e.message),
+                    loc: at.clone(),
+                });
+                None
+            }
+        }
+    }
+
+    /// Reads the services of one file (its `include:`s first, then its own).
+    fn read_file(
+        &mut self,
+        rel: &str,
+        doc: &YNode,
+        out: &mut Vec<(String, Raw)>,
+        depth: usize,
+    ) {
+        if let Some(inc) = doc.get("include") {
+            for item in inc.items() {
+                let path = item.as_str().or_else(|| {
+                    item.get("path")
+                        .and_then(|p| p.strings().into_iter().next())
+                });
+                let Some(path) = path else { continue };
+                let target = join(dir_of(rel), &path);
+                let at = item.loc(rel);
+                if depth >= MAX_DEPTH || (self.files.contains(&target) && depth > 0) {
+                    self.errors.push(LoadError {
+                        message: format!("{rel}: include cycle through {target}"),
+                        loc: at,
+                    });
+                    continue;
+                }
+                if let Some((_, d)) = self.read_other(&target, &at) {
+                    self.read_file(&target, &d, out, depth + 1);
+                }
+            }
+        }
+        let Some(services) = doc.get("services") else {
+            return;
+        };
+        for (k, v) in services.entries() {
+            let Some(name) = k.as_str() else { continue };
+            let raw = self.service(rel, doc, &name, k, v, depth, &mut BTreeSet::new());
+            match out.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, base)) => base.merge(raw),
+                None => out.push((name, raw)),
+            }
+        }
+    }
+
+    /// Reads one service, with what it `extends` merged underneath.
+    #[allow(clippy::too_many_arguments)]
+    fn service(
+        &mut self,
+        rel: &str,
+        doc: &YNode,
+        name: &str,
+        key: &YNode,
+        node: &YNode,
+        depth: usize,
+        seen: &mut BTreeSet<(String, String)>,
+    ) -> Raw {
+        let mut raw = Raw::default();
+        if let Some(ext) = node.get("extends") {
+            let (file, svc) = match &ext.value {
+                YValue::Str(s) => (None, Some(s.clone())),
+                _ => (
+                    ext.get("file").and_then(YNode::as_str),
+                    ext.get("service").and_then(YNode::as_str),
+                ),
+            };
+            if let Some(svc) = svc {
+                let at = ext.loc(rel);
+                let target = file
+                    .as_deref()
+                    .map_or_else(|| rel.to_string(), |f| join(dir_of(rel), f));
+                if depth >= MAX_DEPTH || !seen.insert((target.clone(), svc.clone())) {
+                    self.errors.push(LoadError {
+                        message: format!("{rel}: extends cycle through {target} service {svc}"),
+                        loc: at,
+                    });
+                } else if target == rel {
+                    if let Some((bk, bv)) = doc.get("services").and_then(|s| s.entry(&svc)) {
+                        let (bk, bv) = (bk.clone(), bv.clone());
+                        raw = self.service(rel, doc, &svc, &bk, &bv, depth + 1, seen);
+                    }
+                } else if let Some((_, d)) = self.read_other(&target, &at) {
+                    if let Some((bk, bv)) = d.get("services").and_then(|s| s.entry(&svc)) {
+                        let (bk, bv) = (bk.clone(), bv.clone());
+                        raw = self.service(&target, &d, &svc, &bk, &bv, depth + 1, seen);
+                    } else {
+                        self.errors.push(LoadError {
+                            message: format!(
+                                "{rel}: extends names service {svc}, which {target} does not define"
+                            ),
+                            loc: at,
+                        });
+                    }
+                }
+            }
+        }
+        let _ = name;
+        let own = self.own(rel, key, node);
+        raw.loc = None;
+        raw.merge(own);
+        raw
+    }
+
+    /// The fields written in one service mapping.
+    fn own(&mut self, rel: &str, key: &YNode, node: &YNode) -> Raw {
+        let dir = dir_of(rel);
+        let image = node
+            .get("image")
+            .and_then(|i| Some((i.as_str()?, i.loc(rel))));
+        let build = node.get("build").map(|b| match &b.value {
+            YValue::Map(_) => (
+                join(
+                    dir,
+                    &b.get("context")
+                        .and_then(YNode::as_str)
+                        .unwrap_or_else(|| ".".to_string()),
+                ),
+                b.get("dockerfile")
+                    .and_then(YNode::as_str)
+                    .unwrap_or_default(),
+                b.get("target").and_then(YNode::as_str).unwrap_or_default(),
+            ),
+            _ => (
+                join(dir, &b.as_str().unwrap_or_else(|| ".".to_string())),
+                String::new(),
+                String::new(),
+            ),
+        });
+        let mut environment = Vec::new();
+        if let Some(env) = node.get("environment") {
+            match &env.value {
+                YValue::Map(entries) => {
+                    for (k, v) in entries {
+                        let Some(name) = k.as_str() else { continue };
+                        let (value, has_value, at) = if v.is_null() {
+                            (String::new(), false, k.loc(rel))
+                        } else {
+                            (v.as_str().unwrap_or_default(), true, v.loc(rel))
+                        };
+                        environment.push(env_entry(name, value, has_value, at));
+                    }
+                }
+                YValue::Seq(items) => {
+                    for i in items {
+                        let Some(s) = i.as_str() else { continue };
+                        let at = i.loc(rel);
+                        match s.split_once('=') {
+                            Some((n, v)) => environment.push(env_entry(
+                                n.trim().to_string(),
+                                v.to_string(),
+                                true,
+                                at,
+                            )),
+                            None => environment.push(env_entry(
+                                s.trim().to_string(),
+                                String::new(),
+                                false,
+                                at,
+                            )),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let env_files = node.get("env_file").map(|ef| {
+            let items: Vec<&YNode> = match &ef.value {
+                YValue::Seq(items) => items.iter().collect(),
+                _ => vec![ef],
+            };
+            items
+                .into_iter()
+                .filter_map(|i| {
+                    let (path, required) = match &i.value {
+                        YValue::Map(_) => (
+                            i.get("path").and_then(YNode::as_str)?,
+                            !i.get("required")
+                                .is_some_and(|r| matches!(r.value, YValue::Bool(false))),
+                        ),
+                        _ => (i.as_str()?, true),
+                    };
+                    let resolved = join(dir, &path);
+                    let text = read_text(&self.root.join(&resolved), &resolved).ok();
+                    Some(EnvFile {
+                        path,
+                        exists: text.is_some(),
+                        keys: text.as_deref().map(env_file_keys).unwrap_or_default(),
+                        resolved,
+                        required,
+                        loc: i.loc(rel),
+                    })
+                })
+                .collect()
+        });
+        let depends_on = node.get("depends_on").map(|d| match &d.value {
+            YValue::Map(entries) => entries.iter().filter_map(|(k, _)| k.as_str()).collect(),
+            _ => d.strings(),
+        });
+        Raw {
+            loc: Some(key.loc(rel)),
+            image,
+            build,
+            environment,
+            env_files,
+            profiles: node.get("profiles").map(YNode::strings),
+            depends_on,
+            healthcheck: node.get("healthcheck").map(|h| {
+                !h.get("disable")
+                    .is_some_and(|d| matches!(d.value, YValue::Bool(true)))
+            }),
+        }
+    }
+}
+
+/// The keys an env file defines (`KEY=value`, `export KEY=value`; comments and blanks
+/// skipped). Values are not kept.
+pub fn env_file_keys(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            if l.is_empty() || l.starts_with('#') {
+                return None;
+            }
+            let l = l.strip_prefix("export ").unwrap_or(l);
+            let key = l.split_once('=').map_or(l, |(k, _)| k).trim();
+            (!key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-'))
+            .then(|| key.to_string())
+        })
+        .collect()
+}
+
+fn finish(rel: &str, name: String, raw: Raw) -> Service {
+    let loc = raw.loc.clone().unwrap_or_else(|| Location::file_start(rel));
+    let (image, image_loc) = raw
+        .image
+        .clone()
+        .unwrap_or_else(|| (String::new(), loc.clone()));
+    let image_resolved = if image.is_empty() {
+        String::new()
+    } else {
+        resolve(&image).unwrap_or_default()
+    };
+    let image_ref = ImageRef::parse(&image_resolved);
+    let (build_context, build_dockerfile, build_target) = raw.build.clone().unwrap_or_default();
+    let build_dockerfile = if raw.build.is_some() && !build_dockerfile.is_empty() {
+        join(&build_context, &build_dockerfile)
+    } else {
+        build_dockerfile
+    };
+    let env_files = raw.env_files.unwrap_or_default();
+    let mut env_keys: Vec<String> = raw.environment.iter().map(|e| e.name.clone()).collect();
+    for f in &env_files {
+        env_keys.extend(f.keys.iter().cloned());
+    }
+    env_keys.sort();
+    env_keys.dedup();
+    Service {
+        name,
+        loc,
+        image,
+        image_resolved,
+        image_ref,
+        image_loc,
+        has_build: raw.build.is_some(),
+        build_context,
+        build_dockerfile,
+        build_target,
+        environment: raw.environment,
+        env_files,
+        env_keys,
+        profiles: raw.profiles.unwrap_or_default(),
+        depends_on: raw.depends_on.unwrap_or_default(),
+        has_healthcheck: raw.healthcheck.unwrap_or(false),
+    }
+}
+
+/// One parsed part of an interpolated value.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    /// Literal text (`$$` already turned into `$`).
+    Text(String),
+    /// `${NAME<op><arg>}` or `$NAME`; `op` is `""`, `":-"`, `"-"`, `":?"`, `"?"`, `":+"`, `"+"`.
+    Var {
+        name: String,
+        op: String,
+        arg: Vec<Part>,
+    },
+}
+
+/// Parses Compose interpolation.
+fn parse_interp(s: &str) -> Vec<Part> {
+    let chars: Vec<char> = s.chars().collect();
+    let (parts, _) = parse_parts(&chars, 0, false, 0);
+    parts
+}
+
+/// Parses from `i` until the end, or until an unmatched `}` when `nested`.
+fn parse_parts(c: &[char], mut i: usize, nested: bool, depth: usize) -> (Vec<Part>, usize) {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    while i < c.len() {
+        match c[i] {
+            '}' if nested => break,
+            '$' if c.get(i + 1) == Some(&'$') => {
+                text.push('$');
+                i += 2;
+            }
+            '$' if c.get(i + 1) == Some(&'{') && depth < 16 => {
+                let mut j = i + 2;
+                let start = j;
+                while j < c.len() && (c[j].is_ascii_alphanumeric() || c[j] == '_') {
+                    j += 1;
+                }
+                let name: String = c[start..j].iter().collect();
+                let mut op = String::new();
+                for cand in [":-", ":?", ":+", "-", "?", "+"] {
+                    let cc: Vec<char> = cand.chars().collect();
+                    if c.get(j..j + cc.len()) == Some(&cc[..]) {
+                        op = cand.to_string();
+                        j += cc.len();
+                        break;
+                    }
+                }
+                let (arg, end) = parse_parts(c, j, true, depth + 1);
+                if !text.is_empty() {
+                    out.push(Part::Text(std::mem::take(&mut text)));
+                }
+                out.push(Part::Var { name, op, arg });
+                i = end + 1;
+            }
+            '$' if c
+                .get(i + 1)
+                .is_some_and(|x| x.is_ascii_alphabetic() || *x == '_') =>
+            {
+                let mut j = i + 1;
+                while j < c.len() && (c[j].is_ascii_alphanumeric() || c[j] == '_') {
+                    j += 1;
+                }
+                if !text.is_empty() {
+                    out.push(Part::Text(std::mem::take(&mut text)));
+                }
+                out.push(Part::Var {
+                    name: c[i + 1..j].iter().collect(),
+                    op: String::new(),
+                    arg: Vec::new(),
+                });
+                i = j;
+            }
+            ch => {
+                text.push(ch);
+                i += 1;
+            }
+        }
+    }
+    if !text.is_empty() {
+        out.push(Part::Text(text));
+    }
+    (out, i)
+}
+
+/// The value with defaults applied, `None` when a variable has no default.
+pub fn resolve(s: &str) -> Option<String> {
+    fn go(parts: &[Part]) -> Option<String> {
+        let mut out = String::new();
+        for p in parts {
+            match p {
+                Part::Text(t) => out.push_str(t),
+                Part::Var { op, arg, .. } => match op.as_str() {
+                    ":-" | "-" => out.push_str(&go(arg)?),
+                    ":+" | "+" => {}
+                    _ => return None,
+                },
+            }
+        }
+        Some(out)
+    }
+    go(&parse_interp(s))
+}
+
+/// Literal text outside interpolations, and the literal defaults inside them.
+fn literal_parts(parts: &[Part], text: &mut String, defaults: &mut Vec<String>) {
+    for p in parts {
+        match p {
+            Part::Text(t) => text.push_str(t),
+            Part::Var { op, arg, .. } => {
+                if matches!(op.as_str(), ":-" | "-") {
+                    let mut inner = String::new();
+                    literal_parts(arg, &mut inner, defaults);
+                    if !inner.trim().is_empty() {
+                        defaults.push(inner);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether a URL-like text embeds a literal password (`scheme://user:pass@host`).
+fn url_password(text: &str) -> bool {
+    let Some((_, rest)) = text.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return false;
+    };
+    match userinfo.split_once(':') {
+        Some((_, pass)) => !pass.is_empty() && !pass.starts_with('$'),
+        None => false,
+    }
+}
+
+fn env_entry(name: String, value: String, has_value: bool, loc: Location) -> EnvEntry {
+    let parts = parse_interp(&value);
+    let literal = !parts.iter().any(|p| matches!(p, Part::Var { .. }));
+    let mut text = String::new();
+    let mut defaults = Vec::new();
+    literal_parts(&parts, &mut text, &mut defaults);
+    let injected = has_value && !literal && text.trim().is_empty() && defaults.is_empty();
+    let upper = name.to_ascii_uppercase();
+    let secret_name = upper.contains("PASSWORD") || upper.contains("SECRET");
+    // A URL's password written literally, outside any interpolation or in a default.
+    let raw_url_password = url_password(&value)
+        && value
+            .split_once("://")
+            .and_then(|(_, r)| r.split('@').next())
+            .and_then(|u| u.split_once(':'))
+            .is_some_and(|(_, p)| !p.contains('$'));
+    let literal_credential = has_value
+        && ((secret_name && ((literal && !value.trim().is_empty()) || !defaults.is_empty()))
+            || raw_url_password
+            || defaults.iter().any(|d| url_password(d)));
+    EnvEntry {
+        name,
+        value,
+        has_value,
+        literal,
+        injected,
+        defaults,
+        literal_credential,
+        loc,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolation_forms() {
+        assert_eq!(
+            resolve("postgres:${PG:-14}-alpine").as_deref(),
+            Some("postgres:14-alpine")
+        );
+        assert_eq!(resolve("${A:-${B:-x}}").as_deref(), Some("x"));
+        assert_eq!(resolve("${IMAGE}"), None);
+        assert_eq!(resolve("$$HOME").as_deref(), Some("$HOME"));
+        assert_eq!(resolve("${A:?required}"), None);
+        let e = |v: &str| {
+            env_entry(
+                "DB_PASSWORD".into(),
+                v.into(),
+                true,
+                Location::file_start("c"),
+            )
+        };
+        assert!(e("${DB_PASSWORD}").injected);
+        assert!(e("${DB_PASSWORD:?set it}").injected);
+        assert!(e("${DB_PASSWORD:-}").injected);
+        assert!(!e("${DB_PASSWORD}").literal_credential);
+        assert!(e("${DB_PASSWORD:-hunter2}").literal_credential);
+        assert!(e("hunter2").literal_credential);
+        assert!(!e("$$ESCAPED").injected);
+        let u = |v: &str| {
+            env_entry(
+                "DATABASE_URL".into(),
+                v.into(),
+                true,
+                Location::file_start("c"),
+            )
+        };
+        assert!(u("postgres://medusa:s3cret@db:5432/medusa").literal_credential);
+        assert!(!u("postgres://medusa:${PG_PASSWORD}@db/medusa").literal_credential);
+        assert!(!u("postgres://db:5432/medusa").literal_credential);
+        assert!(u("${DATABASE_URL:-postgres://u:p@db/x}").literal_credential);
+        assert!(u("${DATABASE_URL}").injected);
+    }
+
+    #[test]
+    fn env_files_keys_only() {
+        assert_eq!(
+            env_file_keys("# c\nexport A=1\nB = two\n\nC\nbad line here\n"),
+            vec!["A", "B", "C"]
+        );
+    }
+
+    fn project(files: &[(&str, &str)], main: &str, over: Option<&str>) -> Loaded {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (p, c) in files {
+            let path = dir.path().join(p);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, c).expect("write");
+        }
+        let text = files
+            .iter()
+            .find(|(p, _)| *p == main)
+            .map(|(_, c)| *c)
+            .expect("main");
+        let over = over.map(|o| {
+            (
+                o,
+                files
+                    .iter()
+                    .find(|(p, _)| *p == o)
+                    .map(|(_, c)| *c)
+                    .expect("override"),
+            )
+        });
+        load(dir.path(), main, text, over).expect("loads")
+    }
+
+    #[test]
+    fn override_extends_include_and_env_files() {
+        let l = project(
+            &[
+                (
+                    "compose.yaml",
+                    "include:\n  - infra/db.yaml\nservices:\n  app:\n    build: ./api\n    env_file: [.env, {path: missing.env, required: false}]\n    environment:\n      - NODE_ENV=production\n      - REDIS_URL\n",
+                ),
+                (
+                    "compose.override.yaml",
+                    "services:\n  app:\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n  web:\n    extends:\n      file: common.yaml\n      service: base\n",
+                ),
+                (
+                    "common.yaml",
+                    "services:\n  base:\n    image: docker.io/library/node:${NODE:-18}-alpine\n",
+                ),
+                (
+                    "infra/db.yaml",
+                    "services:\n  db:\n    image: postgres:14-alpine\n",
+                ),
+                (".env", "SECRET_KEY=x\n"),
+            ],
+            "compose.yaml",
+            Some("compose.override.yaml"),
+        );
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        let p = &l.project;
+        let names: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, vec!["db", "app", "web"]);
+        let app = &p.services[1];
+        assert!(app.has_build);
+        assert_eq!(app.build_context, "api");
+        assert_eq!(
+            app.env_keys,
+            vec!["DATABASE_URL", "NODE_ENV", "REDIS_URL", "SECRET_KEY"]
+        );
+        assert_eq!(app.env_files.len(), 2);
+        assert!(!app.env_files[1].exists && !app.env_files[1].required);
+        let web = &p.services[2];
+        assert_eq!(
+            web.image_ref.as_ref().map(|r| r.name.as_str()),
+            Some("node:18-alpine")
+        );
+        assert_eq!(
+            p.services[0].image_ref.as_ref().map(|r| r.name.as_str()),
+            Some("postgres:14-alpine")
+        );
+    }
+
+    #[test]
+    fn missing_targets_and_cycles_are_errors() {
+        let l = project(
+            &[(
+                "compose.yaml",
+                "include: [nope.yaml]\nservices:\n  a:\n    extends: b\n  b:\n    extends: a\n    image: x\n",
+            )],
+            "compose.yaml",
+            None,
+        );
+        assert!(l.errors.len() >= 2, "{:?}", l.errors);
+    }
+}
