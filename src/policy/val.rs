@@ -6,12 +6,26 @@ use std::sync::{Arc, OnceLock};
 
 use cel::common::traits::{Indexer, Zeroer};
 use cel::common::types::{
-    CelBool, CelDouble, CelInt, CelList, CelNull, CelString, CelStruct, Type,
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelStruct, Type,
 };
 use cel::common::value::{Builtin, BuiltinRef, CowVal, Val};
 
 /// Lists at least this long are converted on several threads.
 const PARALLEL_ITEMS: usize = 256;
+
+/// Model fields whose objects have data for keys (package names, script names, inputs),
+/// not field names: they become CEL maps, so that `k in m`, `m.exists(k, ...)` and
+/// `m['@sentry/node']` work.
+pub const MAP_FIELDS: &[&str] = &[
+    "scripts",
+    "dependencies",
+    "dev_dependencies",
+    "dependency_locs",
+    "with",
+    "with_locs",
+    "env",
+    "matrix",
+];
 
 /// The struct type name model objects carry.
 pub const NODE_TYPE: &str = "shipshape.Node";
@@ -38,7 +52,15 @@ pub fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
         serde_json::Value::Object(map) => {
             let mut st = CelStruct::new(NODE_TYPE.to_string());
             for (k, x) in map {
-                st.add_field_value(k.clone(), CowVal::Owned(to_val(x)));
+                let field = match x {
+                    serde_json::Value::Object(m) if MAP_FIELDS.contains(&k.as_str()) => {
+                        let entries: std::collections::HashMap<CelMapKey, Box<dyn Val>> =
+                            m.iter().map(|(mk, mv)| (CelMapKey::from(mk.clone()), to_val(mv))).collect();
+                        Box::new(CelMap::from(entries)) as Box<dyn Val>
+                    }
+                    _ => to_val(x),
+                };
+                st.add_field_value(k.clone(), CowVal::Owned(field));
             }
             Box::new(SharedNode(Arc::new(st)))
         }
