@@ -86,6 +86,7 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
         files: Vec::new(),
         ci: model::ci::Ci::default(),
         compose: Vec::new(),
+        app: model::app::AppFacts::default(),
         packages: Vec::new(),
         dockerfiles: Vec::new(),
         alert_files: Vec::new(),
@@ -249,6 +250,15 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
         });
     }
     link_build_targets(&mut repo);
+    let sources_js: Vec<(String, std::path::PathBuf)> = discovery
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::JsSource)
+        .map(|f| (f.rel.clone(), f.path.clone()))
+        .collect();
+    let (app, _) = load::js::scan(root, &sources_js);
+    repo.app = app;
+    facts::app::compute(&mut repo.app);
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));
     facts::ci::compute(&mut repo.ci, &repo.packages);
     repo.fallback = fallback_location(&discovery.all_files);

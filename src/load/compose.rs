@@ -231,13 +231,7 @@ impl Ctx<'_> {
     }
 
     /// Reads the services of one file (its `include:`s first, then its own).
-    fn read_file(
-        &mut self,
-        rel: &str,
-        doc: &YNode,
-        out: &mut Vec<(String, Raw)>,
-        depth: usize,
-    ) {
+    fn read_file(&mut self, rel: &str, doc: &YNode, out: &mut Vec<(String, Raw)>, depth: usize) {
         if let Some(inc) = doc.get("include") {
             for item in inc.items() {
                 let path = item.as_str().or_else(|| {

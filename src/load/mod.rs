@@ -6,6 +6,7 @@ pub mod compose;
 pub mod dockerfile;
 pub mod github;
 pub mod gitlab;
+pub mod js;
 pub mod package_json;
 pub mod prometheus;
 pub mod yaml;

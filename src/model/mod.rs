@@ -2,6 +2,7 @@
 //! the policy authors' API and is documented in `docs/model.md`. Each node a finding can
 //! point at has a `loc` field ([`crate::location::Location`]).
 
+pub mod app;
 pub mod ci;
 pub mod compose;
 pub mod dockerfile;
@@ -25,6 +26,8 @@ pub struct Repo {
     pub packages: Vec<crate::load::package_json::Package>,
     /// Compose projects (a file with the override of its directory merged in).
     pub compose: Vec<compose::ComposeProject>,
+    /// Facts from the repository's JavaScript/TypeScript sources (Sentry, metrics, routes).
+    pub app: app::AppFacts,
     /// Application Dockerfiles that parsed (unparseable ones are only in `parse_errors`).
     pub dockerfiles: Vec<dockerfile::Dockerfile>,
     /// Prometheus rule files that parsed.

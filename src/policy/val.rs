@@ -54,8 +54,10 @@ pub fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
             for (k, x) in map {
                 let field = match x {
                     serde_json::Value::Object(m) if MAP_FIELDS.contains(&k.as_str()) => {
-                        let entries: std::collections::HashMap<CelMapKey, Box<dyn Val>> =
-                            m.iter().map(|(mk, mv)| (CelMapKey::from(mk.clone()), to_val(mv))).collect();
+                        let entries: std::collections::HashMap<CelMapKey, Box<dyn Val>> = m
+                            .iter()
+                            .map(|(mk, mv)| (CelMapKey::from(mk.clone()), to_val(mv)))
+                            .collect();
                         Box::new(CelMap::from(entries)) as Box<dyn Val>
                     }
                     _ => to_val(x),
