@@ -644,7 +644,9 @@ fn env_entry(name: String, value: String, has_value: bool, loc: Location) -> Env
     literal_parts(&parts, &mut text, &mut defaults);
     let injected = has_value && !literal && text.trim().is_empty() && defaults.is_empty();
     let upper = name.to_ascii_uppercase();
-    let secret_name = upper.contains("PASSWORD") || upper.contains("SECRET");
+    // `*_FILE` variables name a file holding the secret (the Docker secrets convention).
+    let secret_name =
+        (upper.contains("PASSWORD") || upper.contains("SECRET")) && !upper.ends_with("_FILE");
     // A URL's password written literally, outside any interpolation or in a default.
     let raw_url_password = url_password(&value)
         && value

@@ -785,6 +785,36 @@ impl<'s> Walker<'s> {
         });
     }
 
+    /// Metric facts of a metric factory call: `createCounter({ name: 'x' })`,
+    /// `metrics.createHistogram({ name })` — projects often wrap prom-client's constructors,
+    /// and the name is then only literal at the call site.
+    fn factory_metric(&mut self, call: &CallExpression<'_>) {
+        let callee = match call.callee.get_inner_expression() {
+            Expression::Identifier(id) => id.name.to_string(),
+            Expression::StaticMemberExpression(m) => m.property.name.to_string(),
+            _ => return,
+        };
+        let Some(kind) = callee
+            .strip_prefix("create")
+            .filter(|k| METRIC_KINDS.contains(k))
+        else {
+            return;
+        };
+        let Some(Expression::ObjectExpression(o)) =
+            call.arguments.first().and_then(Argument::as_expression)
+        else {
+            return;
+        };
+        let Some(name) = object_strings(o, "name").and_then(|v| v.into_iter().next()) else {
+            return;
+        };
+        self.out.metrics.push(Metric {
+            kind: kind.to_string(),
+            name,
+            loc: self.loc(call.span),
+        });
+    }
+
     /// Nest routes of one class: `@Controller('health')` with `@Get()` / `@Get('x')`
     /// methods, located at the class decorator.
     fn nest_routes(&mut self, class: &Class<'_>) {
@@ -989,6 +1019,7 @@ impl<'a> Visit<'a> for Walker<'_> {
         self.sentry_call(it);
         self.route_call(it);
         self.reference_call(it);
+        self.factory_metric(it);
         let scope_fn = self
             .sentry_fn(&it.callee)
             .or_else(|| self.scope_method(&it.callee))
