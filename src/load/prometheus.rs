@@ -38,6 +38,16 @@ pub struct AlertRule {
     pub expr_loc: Location,
     /// The rule's `alert:` (or `record:`) line.
     pub loc: Location,
+    /// `for:` in seconds (`300s` equals `5m`), -1 when absent.
+    pub for_seconds: i64,
+    /// The `for:` line (the `alert:` line when absent).
+    pub for_loc: Location,
+    /// `labels:`.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `annotations:`.
+    pub annotations: std::collections::BTreeMap<String, String>,
+    /// Facts of the parsed expression.
+    pub facts: crate::facts::promql::ExprFacts,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +82,12 @@ struct RawRule {
     record: Option<Spanned<String>>,
     #[serde(default)]
     expr: Option<Spanned<serde_json::Value>>,
+    #[serde(default, rename = "for")]
+    for_: Option<Spanned<serde_json::Value>>,
+    #[serde(default)]
+    labels: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    #[serde(default)]
+    annotations: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// The outcome of probing a YAML file for rules.
@@ -151,14 +167,34 @@ pub fn probe(rel: &str, text: &str) -> Probe {
                 let loc = name_node.map_or(expr_loc.clone(), |n| {
                     Location::point(rel, span_line(&n.referenced), span_col(&n.referenced))
                 });
-                if let Err(e) = promql_parser::parser::parse(&expr_text) {
-                    let first_line = e.to_string().lines().next().unwrap_or("").to_string();
-                    out.errors.push(LoadError {
-                        message: format!("{rel}: invalid PromQL expression: {first_line}"),
-                        loc: expr_loc,
-                    });
-                    continue;
-                }
+                let parsed = match promql_parser::parser::parse(&expr_text) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let first_line = e.to_string().lines().next().unwrap_or("").to_string();
+                        out.errors.push(LoadError {
+                            message: format!("{rel}: invalid PromQL expression: {first_line}"),
+                            loc: expr_loc,
+                        });
+                        continue;
+                    }
+                };
+                let text_of = |v: &serde_json::Value| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let strings =
+                    |m: &Option<std::collections::BTreeMap<String, serde_json::Value>>| {
+                        m.as_ref()
+                            .map(|m| m.iter().map(|(k, v)| (k.clone(), text_of(v))).collect())
+                            .unwrap_or_default()
+                    };
+                let (for_seconds, for_loc) = match &r.for_ {
+                    Some(f) => (
+                        parse_duration(&text_of(&f.value)).unwrap_or(-1),
+                        Location::point(rel, key_line(&lines, span_line(&f.referenced), "for:"), 1),
+                    ),
+                    None => (-1, loc.clone()),
+                };
                 file.rules.push(AlertRule {
                     group: group.clone(),
                     alert: r
@@ -175,12 +211,62 @@ pub fn probe(rel: &str, text: &str) -> Probe {
                     expr: expr_text,
                     expr_loc,
                     loc,
+                    for_seconds,
+                    for_loc,
+                    labels: strings(&r.labels),
+                    annotations: strings(&r.annotations),
+                    facts: crate::facts::promql::facts(&parsed),
                 });
             }
         }
     }
     out.file = Some(file);
     out
+}
+
+/// A Prometheus duration (`5m`, `300s`, `1h30m`, `0`) in seconds.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s == "0" {
+        return Some(0);
+    }
+    let mut total = 0i64;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            "ms"
+        } else {
+            match c {
+                's' => "s",
+                'm' => "m",
+                'h' => "h",
+                'd' => "d",
+                'w' => "w",
+                'y' => "y",
+                _ => return None,
+            }
+        };
+        let n: i64 = num.parse().ok()?;
+        num.clear();
+        any = true;
+        total += match unit {
+            "ms" => 0,
+            "s" => n,
+            "m" => n * 60,
+            "h" => n * 3600,
+            "d" => n * 86400,
+            "w" => n * 604_800,
+            _ => n * 31_536_000,
+        };
+    }
+    (any && num.is_empty()).then_some(total)
 }
 
 fn span_line(l: &serde_saphyr::Location) -> u32 {
@@ -246,6 +332,10 @@ mod tests {
         assert_eq!(f.rules[0].alert, "Good");
         assert_eq!(f.rules[0].expr_loc.line, 7);
         assert_eq!(f.rules[0].loc.line, 6);
+        assert_eq!(parse_duration("5m"), Some(300));
+        assert_eq!(parse_duration("300s"), Some(300));
+        assert_eq!(parse_duration("1h30m"), Some(5400));
+        assert_eq!(parse_duration("x"), None);
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub const MAP_FIELDS: &[&str] = &[
     "with_locs",
     "env",
     "matrix",
+    "labels",
+    "annotations",
 ];
 
 /// The struct type name model objects carry.

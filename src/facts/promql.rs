@@ -1,0 +1,243 @@
+//! PromQL facts of an alert expression, from `promql-parser`'s syntax tree: the comparison at
+//! the top and its threshold, the scale (ratio, or percent when the query multiplies by 100),
+//! whether the query is a ratio and whether its numerator selects 5xx responses, the
+//! `histogram_quantile` quantiles, and the metric names referenced.
+
+use promql_parser::parser::Expr;
+use serde::Serialize;
+
+/// What an alert expression says.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ExprFacts {
+    /// The top comparison operator, written with the query on the left (`>`, `>=`, `<`,
+    /// `<=`, `==`, `!=`); empty when the expression compares nothing with a number.
+    pub op: String,
+    /// The number the query is compared with.
+    pub threshold: f64,
+    /// Whether the alert fires when the query goes above the threshold (`>`/`>=`).
+    pub above: bool,
+    /// `percent` when the query multiplies by 100, else `ratio`.
+    pub scale: String,
+    /// Whether the query (below the comparison and any `* 100`) is a division.
+    pub is_ratio: bool,
+    /// Whether the numerator of that division selects 5xx responses (a matcher on a
+    /// status/code label with a value such as `5..`, `5.*`, `5xx`, `^5..$`).
+    pub numerator_5xx: bool,
+    /// Whether any selector of the expression selects 5xx responses.
+    pub selects_5xx: bool,
+    /// Quantiles of the `histogram_quantile` calls.
+    pub quantiles: Vec<f64>,
+    /// Metric names referenced by selectors.
+    pub metrics: Vec<String>,
+}
+
+/// Computes the facts of a parsed expression.
+pub fn facts(expr: &Expr) -> ExprFacts {
+    let mut f = ExprFacts {
+        scale: "ratio".to_string(),
+        ..ExprFacts::default()
+    };
+    walk(expr, &mut f, 0);
+    if let Some((op, threshold, query)) = comparison(expr, 0) {
+        f.above = op == ">" || op == ">=";
+        f.op = op;
+        f.threshold = threshold;
+        let (inner, percent) = strip_percent(query, 0);
+        if percent {
+            f.scale = "percent".to_string();
+        }
+        if let Some(Expr::Binary(b)) = unwrap(inner, 0)
+            && b.op.to_string() == "/"
+        {
+            f.is_ratio = true;
+            let mut num = ExprFacts::default();
+            walk(&b.lhs, &mut num, 0);
+            f.numerator_5xx = num.selects_5xx;
+        }
+    }
+    f.metrics.sort();
+    f.metrics.dedup();
+    f
+}
+
+const MAX_DEPTH: usize = 200;
+
+/// Strips parentheses and aggregations that wrap one expression.
+fn unwrap(e: &Expr, depth: usize) -> Option<&Expr> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    match e {
+        Expr::Paren(p) => unwrap(&p.expr, depth + 1),
+        _ => Some(e),
+    }
+}
+
+/// The top comparison with a number: (op with the query on the left, number, query).
+fn comparison(e: &Expr, depth: usize) -> Option<(String, f64, &Expr)> {
+    let e = unwrap(e, depth)?;
+    let Expr::Binary(b) = e else { return None };
+    let op = b.op.to_string();
+    if !matches!(op.as_str(), ">" | ">=" | "<" | "<=" | "==" | "!=") {
+        // `a and b`, `a unless b`: the first side decides.
+        if matches!(op.as_str(), "and" | "or" | "unless") {
+            return comparison(&b.lhs, depth + 1);
+        }
+        return None;
+    }
+    // Chained `(x > 0.9) < 1`: the inner comparison is the alert's.
+    if let Some(inner) = comparison(&b.lhs, depth + 1) {
+        return Some(inner);
+    }
+    let number = |x: &Expr| match unwrap(x, 0) {
+        Some(Expr::NumberLiteral(n)) => Some(n.val),
+        _ => None,
+    };
+    if let Some(n) = number(&b.rhs) {
+        return Some((op, n, &b.lhs));
+    }
+    if let Some(n) = number(&b.lhs) {
+        let flipped = match op.as_str() {
+            ">" => "<",
+            ">=" => "<=",
+            "<" => ">",
+            "<=" => ">=",
+            o => o,
+        };
+        return Some((flipped.to_string(), n, &b.rhs));
+    }
+    None
+}
+
+/// Strips a top `* 100` (either side); says whether it was there.
+fn strip_percent(e: &Expr, depth: usize) -> (&Expr, bool) {
+    let Some(u) = unwrap(e, depth) else {
+        return (e, false);
+    };
+    if let Expr::Binary(b) = u
+        && b.op.to_string() == "*"
+    {
+        let hundred = |x: &Expr| matches!(unwrap(x, 0), Some(Expr::NumberLiteral(n)) if (n.val - 100.0).abs() < f64::EPSILON);
+        if hundred(&b.rhs) {
+            return (&b.lhs, true);
+        }
+        if hundred(&b.lhs) {
+            return (&b.rhs, true);
+        }
+    }
+    (u, false)
+}
+
+/// Whether a matcher value selects 5xx status codes.
+fn is_5xx(value: &str) -> bool {
+    let v = value.trim_start_matches('^').trim_start_matches('(');
+    v.starts_with('5') && !v.starts_with("50")
+        || v == "5xx"
+        || v.starts_with("5..")
+        || v.starts_with("5xx")
+}
+
+fn walk(e: &Expr, f: &mut ExprFacts, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match e {
+        Expr::Aggregate(a) => {
+            walk(&a.expr, f, depth + 1);
+            if let Some(p) = &a.param {
+                walk(p, f, depth + 1);
+            }
+        }
+        Expr::Unary(u) => walk(&u.expr, f, depth + 1),
+        Expr::Binary(b) => {
+            walk(&b.lhs, f, depth + 1);
+            walk(&b.rhs, f, depth + 1);
+        }
+        Expr::Paren(p) => walk(&p.expr, f, depth + 1),
+        Expr::Subquery(s) => walk(&s.expr, f, depth + 1),
+        Expr::VectorSelector(vs) => selector(vs, f),
+        Expr::MatrixSelector(ms) => selector(&ms.vs, f),
+        Expr::Call(c) => {
+            if c.func.name == "histogram_quantile"
+                && let Some(first) = c.args.args.first()
+                && let Some(Expr::NumberLiteral(n)) = unwrap(first, 0)
+            {
+                f.quantiles.push(n.val);
+            }
+            for a in &c.args.args {
+                walk(a, f, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn selector(vs: &promql_parser::parser::VectorSelector, f: &mut ExprFacts) {
+    if let Some(n) = &vs.name {
+        f.metrics.push(n.clone());
+    }
+    let all = vs
+        .matchers
+        .matchers
+        .iter()
+        .chain(vs.matchers.or_matchers.iter().flatten());
+    for m in all {
+        if m.name == "__name__" {
+            f.metrics.push(m.value.clone());
+            continue;
+        }
+        let label = m.name.to_ascii_lowercase();
+        let negated = matches!(
+            m.op,
+            promql_parser::label::MatchOp::NotEqual | promql_parser::label::MatchOp::NotRe(_)
+        );
+        if (label.contains("status") || label.contains("code")) && !negated && is_5xx(&m.value) {
+            f.selects_5xx = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(s: &str) -> ExprFacts {
+        facts(&promql_parser::parser::parse(s).expect("parses"))
+    }
+
+    #[test]
+    fn thresholds_scales_ratios_and_5xx() {
+        let f = of(
+            r#"sum(rate(http_requests_total{status=~"5.."}[5m])) / sum(rate(http_requests_total[5m])) > 0.05"#,
+        );
+        assert_eq!(
+            (
+                f.op.as_str(),
+                f.threshold,
+                f.is_ratio,
+                f.numerator_5xx,
+                f.scale.as_str()
+            ),
+            (">", 0.05, true, true, "ratio")
+        );
+        let f = of(r#"(sum(rate(x{code=~"5.*"}[5m])) / sum(rate(x[5m]))) * 100 > 5"#);
+        assert_eq!(
+            (f.scale.as_str(), f.threshold, f.is_ratio, f.numerator_5xx),
+            ("percent", 5.0, true, true)
+        );
+        let f = of(r#"0.9 < pg_stat_activity_count / pg_settings_max_connections"#);
+        assert_eq!((f.op.as_str(), f.threshold, f.above), (">", 0.9, true));
+        let f = of(
+            r#"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) > 1"#,
+        );
+        assert_eq!(f.quantiles, vec![0.95]);
+        assert_eq!(f.metrics, vec!["http_request_duration_seconds_bucket"]);
+        let f = of(r#"sum(rate(x{status_code=~"5xx"}[5m])) > 10"#);
+        assert!(f.selects_5xx && !f.is_ratio);
+        let f = of(r#"(node_memory_used / node_memory_total > 0.9) < 1"#);
+        assert_eq!((f.op.as_str(), f.threshold, f.is_ratio), (">", 0.9, true));
+        let f = of(r#"rate(x{status!~"5.."}[5m]) > 1"#);
+        assert!(!f.selects_5xx);
+        assert_eq!(of("up == 0").op, "==");
+    }
+}
