@@ -30,6 +30,14 @@ pub enum Command {
     Check(CheckArgs),
     /// List every rule: ID, severity, title.
     Rules(PolicyArgs),
+    /// Run the inline test cases of the policies in DIR (the built-in pack without DIR).
+    Test {
+        /// A directory of policy files.
+        dir: Option<PathBuf>,
+        /// Run only this rule's cases.
+        #[arg(long, value_name = "RULE")]
+        rule: Option<String>,
+    },
     /// Print a rule's documentation.
     Explain {
         /// The rule ID, e.g. DF005.
@@ -167,6 +175,50 @@ pub fn run(cli: Cli) -> u8 {
             }
         }
         Command::Check(args) => check(args),
+        Command::Test { dir, rule } => test_policies(dir, rule),
+    }
+}
+
+fn test_policies(dir: Option<PathBuf>, rule: Option<String>) -> u8 {
+    let args = PolicyArgs {
+        no_builtin: dir.is_some(),
+        policy: dir.into_iter().collect(),
+    };
+    let Ok(set) = load_policies(&args) else {
+        return EXIT_ERROR;
+    };
+    let results = crate::policy::testing::run_cases(&set, rule.as_deref());
+    let mut out = String::new();
+    let mut failed = 0;
+    for r in &results {
+        if r.passed() {
+            out.push_str(&format!("PASS {} / {}\n", r.policy, r.case));
+            continue;
+        }
+        failed += 1;
+        out.push_str(&format!("FAIL {} / {}\n", r.policy, r.case));
+        for m in &r.missing {
+            out.push_str(&format!("  - expected, not found: {m}\n"));
+        }
+        for u in &r.unexpected {
+            out.push_str(&format!("  + found, not expected: {u}\n"));
+        }
+        for e in &r.errors {
+            out.push_str(&format!("  ! {e}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "{} cases, {} passed, {failed} failed\n",
+        results.len(),
+        results.len() - failed
+    ));
+    let code = print_out(&out);
+    if code != EXIT_OK {
+        code
+    } else if failed > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
     }
 }
 

@@ -240,3 +240,49 @@ fn human_output_of_a_failing_case_matches_snapshot() {
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!("legacy_store_human", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn test_subcommand_passes_and_fails_user_policies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = |expect: &str| {
+        format!(
+            "id: ACME002\ntitle: t\nseverity: warning\ndocs: {{what: w, why: y, fix: f}}\neach: repo.dockerfiles\nviolations: it.stages.filter(s, s.from.kind == 'image' && s.from.image.tag == 'latest').map(s, s.from)\nmessage: latest\ntests:\n  - name: latest\n    files:\n      Dockerfile: \"FROM node:latest\\n\"\n    expect: [{expect}]\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        policy("\"ACME002 Dockerfile:1\""),
+    )
+    .expect("write");
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["test", dir.path().to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PASS ACME002 / latest"));
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        policy("\"ACME002 Dockerfile:2\""),
+    )
+    .expect("write");
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["test", dir.path().to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAIL ACME002 / latest"), "{text}");
+    assert!(
+        text.contains("expected, not found: ACME002 Dockerfile:2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("found, not expected: ACME002 Dockerfile:1"),
+        "{text}"
+    );
+}

@@ -1,76 +1,30 @@
 //! Runs every policy's inline test cases and checks the meta-rules every policy must meet
 //! (documentation present, at least one failing and one passing case).
 
-use std::collections::{BTreeMap, HashMap};
-
 use shipshape::policy::parse_expectation;
-use shipshape::{RuleFilter, check_root};
 
-use crate::support::{builtin, write_tree};
+use crate::support::builtin;
 
 #[test]
 fn every_inline_case_produces_exactly_its_findings() {
     let set = builtin();
-    assert!(!set.policies.is_empty());
-    let mut failures = Vec::new();
-    let mut cases = 0;
-    for policy in &set.policies {
-        let id = policy.meta.id.clone();
-        for case in &policy.tests {
-            cases += 1;
-            let dir = tempfile::tempdir().expect("tempdir");
-            write_tree(dir.path(), &case.files);
-            let filter = RuleFilter {
-                select: vec![id.clone()],
-                ignore: vec![],
-            };
-            let mut options = HashMap::new();
-            options.insert(
-                id.clone(),
-                case.options.clone().into_iter().collect::<BTreeMap<_, _>>(),
-            );
-            let report = match check_root(dir.path(), "case", &set, &filter, &options) {
-                Ok(r) => r,
-                Err(e) => {
-                    failures.push(format!("{id} / {}: {e}", case.name));
-                    continue;
-                }
-            };
-            let eval_errors: Vec<_> = report
-                .notifications
-                .iter()
-                .filter(|n| n.message.contains("policy "))
-                .map(|n| n.message.clone())
-                .collect();
-            let mut got: Vec<String> = report
-                .findings
-                .iter()
-                .map(|f| format!("{} {}:{}", f.rule, f.location.file, f.location.line))
-                .collect();
-            got.sort();
-            let mut want: Vec<String> = case
-                .expect
-                .iter()
-                .map(|e| {
-                    let (r, f, l) = parse_expectation(e).expect("validated at load");
-                    format!("{r} {f}:{l}")
-                })
-                .collect();
-            want.sort();
-            if got != want || !eval_errors.is_empty() {
-                let messages: Vec<_> = report.findings.iter().map(|f| f.message.clone()).collect();
-                failures.push(format!(
-                    "{id} / {}:\n    want {want:?}\n    got  {got:?}\n    messages {messages:?}\n    errors {eval_errors:?}",
-                    case.name
-                ));
-            }
-        }
-    }
-    assert!(cases > 0);
+    let results = shipshape::policy::testing::run_cases(&set, None);
+    assert!(results.len() > 100, "{} cases", results.len());
+    let failures: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed())
+        .map(|r| {
+            format!(
+                "{} / {}: missing {:?}, unexpected {:?}, errors {:?}",
+                r.policy, r.case, r.missing, r.unexpected, r.errors
+            )
+        })
+        .collect();
     assert!(
         failures.is_empty(),
-        "{} of {cases} cases failed:\n{}",
+        "{} of {} cases failed:\n{}",
         failures.len(),
+        results.len(),
         failures.join("\n")
     );
 }
