@@ -14,6 +14,7 @@ pub mod pm;
 pub mod policy;
 pub mod report;
 pub mod shell;
+pub mod suppress;
 pub mod walk;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -573,8 +574,19 @@ fn build_report(
     filter: &RuleFilter,
 ) -> RootReport {
     let mut ignored = 0;
+    let mut notifications = notifications;
+    let keys: Vec<(String, String, u32)> = raw
+        .iter()
+        .map(|(f, _)| (f.rule.clone(), f.location.file.clone(), f.location.line))
+        .collect();
+    let (suppressed, notes) = suppress::apply(&keys, &sources, &suppress::today());
+    notifications.extend(notes);
     let mut kept: Vec<(RawFinding, Severity)> = Vec::new();
-    for (f, sev) in raw {
+    for ((f, sev), is_suppressed) in raw.into_iter().zip(suppressed) {
+        if is_suppressed {
+            ignored += 1;
+            continue;
+        }
         if f.rule != "SS001" && unloadable.contains(&f.location.file) {
             continue;
         }
