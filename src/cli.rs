@@ -124,6 +124,12 @@ pub struct CheckArgs {
     /// Colour in human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Report only findings that are not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings in FILE (to pass to --baseline later).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 /// Exit status: no finding at or above `--fail-on`.
@@ -267,6 +273,28 @@ fn check(args: CheckArgs) -> u8 {
                 eprintln!("error: {e}");
                 return EXIT_ERROR;
             }
+        }
+    }
+    if let Some(path) = &args.baseline {
+        let known = match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::baseline::parse(&t))
+        {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("error: cannot use baseline {}: {e}", path.display());
+                return EXIT_ERROR;
+            }
+        };
+        for r in &mut reports {
+            crate::baseline::filter(r, &known);
+        }
+    }
+    if let Some(path) = &args.write_baseline {
+        let text = crate::baseline::render(&reports);
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write baseline {}: {e}", path.display());
+            return EXIT_ERROR;
         }
     }
     let metas = set.metas();

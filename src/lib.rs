@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod cli;
 pub mod facts;
 pub mod finding;

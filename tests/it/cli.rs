@@ -286,3 +286,65 @@ fn test_subcommand_passes_and_fails_user_policies() {
         "{text}"
     );
 }
+
+#[test]
+fn baseline_survives_line_shifts_and_not_content_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    let base = dir.path().join("baseline.json");
+    std::fs::write(repo.join("Dockerfile"), "FROM node:20\nUSER root\n").expect("write");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            repo.to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "--select",
+            "DF005",
+        ];
+        args.extend_from_slice(extra);
+        let out = cargo_bin_cmd!("shipshape")
+            .args(&args)
+            .output()
+            .expect("runs");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        doc["roots"][0]["findings"]
+            .as_array()
+            .expect("findings")
+            .len()
+    };
+    assert_eq!(run(&["--write-baseline", base.to_str().expect("utf-8")]), 1);
+    assert_eq!(
+        run(&["--baseline", base.to_str().expect("utf-8")]),
+        0,
+        "known finding is dropped"
+    );
+    std::fs::write(
+        repo.join("Dockerfile"),
+        "# a comment\n\nFROM node:20\nUSER root\n",
+    )
+    .expect("write");
+    assert_eq!(
+        run(&["--baseline", base.to_str().expect("utf-8")]),
+        0,
+        "lines inserted above keep the identity"
+    );
+    std::fs::write(repo.join("Dockerfile"), "FROM node:20\nUSER 0\n").expect("write");
+    assert_eq!(
+        run(&["--baseline", base.to_str().expect("utf-8")]),
+        1,
+        "changed content is a new finding"
+    );
+    std::fs::write(&base, "{\"version\": 9, \"findings\": []}").expect("write");
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            repo.to_str().expect("utf-8"),
+            "--baseline",
+            base.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
