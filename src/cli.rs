@@ -2,7 +2,6 @@
 //! output and an exit status (0 clean, 1 findings at or above `--fail-on`, 2 usage error).
 //! Parsing the CLI does no I/O.
 
-use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -124,6 +123,13 @@ pub struct CheckArgs {
     /// Colour in human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Use this configuration file for every root (default: the root's `shipshape.yaml`,
+    /// `.shipshape.yaml` or `.github/shipshape.yaml`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Use no configuration file.
+    #[arg(long)]
+    pub no_config: bool,
     /// Report only findings that are not in this baseline file.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -241,7 +247,46 @@ fn print_out(s: &str) -> u8 {
 }
 
 fn check(args: CheckArgs) -> u8 {
-    let Ok(set) = load_policies(&args.policies) else {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    // The configuration of each root: `--config FILE` for all, else the file found at the
+    // root. Policy directories a config names are added to the policy set.
+    let config_paths: Vec<Option<PathBuf>> = paths
+        .iter()
+        .map(|p| {
+            if args.no_config {
+                None
+            } else {
+                args.config.clone().or_else(|| crate::config::discover(p))
+            }
+        })
+        .collect();
+    let mut files = Vec::new();
+    let mut policy_args = args.policies.clone();
+    for cp in &config_paths {
+        match cp {
+            Some(path) => match crate::config::read(path) {
+                Ok((file, text)) => {
+                    for d in &file.policies {
+                        let dir = path.parent().unwrap_or(std::path::Path::new(".")).join(d);
+                        if !policy_args.policy.contains(&dir) {
+                            policy_args.policy.push(dir);
+                        }
+                    }
+                    files.push(Some((path.clone(), file, text)));
+                }
+                Err(e) => {
+                    eprintln!("{:?}", miette::Report::new(*e));
+                    return EXIT_ERROR;
+                }
+            },
+            None => files.push(None),
+        }
+    }
+    let Ok(set) = load_policies(&policy_args) else {
         return EXIT_ERROR;
     };
     let ids: Vec<String> = set.policies.iter().map(|p| p.meta.id.clone()).collect();
@@ -251,19 +296,37 @@ fn check(args: CheckArgs) -> u8 {
             return EXIT_ERROR;
         }
     }
-    let filter = RuleFilter {
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
-    };
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
-    let options: HashMap<String, BTreeMap<String, serde_json::Value>> = HashMap::new();
+    let mut setups = Vec::new();
+    for f in files {
+        let cfg = match f {
+            Some((path, file, text)) => match crate::config::validate(&path, file, &text, &set) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{:?}", miette::Report::new(*e));
+                    return EXIT_ERROR;
+                }
+            },
+            None => crate::config::Config::default(),
+        };
+        let filter = RuleFilter {
+            select: args.select.clone(),
+            ignore: args
+                .ignore
+                .iter()
+                .cloned()
+                .chain(cfg.disabled.iter().cloned())
+                .collect(),
+            severities: cfg.severities.clone(),
+            exclude: cfg.exclude.clone(),
+        };
+        setups.push((filter, cfg.options));
+    }
     let results: Vec<_> = paths
         .par_iter()
-        .map(|p| check_root(p, &p.display().to_string(), &set, &filter, &options))
+        .zip(setups.par_iter())
+        .map(|(p, (filter, options))| {
+            check_root(p, &p.display().to_string(), &set, filter, options)
+        })
         .collect();
     let mut reports: Vec<RootReport> = Vec::new();
     for r in results {

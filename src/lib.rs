@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod cli;
+pub mod config;
 pub mod facts;
 pub mod finding;
 pub mod load;
@@ -42,6 +43,10 @@ pub struct RuleFilter {
     pub select: Vec<String>,
     /// These rule IDs are dropped (counted as ignored).
     pub ignore: Vec<String>,
+    /// Severity overrides by rule ID (configuration).
+    pub severities: HashMap<String, Severity>,
+    /// Findings in files matching these globs are dropped (configuration `exclude`).
+    pub exclude: Vec<String>,
 }
 
 impl RuleFilter {
@@ -547,7 +552,14 @@ pub fn evaluate(
     let mut raw: Vec<(RawFinding, Severity)> = Vec::new();
     for (p, r) in results {
         match r {
-            Ok(found) => raw.extend(found.into_iter().map(|f| (f, p.meta.severity))),
+            Ok(found) => {
+                let sev = filter
+                    .severities
+                    .get(&p.meta.id)
+                    .copied()
+                    .unwrap_or(p.meta.severity);
+                raw.extend(found.into_iter().map(|f| (f, sev)));
+            }
             Err(e) => notifications.push(Notification {
                 level: Severity::Error,
                 message: e.to_string(),
@@ -584,7 +596,10 @@ fn build_report(
     notifications.extend(notes);
     let mut kept: Vec<(RawFinding, Severity)> = Vec::new();
     for ((f, sev), is_suppressed) in raw.into_iter().zip(suppressed) {
-        if is_suppressed {
+        let excluded = filter.exclude.iter().any(|g| {
+            globset::Glob::new(g).is_ok_and(|g| g.compile_matcher().is_match(&f.location.file))
+        });
+        if is_suppressed || excluded {
             ignored += 1;
             continue;
         }

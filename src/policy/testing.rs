@@ -67,7 +67,7 @@ pub fn run_cases(set: &PolicySet, only: Option<&str>) -> Vec<CaseResult> {
             }
             let filter = RuleFilter {
                 select: vec![id.clone()],
-                ignore: vec![],
+                ..RuleFilter::default()
             };
             let mut options = HashMap::new();
             options.insert(

@@ -348,3 +348,85 @@ fn baseline_survives_line_shifts_and_not_content_changes() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn config_disables_overrides_severity_sets_options_and_rejects_mistakes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    std::fs::write(repo.join("Dockerfile"), "FROM node:20\nUSER app\n").expect("write");
+    let rules = |cfg: &str| {
+        std::fs::write(repo.join("shipshape.yaml"), cfg).expect("write");
+        let out = cargo_bin_cmd!("shipshape")
+            .args([
+                "check",
+                repo.to_str().expect("utf-8"),
+                "--format",
+                "json",
+                "--select",
+                "DF004,DF005,DF006",
+            ])
+            .output()
+            .expect("runs");
+        let code = out.status.code();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let found: Vec<String> = doc["roots"][0]["findings"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| {
+                        format!(
+                            "{} {}",
+                            f["rule"].as_str().unwrap_or(""),
+                            f["severity"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            code,
+            found,
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, found, _) =
+        rules("rules:\n  DF004:\n    enabled: false\n  DF005:\n    options:\n      user: node\n");
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        found,
+        vec!["DF005 error"],
+        "DF004 disabled, DF005 requires node"
+    );
+    let (code, found, _) =
+        rules("rules:\n  DF004:\n    severity: warning\n  DF005:\n    options:\n      user: app\n");
+    assert_eq!((code, found), (Some(0), vec!["DF004 warning".to_string()]));
+    let (code, _, err) = rules("rules:\n  DF999:\n    enabled: false\n");
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("unknown rule DF999") && err.contains("shipshape.yaml"),
+        "{err}"
+    );
+    let (code, _, err) = rules("rules:\n  DF005:\n    options:\n      user: 5\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("DF005.user must be a string"), "{err}");
+    let (code, _, err) = rules("rulez: {}\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("invalid config"), "{err}");
+    let (code, found, _) = rules("exclude: [\"Docker*\"]\n");
+    assert_eq!((code, found.len()), (Some(0), 0));
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            repo.to_str().expect("utf-8"),
+            "--no-config",
+            "--select",
+            "DF004",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "--no-config ignores the exclude"
+    );
+}
