@@ -175,11 +175,11 @@ pub fn run(cli: Cli) -> u8 {
                 return EXIT_ERROR;
             };
             match set
-                .metas()
-                .into_iter()
-                .find(|m| m.id.eq_ignore_ascii_case(&rule))
+                .policies
+                .iter()
+                .find(|p| p.meta.id.eq_ignore_ascii_case(&rule))
             {
-                Some(m) => print_out(&m.markdown()),
+                Some(p) => print_out(&set.reference(p)),
                 None => {
                     eprintln!("error: no rule {rule}; `shipshape rules` lists them");
                     EXIT_ERROR

@@ -270,6 +270,54 @@ impl PolicySet {
         compile_policy(&Arc::new(environment()), path, text)
     }
 
+    /// A policy's documentation as Markdown, with its options (type, default, meaning).
+    pub fn reference(&self, policy: &Policy) -> String {
+        let mut out = policy.meta.markdown();
+        if !policy.options.is_empty() {
+            out.push_str(
+                "\n## Options\n\n| option | type | default | meaning |\n|---|---|---|---|\n",
+            );
+            for (name, spec) in &policy.options {
+                out.push_str(&format!(
+                    "| `{name}` | {} | `{}` | {} |\n",
+                    format!("{:?}", spec.kind).to_lowercase(),
+                    spec.default,
+                    spec.doc.trim().replace('\n', " ")
+                ));
+            }
+        }
+        out
+    }
+
+    /// The generated rule reference (`docs/rules.md`): every rule's documentation.
+    pub fn catalog_markdown(&self) -> String {
+        let mut out = String::from(
+            "# Rule reference\n\nGenerated from `policies/*.yaml`; a test keeps it in sync (regenerate with\n`SHIPSHAPE_BLESS=1 cargo test`). `shipshape explain RULE` prints one rule.\n\n",
+        );
+        for p in &self.policies {
+            out.push_str(&format!(
+                "- [{} — {}](#{})\n",
+                p.meta.id,
+                p.meta.title,
+                p.meta.id.to_ascii_lowercase()
+            ));
+        }
+        for p in &self.policies {
+            out.push('\n');
+            out.push_str(&format!(
+                "<a id=\"{}\"></a>\n\n",
+                p.meta.id.to_ascii_lowercase()
+            ));
+            out.push_str(
+                &self
+                    .reference(p)
+                    .replacen("# ", "## ", 1)
+                    .replace("\n## ", "\n### "),
+            );
+        }
+        out
+    }
+
     /// Metadata of every policy, in ID order.
     pub fn metas(&self) -> Vec<RuleMeta> {
         self.policies.iter().map(|p| p.meta.clone()).collect()

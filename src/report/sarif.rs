@@ -92,6 +92,7 @@ fn rule_descriptor(rule: &RuleMeta) -> Value {
         "name": pascal_case(&rule.title, &rule.id),
         "shortDescription": { "text": rule.title },
         "fullDescription": { "text": full_description(rule) },
+        "helpUri": format!("{INFORMATION_URI}/blob/main/docs/rules.md#{}", rule.id.to_ascii_lowercase()),
         "help": {
             "text": rule.plain_text(),
             "markdown": rule.markdown(),
@@ -353,7 +354,11 @@ mod tests {
                 .as_str()
                 .is_some_and(|t| t.contains("Fix:"))
         );
-        assert!(df005.get("helpUri").is_none());
+        assert!(
+            df005["helpUri"]
+                .as_str()
+                .is_some_and(|u| u.ends_with("docs/rules.md#df005"))
+        );
         assert_eq!(df005["defaultConfiguration"]["level"], "error");
         let props = &df005["properties"];
         assert_eq!(props["tags"], json!(["docker", "security"]));

@@ -80,3 +80,30 @@ fn the_catalog_rules_of_this_family_exist() {
         assert!(ids.contains(&id), "missing built-in policy {id}");
     }
 }
+
+#[test]
+fn the_rule_reference_is_in_sync_with_the_policies() {
+    let set = builtin();
+    let want = set.catalog_markdown();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md");
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have != want {
+        if std::env::var_os("SHIPSHAPE_BLESS").is_some() {
+            std::fs::write(&path, &want).expect("write docs/rules.md");
+        } else {
+            panic!(
+                "docs/rules.md is out of date: run `SHIPSHAPE_BLESS=1 cargo test` to regenerate it"
+            );
+        }
+    }
+    for p in &set.policies {
+        assert!(
+            want.contains(&format!(
+                "<a id=\"{}\"></a>",
+                p.meta.id.to_ascii_lowercase()
+            )),
+            "anchor for {}",
+            p.meta.id
+        );
+    }
+}
