@@ -37,6 +37,14 @@ pub enum Command {
         #[arg(long, value_name = "RULE")]
         rule: Option<String>,
     },
+    /// Print the JSON Schema of the configuration file (`shipshape schema config`).
+    Schema {
+        /// What to describe: `config`.
+        what: String,
+        /// Policy options.
+        #[command(flatten)]
+        policies: PolicyArgs,
+    },
     /// Print a rule's documentation.
     Explain {
         /// The rule ID, e.g. DF005.
@@ -188,6 +196,18 @@ pub fn run(cli: Cli) -> u8 {
         }
         Command::Check(args) => check(args),
         Command::Test { dir, rule } => test_policies(dir, rule),
+        Command::Schema { what, policies } => {
+            if what != "config" {
+                eprintln!(
+                    "error: unknown schema {what}; `shipshape schema config` is the one there is"
+                );
+                return EXIT_ERROR;
+            }
+            let Ok(set) = load_policies(&policies) else {
+                return EXIT_ERROR;
+            };
+            print_out(&pretty(&crate::config::json_schema(&set)))
+        }
     }
 }
 

@@ -223,3 +223,55 @@ pub fn validate(
     }
     Ok(cfg)
 }
+
+/// A JSON Schema (draft 2020-12) of the configuration file, for editors.
+pub fn json_schema(set: &PolicySet) -> serde_json::Value {
+    let mut rules = serde_json::Map::new();
+    for p in &set.policies {
+        let mut options = serde_json::Map::new();
+        for (name, spec) in &p.options {
+            let ty = match spec.kind {
+                OptionType::String => serde_json::json!({"type": ["string", "null"]}),
+                OptionType::Int => serde_json::json!({"type": "integer"}),
+                OptionType::Float => serde_json::json!({"type": "number"}),
+                OptionType::Bool => serde_json::json!({"type": "boolean"}),
+                OptionType::List => {
+                    serde_json::json!({"type": "array", "items": {"type": "string"}})
+                }
+            };
+            let mut ty = ty;
+            if let Some(o) = ty.as_object_mut() {
+                o.insert(
+                    "description".into(),
+                    serde_json::Value::String(spec.doc.trim().to_string()),
+                );
+                o.insert("default".into(), spec.default.clone());
+            }
+            options.insert(name.clone(), ty);
+        }
+        rules.insert(
+            p.meta.id.clone(),
+            serde_json::json!({
+                "description": p.meta.title,
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "enabled": {"type": "boolean"},
+                    "severity": {"enum": ["error", "warning", "note"]},
+                    "options": {"type": "object", "additionalProperties": false, "properties": options}
+                }
+            }),
+        );
+    }
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "shipshape configuration",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "rules": {"type": "object", "additionalProperties": false, "properties": rules},
+            "exclude": {"type": "array", "items": {"type": "string"}},
+            "policies": {"type": "array", "items": {"type": "string"}}
+        }
+    })
+}

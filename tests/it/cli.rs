@@ -430,3 +430,22 @@ fn config_disables_overrides_severity_sets_options_and_rejects_mistakes() {
         "--no-config ignores the exclude"
     );
 }
+
+#[test]
+fn config_schema_accepts_a_valid_config_and_rejects_typos() {
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["schema", "config"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let good = serde_json::json!({"rules": {"DF005": {"severity": "warning", "options": {"user": "node"}}}, "exclude": ["x/**"]});
+    assert!(validator.is_valid(&good));
+    let bad = serde_json::json!({"rules": {"DF005": {"options": {"usr": "node"}}}});
+    assert!(!validator.is_valid(&bad));
+    cargo_bin_cmd!("shipshape")
+        .args(["schema", "nope"])
+        .assert()
+        .code(2);
+}
