@@ -138,6 +138,9 @@ pub struct CheckArgs {
     /// Use no configuration file.
     #[arg(long)]
     pub no_config: bool,
+    /// Include findings silenced by inline suppressions (SARIF `suppressions`).
+    #[arg(long)]
+    pub show_suppressed: bool,
     /// Report only findings that are not in this baseline file.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -356,6 +359,11 @@ fn check(args: CheckArgs) -> u8 {
                 eprintln!("error: {e}");
                 return EXIT_ERROR;
             }
+        }
+    }
+    if !args.show_suppressed {
+        for r in &mut reports {
+            r.suppressed.clear();
         }
     }
     if let Some(path) = &args.baseline {

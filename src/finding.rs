@@ -76,6 +76,9 @@ pub struct RootReport {
     pub ignored: usize,
     /// Tool notifications for inputs that could not be loaded or were skipped.
     pub notifications: Vec<Notification>,
+    /// Findings silenced by inline suppressions, with the suppression's justification; left
+    /// out of reports unless `--show-suppressed` (then SARIF `suppressions`).
+    pub suppressed: Vec<(Finding, String)>,
     /// Text of every file a finding points at, by relative path, for snippets.
     pub sources: BTreeMap<String, Arc<str>>,
 }

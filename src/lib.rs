@@ -595,12 +595,20 @@ fn build_report(
     let (suppressed, notes) = suppress::apply(&keys, &sources, &suppress::today());
     notifications.extend(notes);
     let mut kept: Vec<(RawFinding, Severity)> = Vec::new();
-    for ((f, sev), is_suppressed) in raw.into_iter().zip(suppressed) {
+    let mut silenced: Vec<(RawFinding, Severity, String)> = Vec::new();
+    for ((f, sev), justification) in raw.into_iter().zip(suppressed) {
         let excluded = filter.exclude.iter().any(|g| {
             globset::Glob::new(g).is_ok_and(|g| g.compile_matcher().is_match(&f.location.file))
         });
-        if is_suppressed || excluded {
+        if excluded {
             ignored += 1;
+            continue;
+        }
+        if let Some(j) = justification {
+            ignored += 1;
+            if filter.keeps(&f.rule) {
+                silenced.push((f, sev, j));
+            }
             continue;
         }
         if f.rule != "SS001" && unloadable.contains(&f.location.file) {
@@ -630,9 +638,8 @@ fn build_report(
     });
     kept.dedup_by(|a, b| a.0 == b.0);
     let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
-    let mut findings = Vec::new();
     let mut used = BTreeMap::new();
-    for (f, severity) in kept {
+    let mut make = |f: RawFinding, severity: Severity| {
         let text = sources.get(&f.location.file);
         let line_text = text
             .and_then(|t| t.lines().nth(f.location.line.saturating_sub(1) as usize))
@@ -646,14 +653,19 @@ fn build_report(
         if let Some(t) = text {
             used.insert(f.location.file.clone(), t.clone());
         }
-        findings.push(Finding {
+        Finding {
             rule: f.rule,
             severity,
             message: f.message,
             location: f.location,
             fingerprint,
-        });
-    }
+        }
+    };
+    let findings: Vec<Finding> = kept.into_iter().map(|(f, s)| make(f, s)).collect();
+    let suppressed: Vec<(Finding, String)> = silenced
+        .into_iter()
+        .map(|(f, s, j)| (make(f, s), j))
+        .collect();
     for n in &notifications {
         if let Some(t) = sources.get(&n.location.file) {
             used.insert(n.location.file.clone(), t.clone());
@@ -664,6 +676,7 @@ fn build_report(
         findings,
         ignored,
         notifications,
+        suppressed,
         sources: used,
     }
 }

@@ -72,12 +72,13 @@ pub fn today() -> String {
 }
 
 /// Applies the suppressions found in `sources` to findings given as (rule, file, line):
-/// returns which findings are suppressed, and notifications about the suppressions themselves.
+/// returns, for each finding, the justification of the suppression that silences it (`None`:
+/// not suppressed), and notifications about the suppressions themselves.
 pub fn apply(
     findings: &[(String, String, u32)],
     sources: &BTreeMap<String, Arc<str>>,
     today: &str,
-) -> (Vec<bool>, Vec<Notification>) {
+) -> (Vec<Option<String>>, Vec<Notification>) {
     let mut by_file: BTreeMap<&str, Vec<(Suppression, bool)>> = BTreeMap::new();
     for (file, _, _) in findings.iter().map(|(_, f, l)| (f.as_str(), (), l)) {
         if by_file.contains_key(file) {
@@ -100,7 +101,7 @@ pub fn apply(
     let mut notes = Vec::new();
     let mut suppressed = Vec::with_capacity(findings.len());
     for (rule, file, line) in findings {
-        let mut hit = false;
+        let mut hit: Option<String> = None;
         if let Some(list) = by_file.get_mut(file.as_str()) {
             for (s, used) in list.iter_mut() {
                 let near = s.loc.line == *line || s.loc.line + 1 == *line;
@@ -110,7 +111,7 @@ pub fn apply(
                 let expired = s.until.as_deref().is_some_and(|u| u < today);
                 *used = true;
                 if !expired {
-                    hit = true;
+                    hit = Some(s.reason.clone());
                 }
             }
         }
@@ -179,7 +180,9 @@ mod tests {
             &sources,
             "2026-11-26",
         );
-        assert_eq!(sup, vec![true, true, false, false]);
+        let flags: Vec<bool> = sup.iter().map(Option::is_some).collect();
+        assert_eq!(flags, vec![true, true, false, false]);
+        assert_eq!(sup[0].as_deref(), Some("root needed"));
         let msgs: Vec<&str> = notes.iter().map(|n| n.message.as_str()).collect();
         assert!(
             msgs.iter().any(|m| m.contains("DF004 gives no reason")),

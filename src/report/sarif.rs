@@ -43,11 +43,23 @@ pub fn render(reports: &[RootReport], rules: &[RuleMeta], tool_version: &str) ->
 
 /// One run: the results and notifications of `report`.
 fn run(report: &RootReport, rules: &[RuleMeta], driver_rules: &[Value], version: &str) -> Value {
-    let results: Vec<Value> = report
+    let mut results: Vec<Value> = report
         .findings
         .iter()
         .map(|finding| result(finding, rules))
         .collect();
+    // Suppressed findings are only present when asked for (`--show-suppressed`); they carry
+    // an in-source suppression with its justification.
+    for (finding, justification) in &report.suppressed {
+        let mut r = result(finding, rules);
+        if let Value::Object(o) = &mut r {
+            o.insert(
+                "suppressions".to_string(),
+                json!([{ "kind": "inSource", "justification": justification }]),
+            );
+        }
+        results.push(r);
+    }
     let notifications: Vec<Value> = report.notifications.iter().map(notification).collect();
 
     let mut run = Map::new();

@@ -449,3 +449,45 @@ fn config_schema_accepts_a_valid_config_and_rejects_typos() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn suppressed_findings_appear_only_with_show_suppressed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM node:18-alpine\n# shipshape: ignore[DF005] drops privileges in the entrypoint\nUSER root\n",
+    )
+    .expect("write");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            dir.path().to_str().expect("utf-8"),
+            "--format",
+            "sarif",
+            "--select",
+            "DF005",
+        ];
+        args.extend_from_slice(extra);
+        let out = cargo_bin_cmd!("shipshape")
+            .args(&args)
+            .output()
+            .expect("runs");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        (
+            out.status.code(),
+            doc["runs"][0]["results"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        )
+    };
+    let (code, results) = run(&[]);
+    assert_eq!((code, results.len()), (Some(0), 0));
+    let (code, results) = run(&["--show-suppressed"]);
+    assert_eq!(code, Some(0), "suppressed findings never fail the run");
+    assert_eq!(results.len(), 1);
+    assert_eq!(
+        results[0]["suppressions"][0]["justification"],
+        "drops privileges in the entrypoint"
+    );
+}
