@@ -34,6 +34,10 @@ pub struct ConfigFile {
     /// Extra policy directories, relative to the config file.
     #[serde(default)]
     pub policies: Vec<String>,
+    /// An organisation config this one builds on (path relative to this file). Its rules
+    /// marked `locked: true` can be tightened here but not disabled, downgraded or changed.
+    #[serde(default)]
+    pub extends: Option<String>,
 }
 
 /// Settings of one rule.
@@ -49,6 +53,10 @@ pub struct RuleConfig {
     /// Option values.
     #[serde(default)]
     pub options: BTreeMap<String, serde_json::Value>,
+    /// In an organisation config: configs that extend it may raise the severity, but may not
+    /// disable the rule, lower its severity or change its options.
+    #[serde(default)]
+    pub locked: Option<bool>,
 }
 
 /// A configuration problem, shown with the file and the offending part.
@@ -124,8 +132,12 @@ fn err(path: &Path, text: &str, line: u64, col: u64, message: String) -> Box<Con
     })
 }
 
-/// Reads and parses a config file (without checking rule IDs).
+/// Reads and parses a config file and what it `extends` (without checking rule IDs).
 pub fn read(path: &Path) -> Result<(ConfigFile, String), Box<ConfigError>> {
+    read_at(path, 0)
+}
+
+fn read_at(path: &Path, depth: usize) -> Result<(ConfigFile, String), Box<ConfigError>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Box::new(ConfigError {
             message: format!("cannot read config {}: {e}", path.display()),
@@ -142,7 +154,88 @@ pub fn read(path: &Path) -> Result<(ConfigFile, String), Box<ConfigError>> {
             err(path, &text, l, c, format!("invalid config: {first}"))
         })?
     };
-    Ok((file, text))
+    let Some(parent_rel) = file.extends.clone() else {
+        return Ok((file, text));
+    };
+    let parent_path = path.parent().unwrap_or(Path::new(".")).join(&parent_rel);
+    if depth >= 4 {
+        let (l, c) = key_pos(&text, "extends", 1);
+        return Err(err(
+            path,
+            &text,
+            l,
+            c,
+            "`extends` chains deeper than 4 files".to_string(),
+        ));
+    }
+    let (parent, _) = read_at(&parent_path, depth + 1)?;
+    let merged = merge(path, &text, &parent_path, parent, file)?;
+    Ok((merged, text))
+}
+
+/// Merges a config onto the one it extends, refusing to loosen locked rules.
+fn merge(
+    path: &Path,
+    text: &str,
+    parent_path: &Path,
+    parent: ConfigFile,
+    child: ConfigFile,
+) -> Result<ConfigFile, Box<ConfigError>> {
+    let mut rules = parent.rules;
+    for (id, rc) in child.rules {
+        let (l, c) = key_pos(text, &id, 1);
+        let refuse = |what: &str| {
+            err(
+                path,
+                text,
+                l,
+                c,
+                format!(
+                    "rule {id} is locked by {}: this file may not {what}",
+                    parent_path.display()
+                ),
+            )
+        };
+        let base = rules.remove(&id);
+        if let Some(b) = base.as_ref().filter(|b| b.locked == Some(true)) {
+            if rc.enabled == Some(false) {
+                return Err(refuse("disable it"));
+            }
+            if let Some(sev) = rc.severity
+                && b.severity.is_some_and(|bs| sev < bs)
+            {
+                return Err(refuse("lower its severity"));
+            }
+            if !rc.options.is_empty() && rc.options != b.options {
+                return Err(refuse("change its options"));
+            }
+        }
+        let mut m = base.unwrap_or_default();
+        if rc.enabled.is_some() {
+            m.enabled = rc.enabled;
+        }
+        if rc.severity.is_some() {
+            m.severity = rc.severity;
+        }
+        m.options.extend(rc.options);
+        rules.insert(id, m);
+    }
+    let mut exclude = parent.exclude;
+    exclude.extend(child.exclude);
+    let base_dir = parent_path.parent().unwrap_or(Path::new("."));
+    let base_dir = std::fs::canonicalize(base_dir).unwrap_or_else(|_| base_dir.to_path_buf());
+    let mut policies: Vec<String> = parent
+        .policies
+        .iter()
+        .map(|p| base_dir.join(p).display().to_string())
+        .collect();
+    policies.extend(child.policies);
+    Ok(ConfigFile {
+        rules,
+        exclude,
+        policies,
+        extends: None,
+    })
 }
 
 /// Validates a config file against the loaded policies.

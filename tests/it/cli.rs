@@ -491,3 +491,58 @@ fn suppressed_findings_appear_only_with_show_suppressed() {
         "drops privileges in the entrypoint"
     );
 }
+
+#[test]
+fn locked_rules_of_an_extended_config_cannot_be_loosened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let org = dir.path().join("org.yaml");
+    std::fs::write(
+        &org,
+        "rules:\n  DF005:\n    locked: true\n    severity: error\n  DF006:\n    severity: note\n",
+    )
+    .expect("write");
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    std::fs::write(repo.join("Dockerfile"), "FROM node:latest\nUSER root\n").expect("write");
+    let run = |cfg: &str| {
+        std::fs::write(repo.join("shipshape.yaml"), cfg).expect("write");
+        let out = cargo_bin_cmd!("shipshape")
+            .args([
+                "check",
+                repo.to_str().expect("utf-8"),
+                "--select",
+                "DF005,DF006",
+                "--format",
+                "json",
+            ])
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, _, err) = run("extends: ../org.yaml\nrules:\n  DF005:\n    enabled: false\n");
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("locked by") && err.contains("org.yaml") && err.contains("shipshape.yaml"),
+        "{err}"
+    );
+    let (code, _, err) = run("extends: ../org.yaml\nrules:\n  DF005:\n    severity: warning\n");
+    assert_eq!(code, Some(2), "{err}");
+    let (code, out, _) = run("extends: ../org.yaml\nrules:\n  DF006:\n    severity: error\n");
+    assert_eq!(code, Some(1));
+    assert!(out.contains("\"DF006\"") && out.contains("\"DF005\""));
+    let (code, out, _) = run("extends: ../org.yaml\n");
+    assert_eq!(code, Some(1));
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let sev: Vec<&str> = doc["roots"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "DF006")
+        .filter_map(|f| f["severity"].as_str())
+        .collect();
+    assert_eq!(sev, vec!["note"], "the organisation's severity applies");
+}
