@@ -49,6 +49,10 @@ pub enum Command {
     Explain {
         /// The rule ID, e.g. DF005.
         rule: String,
+        /// Show the settings in effect under this configuration file (default: the current
+        /// directory's, when it has one).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Policy options.
         #[command(flatten)]
         policies: PolicyArgs,
@@ -181,16 +185,39 @@ pub fn run(cli: Cli) -> u8 {
             }
             print_out(&out)
         }
-        Command::Explain { rule, policies } => {
+        Command::Explain {
+            rule,
+            config,
+            policies,
+        } => {
             let Ok(set) = load_policies(&policies) else {
                 return EXIT_ERROR;
+            };
+            let cfg_path = config.or_else(|| crate::config::discover(std::path::Path::new(".")));
+            let cfg = match cfg_path {
+                Some(path) => match crate::config::read(&path)
+                    .and_then(|(f, t)| crate::config::validate(&path, f, &t, &set))
+                {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        eprintln!("{:?}", miette::Report::new(*e));
+                        return EXIT_ERROR;
+                    }
+                },
+                None => None,
             };
             match set
                 .policies
                 .iter()
                 .find(|p| p.meta.id.eq_ignore_ascii_case(&rule))
             {
-                Some(p) => print_out(&set.reference(p)),
+                Some(p) => {
+                    let mut text = set.reference(p);
+                    if let Some(c) = &cfg {
+                        text.push_str(&in_effect(p, c));
+                    }
+                    print_out(&text)
+                }
                 None => {
                     eprintln!("error: no rule {rule}; `shipshape rules` lists them");
                     EXIT_ERROR
@@ -212,6 +239,25 @@ pub fn run(cli: Cli) -> u8 {
             print_out(&pretty(&crate::config::json_schema(&set)))
         }
     }
+}
+
+/// The settings of a rule in effect under a configuration.
+fn in_effect(p: &crate::policy::Policy, c: &crate::config::Config) -> String {
+    let id = &p.meta.id;
+    let mut out = format!(
+        "\n## In effect ({})\n\n- enabled: {}\n- severity: {}\n",
+        c.path
+            .as_ref()
+            .map_or_else(String::new, |p| p.display().to_string()),
+        !c.disabled.contains(id),
+        c.severities.get(id).copied().unwrap_or(p.meta.severity)
+    );
+    let set = c.options.get(id);
+    for (name, spec) in &p.options {
+        let v = set.and_then(|o| o.get(name)).unwrap_or(&spec.default);
+        out.push_str(&format!("- option `{name}`: `{v}`\n"));
+    }
+    out
 }
 
 fn test_policies(dir: Option<PathBuf>, rule: Option<String>) -> u8 {

@@ -546,3 +546,27 @@ fn locked_rules_of_an_extended_config_cannot_be_loosened() {
         .collect();
     assert_eq!(sev, vec!["note"], "the organisation's severity applies");
 }
+
+#[test]
+fn explain_shows_options_and_the_settings_in_effect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("shipshape.yaml");
+    std::fs::write(
+        &cfg,
+        "rules:\n  DF005:\n    severity: warning\n    options:\n      user: node\n",
+    )
+    .expect("write");
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["explain", "DF005", "--config", cfg.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("## Options") && text.contains("| `user` | string | `null` |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- severity: warning") && text.contains("- option `user`: `\"node\"`"),
+        "{text}"
+    );
+}
