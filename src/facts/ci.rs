@@ -39,7 +39,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package]) {
             let start = if one_shell {
                 shell_dir.clone()
             } else {
-                join_dir("", &step.working_directory)
+                crate::load::join_relative("", &step.working_directory)
             };
             shell_dir = step_runs(job, step, packages, &start, &mut runs);
             step_pushes(job, step, &mut pushes);
@@ -293,26 +293,6 @@ pub fn deploy_environments(job: &Job) -> Vec<String> {
     out
 }
 
-/// Joins a working directory onto another (root-relative, no leading `./`).
-fn join_dir(base: &str, dir: &str) -> String {
-    let dir = dir.trim();
-    let mut parts: Vec<&str> = if dir.starts_with('/') {
-        Vec::new()
-    } else {
-        base.split('/').filter(|p| !p.is_empty()).collect()
-    };
-    for p in dir.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
-}
-
 /// The package.json in effect in `dir`: the nearest at or above it.
 fn package_in<'p>(dir: &str, packages: &'p [Package]) -> Option<&'p Package> {
     let mut d = dir.to_string();
@@ -354,7 +334,7 @@ impl Walker<'_> {
         let base = program.rsplit('/').next().unwrap_or(&program).to_string();
         if let Some(pm) = &c.pm {
             let dir = match &pm.dir {
-                Some(d) => join_dir(cwd, d),
+                Some(d) => crate::load::join_relative(cwd, d),
                 None => cwd.to_string(),
             };
             let unresolved = unresolved || dir.contains('$');
@@ -499,7 +479,7 @@ impl Walker<'_> {
         for c in &cmds {
             if c.program == "cd" {
                 if let Some(d) = c.args.first() {
-                    cwd = join_dir(&cwd, d);
+                    cwd = crate::load::join_relative(&cwd, d);
                 }
                 continue;
             }
@@ -863,7 +843,7 @@ fn step_runs_in(
     for (ci, c) in step.commands.iter().enumerate() {
         if c.program == "cd" {
             if let Some(d) = c.args.first() {
-                cwd = join_dir(&cwd, d);
+                cwd = crate::load::join_relative(&cwd, d);
             }
             continue;
         }
@@ -961,26 +941,29 @@ fn settle_pushes(pushes: &mut [Push]) {
     }
 }
 
+/// The values of `-t`/`--tag`/`--tag=` in a command's arguments.
+fn tag_flags(a: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < a.len() {
+        if (a[i] == "-t" || a[i] == "--tag") && i + 1 < a.len() {
+            out.push(a[i + 1].to_string());
+            i += 1;
+        } else if let Some(v) = a[i].strip_prefix("--tag=") {
+            out.push(v.to_string());
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Tags given with `-t`/`--tag` to the image builds of a job.
 fn job_build_tags(job: &Job) -> Vec<String> {
     let mut out = Vec::new();
-    for step in &job.steps {
-        for c in &step.commands {
-            let a: Vec<&str> = c.args.iter().map(String::as_str).collect();
-            let build = matches!(a.as_slice(), ["build", ..] | ["buildx", "build", ..]);
-            if !build {
-                continue;
-            }
-            let mut i = 0;
-            while i < a.len() {
-                if (a[i] == "-t" || a[i] == "--tag") && i + 1 < a.len() {
-                    out.push(a[i + 1].to_string());
-                    i += 1;
-                } else if let Some(v) = a[i].strip_prefix("--tag=") {
-                    out.push(v.to_string());
-                }
-                i += 1;
-            }
+    for c in job.steps.iter().flat_map(|s| &s.commands) {
+        let a: Vec<&str> = c.args.iter().map(String::as_str).collect();
+        if matches!(a.as_slice(), ["build", ..] | ["buildx", "build", ..]) {
+            out.extend(tag_flags(&a));
         }
     }
     out
@@ -1085,20 +1068,6 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
             continue;
         }
         let a: Vec<&str> = c.args.iter().map(String::as_str).collect();
-        let tag_flags = |a: &[&str]| -> Vec<String> {
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < a.len() {
-                if (a[i] == "-t" || a[i] == "--tag") && i + 1 < a.len() {
-                    out.push(a[i + 1].to_string());
-                    i += 1;
-                } else if let Some(v) = a[i].strip_prefix("--tag=") {
-                    out.push(v.to_string());
-                }
-                i += 1;
-            }
-            out
-        };
         let tags = match a.as_slice() {
             ["push", rest @ ..] if rest.iter().any(|x| *x == "--all-tags" || *x == "-a") => {
                 // Pushes every local tag of the repository: those the job's builds gave it.

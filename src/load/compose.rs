@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::load::yaml::YamlFailure;
 use crate::load::ytree::{self, YNode, YValue};
-use crate::load::{LoadError, read_text};
+use crate::load::{LoadError, join_relative, read_text};
 use crate::location::Location;
 use crate::model::compose::{ComposeProject, EnvEntry, EnvFile, Service};
 use crate::model::image::ImageRef;
@@ -183,25 +183,6 @@ fn dir_of(rel: &str) -> &str {
     rel.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
-/// Joins a path written in a Compose file onto the file's directory, root-relative.
-fn join(dir: &str, path: &str) -> String {
-    let mut parts: Vec<&str> = if path.starts_with('/') {
-        Vec::new()
-    } else {
-        dir.split('/').filter(|p| !p.is_empty()).collect()
-    };
-    for p in path.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
-}
-
 impl Ctx<'_> {
     fn read_other(&mut self, rel: &str, at: &Location) -> Option<(String, YNode)> {
         match read_text(&self.root.join(rel), rel) {
@@ -239,7 +220,7 @@ impl Ctx<'_> {
                         .and_then(|p| p.strings().into_iter().next())
                 });
                 let Some(path) = path else { continue };
-                let target = join(dir_of(rel), &path);
+                let target = join_relative(dir_of(rel), &path);
                 let at = item.loc(rel);
                 if depth >= MAX_DEPTH || (self.files.contains(&target) && depth > 0) {
                     self.errors.push(LoadError {
@@ -291,7 +272,7 @@ impl Ctx<'_> {
                 let at = ext.loc(rel);
                 let target = file
                     .as_deref()
-                    .map_or_else(|| rel.to_string(), |f| join(dir_of(rel), f));
+                    .map_or_else(|| rel.to_string(), |f| join_relative(dir_of(rel), f));
                 if depth >= MAX_DEPTH || !seen.insert((target.clone(), svc.clone())) {
                     self.errors.push(LoadError {
                         message: format!("{rel}: extends cycle through {target} service {svc}"),
@@ -332,7 +313,7 @@ impl Ctx<'_> {
             .and_then(|i| Some((i.as_str()?, i.loc(rel))));
         let build = node.get("build").map(|b| match &b.value {
             YValue::Map(_) => (
-                join(
+                join_relative(
                     dir,
                     &b.get("context")
                         .and_then(YNode::as_str)
@@ -344,7 +325,7 @@ impl Ctx<'_> {
                 b.get("target").and_then(YNode::as_str).unwrap_or_default(),
             ),
             _ => (
-                join(dir, &b.as_str().unwrap_or_else(|| ".".to_string())),
+                join_relative(dir, &b.as_str().unwrap_or_else(|| ".".to_string())),
                 String::new(),
                 String::new(),
             ),
@@ -402,7 +383,7 @@ impl Ctx<'_> {
                         ),
                         _ => (i.as_str()?, true),
                     };
-                    let resolved = join(dir, &path);
+                    let resolved = join_relative(dir, &path);
                     let text = read_text(&self.root.join(&resolved), &resolved).ok();
                     Some(EnvFile {
                         path,
@@ -469,7 +450,7 @@ fn finish(rel: &str, name: String, raw: Raw) -> Service {
     let image_ref = ImageRef::parse(&image_resolved);
     let (build_context, build_dockerfile, build_target) = raw.build.clone().unwrap_or_default();
     let build_dockerfile = if raw.build.is_some() && !build_dockerfile.is_empty() {
-        join(&build_context, &build_dockerfile)
+        join_relative(&build_context, &build_dockerfile)
     } else {
         build_dockerfile
     };

@@ -805,23 +805,7 @@ fn make_user(raw: &str, vars: &Vars, loc: Location) -> User {
 
 /// Joins a path onto a directory (absolute paths replace it) and normalises `.`/`..`.
 pub fn join_path(base: &str, path: &str) -> String {
-    let path = path.trim();
-    let joined = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{}/{}", base.trim_end_matches('/'), path)
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for p in joined.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    format!("/{}", crate::load::join_relative(base, path))
 }
 
 /// Whether `dir` is `ancestor` or inside it.

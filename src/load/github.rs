@@ -74,7 +74,7 @@ pub fn load(root: &Path, rel: &str, text: &str) -> Result<Workflow, LoadError> {
     };
     let mut ctx = Ctx {
         root,
-        workflow_env: string_map(doc.get("env")),
+        workflow_env: doc.get("env").map(YNode::string_map).unwrap_or_default(),
         workflow_dir: doc
             .get("defaults")
             .and_then(|d| d.get("run"))
@@ -220,7 +220,7 @@ impl Ctx<'_> {
             let mut steps = Vec::new();
             if let Some(list) = job.get("steps") {
                 let mut env = self.workflow_env.clone();
-                env.extend(string_map(job.get("env")));
+                env.extend(job.get("env").map(YNode::string_map).unwrap_or_default());
                 let default_dir = job
                     .get("defaults")
                     .and_then(|d| d.get("run"))
@@ -302,7 +302,8 @@ impl Ctx<'_> {
             let gating = !continue_on_error && !job_allows_failure;
             let name = item.get("name").and_then(YNode::as_str).unwrap_or_default();
             let mut env: BTreeMap<String, String> = inherited_env.clone();
-            let own: BTreeMap<String, String> = string_map(item.get("env"));
+            let own: BTreeMap<String, String> =
+                item.get("env").map(YNode::string_map).unwrap_or_default();
             env.extend(own);
             let working_directory = item
                 .get("working-directory")
@@ -446,17 +447,6 @@ fn script_commands(file: &str, text: &str, node: &YNode, run: &str) -> Vec<shell
         node.col
     };
     shell::parse_script(run, file, node.line, col).unwrap_or_default()
-}
-
-/// A mapping of scalars as strings (`env:` blocks).
-fn string_map(n: Option<&YNode>) -> BTreeMap<String, String> {
-    n.map(|n| {
-        n.entries()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?, v.as_str().unwrap_or_default())))
-            .collect()
-    })
-    .unwrap_or_default()
 }
 
 fn is_true(n: &YNode) -> bool {

@@ -107,6 +107,27 @@ fn byte_location(bytes: &[u8], at: usize, rel: &str) -> Location {
     Location::point(rel, line, col)
 }
 
+/// Joins `path` onto the directory `base` (an absolute `path` replaces it) and normalises
+/// `.` and `..`; the result has no leading or trailing `/` (`""` is the top).
+pub fn join_relative(base: &str, path: &str) -> String {
+    let path = path.trim();
+    let mut parts: Vec<&str> = if path.starts_with('/') {
+        Vec::new()
+    } else {
+        base.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
 /// A short reason for an I/O error, naming symlink loops explicitly.
 fn io_reason(e: &std::io::Error) -> String {
     if e.raw_os_error() == Some(40) {

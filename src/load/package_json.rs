@@ -66,15 +66,7 @@ pub fn load(rel: &str, text: &str) -> Result<Package, LoadError> {
         return Ok(pkg);
     };
     pkg.name = root.get("name").and_then(YNode::as_str).unwrap_or_default();
-    let map = |n: Option<&YNode>| -> BTreeMap<String, String> {
-        n.map(|n| {
-            n.entries()
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_str()?, v.as_str().unwrap_or_default())))
-                .collect()
-        })
-        .unwrap_or_default()
-    };
+    let map = |n: Option<&YNode>| n.map(YNode::string_map).unwrap_or_default();
     pkg.scripts = map(root.get("scripts"));
     pkg.dependencies = map(root.get("dependencies"));
     pkg.dev_dependencies = map(root.get("devDependencies"));

@@ -109,6 +109,15 @@ impl YNode {
         word.starts_with('!').then(|| word.to_string())
     }
 
+    /// A mapping of scalars as strings (`env:`, `scripts`, `dependencies`); empty for other
+    /// nodes.
+    pub fn string_map(&self) -> std::collections::BTreeMap<String, String> {
+        self.entries()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str()?, v.as_str().unwrap_or_default())))
+            .collect()
+    }
+
     /// A string, or each string of a sequence of strings.
     pub fn strings(&self) -> Vec<String> {
         match &self.value {
