@@ -184,17 +184,17 @@ fn dir_of(rel: &str) -> &str {
 }
 
 impl Ctx<'_> {
-    fn read_other(&mut self, rel: &str, at: &Location) -> Option<(String, YNode)> {
+    fn read_other(&mut self, rel: &str, at: &Location) -> Option<YNode> {
         match read_text(&self.root.join(rel), rel) {
             Ok(t) => match parse_doc(rel, &t) {
                 Ok(doc) => {
-                    if !self.sources.iter().any(|(p, _)| p == rel) {
-                        self.sources.push((rel.to_string(), t.clone()));
-                    }
                     if !self.files.iter().any(|f| f == rel) {
                         self.files.push(rel.to_string());
                     }
-                    Some((t, doc))
+                    if !self.sources.iter().any(|(p, _)| p == rel) {
+                        self.sources.push((rel.to_string(), t));
+                    }
+                    Some(doc)
                 }
                 Err(e) => {
                     self.errors.push(e);
@@ -229,7 +229,7 @@ impl Ctx<'_> {
                     });
                     continue;
                 }
-                if let Some((_, d)) = self.read_other(&target, &at) {
+                if let Some(d) = self.read_other(&target, &at) {
                     self.read_file(&target, &d, out, depth + 1);
                 }
             }
@@ -283,7 +283,7 @@ impl Ctx<'_> {
                         let (bk, bv) = (bk.clone(), bv.clone());
                         raw = self.service(rel, doc, &svc, &bk, &bv, depth + 1, seen);
                     }
-                } else if let Some((_, d)) = self.read_other(&target, &at) {
+                } else if let Some(d) = self.read_other(&target, &at) {
                     if let Some((bk, bv)) = d.get("services").and_then(|s| s.entry(&svc)) {
                         let (bk, bv) = (bk.clone(), bv.clone());
                         raw = self.service(&target, &d, &svc, &bk, &bv, depth + 1, seen);

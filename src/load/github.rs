@@ -904,11 +904,6 @@ impl CondParser<'_> {
     }
 }
 
-/// Names of all job ids in a set of jobs (for needs resolution in tests).
-pub fn job_ids(jobs: &[Job]) -> BTreeSet<String> {
-    jobs.iter().map(|j| j.id.clone()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
