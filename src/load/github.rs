@@ -4,7 +4,7 @@
 //! composite actions are followed (cycles and missing targets are errors, not crashes);
 //! remote actions and workflows are recorded, never fetched.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::load::yaml::YamlFailure;
