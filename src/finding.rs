@@ -79,6 +79,9 @@ pub struct RootReport {
     /// Findings silenced by inline suppressions, with the suppression's justification; left
     /// out of reports unless `--show-suppressed` (then SARIF `suppressions`).
     pub suppressed: Vec<(Finding, String)>,
+    /// How many kept findings inline suppressions silenced (whether or not `suppressed` is
+    /// shown), counted in the summary.
+    pub suppressed_count: usize,
     /// Text of every file a finding points at, by relative path, for snippets.
     pub sources: BTreeMap<String, Arc<str>>,
 }

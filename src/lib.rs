@@ -98,6 +98,7 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
         dockerfiles: Vec::new(),
         alert_files: Vec::new(),
         parse_errors: Vec::new(),
+        suppressions: Vec::new(),
         fallback: Location::file_start("."),
     };
     let mut sources = BTreeMap::new();
@@ -268,6 +269,14 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
     facts::app::compute(&mut repo.app);
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));
     facts::ci::compute(&mut repo.ci, &repo.packages);
+    // Suppression comments are read from every YAML file and Dockerfile loaded (not from
+    // package.json, which has no comments, nor from the fallback README added below).
+    let today = suppress::today();
+    repo.suppressions = sources
+        .iter()
+        .filter(|(p, _)| !p.ends_with(".json"))
+        .flat_map(|(p, t)| suppress::parse_text(p, t, &today))
+        .collect();
     repo.fallback = fallback_location(&discovery.all_files);
     if !sources.contains_key(&repo.fallback.file)
         && let Ok(t) = read_text(&root.join(&repo.fallback.file), &repo.fallback.file)
@@ -574,13 +583,35 @@ pub fn evaluate(
             location: e.loc.clone(),
         });
     }
-    build_report(root, raw, sources, notifications, &unloadable, filter)
+    let known: BTreeSet<String> = policies
+        .policies
+        .iter()
+        .map(|p| p.meta.id.clone())
+        .collect();
+    let suppressions = suppress::apply(&raw_keys(&raw), &repo.suppressions, &known);
+    build_report(
+        root,
+        raw,
+        suppressions,
+        sources,
+        notifications,
+        &unloadable,
+        filter,
+    )
+}
+
+/// (rule, file, line) of each raw finding.
+fn raw_keys(raw: &[(RawFinding, Severity)]) -> Vec<(String, String, u32)> {
+    raw.iter()
+        .map(|(f, _)| (f.rule.clone(), f.location.file.clone(), f.location.line))
+        .collect()
 }
 
 /// Filters, sorts, de-duplicates and fingerprints raw findings into a report.
 fn build_report(
     root: String,
     raw: Vec<(RawFinding, Severity)>,
+    (suppressed, notes): (Vec<Option<String>>, Vec<Notification>),
     sources: BTreeMap<String, Arc<str>>,
     notifications: Vec<Notification>,
     unloadable: &BTreeSet<String>,
@@ -588,11 +619,6 @@ fn build_report(
 ) -> RootReport {
     let mut ignored = 0;
     let mut notifications = notifications;
-    let keys: Vec<(String, String, u32)> = raw
-        .iter()
-        .map(|(f, _)| (f.rule.clone(), f.location.file.clone(), f.location.line))
-        .collect();
-    let (suppressed, notes) = suppress::apply(&keys, &sources, &suppress::today());
     notifications.extend(notes);
     let mut kept: Vec<(RawFinding, Severity)> = Vec::new();
     let mut silenced: Vec<(RawFinding, Severity, String)> = Vec::new();
@@ -605,9 +631,10 @@ fn build_report(
             continue;
         }
         if let Some(j) = justification {
-            ignored += 1;
             if filter.keeps(&f.rule) {
                 silenced.push((f, sev, j));
+            } else {
+                ignored += 1;
             }
             continue;
         }
@@ -676,6 +703,7 @@ fn build_report(
         findings,
         ignored,
         notifications,
+        suppressed_count: suppressed.len(),
         suppressed,
         sources: used,
     }

@@ -3,27 +3,15 @@
 //! suppression without a reason still suppresses but is reported; an expired one stops
 //! suppressing and says so; one that suppresses nothing is reported as unused.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::finding::{Notification, Severity};
 use crate::location::Location;
+use crate::model::Suppression;
 
-/// One suppression comment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Suppression {
-    /// Rule IDs it names.
-    pub rules: Vec<String>,
-    /// The reason written after the IDs (without `until=`).
-    pub reason: String,
-    /// `until=` date (`YYYY-MM-DD`), when given.
-    pub until: Option<String>,
-    /// Where the comment is.
-    pub loc: Location,
-}
-
-/// Parses the suppression comment of one line, if any.
-pub fn parse_line(file: &str, line_no: u32, line: &str) -> Option<Suppression> {
+/// Parses the suppression comment of one line, if any; `today` (`YYYY-MM-DD`) decides whether
+/// its `until=` date has passed.
+pub fn parse_line(file: &str, line_no: u32, line: &str, today: &str) -> Option<Suppression> {
     let at = line.find("shipshape:")?;
     if !line[..at].contains('#') {
         return None;
@@ -36,21 +24,58 @@ pub fn parse_line(file: &str, line_no: u32, line: &str) -> Option<Suppression> {
         .map(|s| s.trim().to_ascii_uppercase())
         .filter(|s| !s.is_empty())
         .collect();
-    let mut until = None;
+    let mut until = String::new();
     let mut words = Vec::new();
     for w in tail.split_whitespace() {
         match w.strip_prefix("until=") {
-            Some(d) => until = Some(d.to_string()),
+            Some(d) => until = d.to_string(),
             None => words.push(w),
         }
     }
+    let until_valid = is_date(&until);
     let col = u32::try_from(line[..at].chars().count()).unwrap_or(0) + 1;
     Some(Suppression {
         rules,
         reason: words.join(" "),
+        expired: until_valid && until.as_str() < today,
         until,
+        until_valid,
         loc: Location::point(file, line_no, col),
     })
+}
+
+/// Every suppression comment of a file's text.
+pub fn parse_text(file: &str, text: &str, today: &str) -> Vec<Suppression> {
+    if !text.contains("shipshape:") {
+        return Vec::new();
+    }
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| parse_line(file, u32::try_from(i + 1).unwrap_or(u32::MAX), l, today))
+        .collect()
+}
+
+/// Whether `s` is a calendar date written `YYYY-MM-DD`.
+fn is_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return false;
+    };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return false;
+    }
+    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>()) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
 }
 
 /// Today's date as `YYYY-MM-DD` (UTC), from the system clock.
@@ -71,84 +96,79 @@ pub fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Applies the suppressions found in `sources` to findings given as (rule, file, line):
-/// returns, for each finding, the justification of the suppression that silences it (`None`:
-/// not suppressed), and notifications about the suppressions themselves.
+/// Applies `suppressions` to findings given as (rule, file, line): returns, for each
+/// finding, the justification of the suppression that silences it (`None`: not suppressed),
+/// and notifications about suppressions that name a rule not loaded (`known` holds the IDs
+/// that are) or silence nothing. An expired suppression silences nothing (SS002 says it
+/// expired); SS002 findings themselves cannot be suppressed inline.
 pub fn apply(
     findings: &[(String, String, u32)],
-    sources: &BTreeMap<String, Arc<str>>,
-    today: &str,
+    suppressions: &[Suppression],
+    known: &BTreeSet<String>,
 ) -> (Vec<Option<String>>, Vec<Notification>) {
-    let mut by_file: BTreeMap<&str, Vec<(Suppression, bool)>> = BTreeMap::new();
-    for (file, _, _) in findings.iter().map(|(_, f, l)| (f.as_str(), (), l)) {
-        if by_file.contains_key(file) {
-            continue;
-        }
-        let list = sources
-            .get(file)
-            .map(|text| {
-                text.lines()
-                    .enumerate()
-                    .filter_map(|(i, l)| {
-                        parse_line(file, u32::try_from(i + 1).unwrap_or(u32::MAX), l)
-                    })
-                    .map(|s| (s, false))
-                    .collect()
-            })
-            .unwrap_or_default();
-        by_file.insert(file, list);
+    let mut at: BTreeMap<(&str, u32), Vec<usize>> = BTreeMap::new();
+    for (i, s) in suppressions.iter().enumerate() {
+        at.entry((s.loc.file.as_str(), s.loc.line))
+            .or_default()
+            .push(i);
+        at.entry((s.loc.file.as_str(), s.loc.line.saturating_add(1)))
+            .or_default()
+            .push(i);
     }
-    let mut notes = Vec::new();
-    let mut suppressed = Vec::with_capacity(findings.len());
-    for (rule, file, line) in findings {
-        let mut hit: Option<String> = None;
-        if let Some(list) = by_file.get_mut(file.as_str()) {
-            for (s, used) in list.iter_mut() {
-                let near = s.loc.line == *line || s.loc.line + 1 == *line;
-                if !near || !s.rules.iter().any(|r| r.eq_ignore_ascii_case(rule)) {
+    let mut used = vec![false; suppressions.len()];
+    let suppressed = findings
+        .iter()
+        .map(|(rule, file, line)| {
+            if rule == SELF_RULE {
+                return None;
+            }
+            let mut hit = None;
+            for &i in at.get(&(file.as_str(), *line)).into_iter().flatten() {
+                let s = &suppressions[i];
+                if s.expired || !s.rules.iter().any(|r| r.eq_ignore_ascii_case(rule)) {
                     continue;
                 }
-                let expired = s.until.as_deref().is_some_and(|u| u < today);
-                *used = true;
-                if !expired {
-                    hit = Some(s.reason.clone());
-                }
+                used[i] = true;
+                hit.get_or_insert_with(|| s.reason.clone());
             }
-        }
-        suppressed.push(hit);
-    }
-    for list in by_file.values() {
-        for (s, used) in list {
-            let ids = s.rules.join(",");
-            if let Some(u) = s.until.as_deref().filter(|u| *u < today) {
-                notes.push(Notification {
-                    level: Severity::Warning,
-                    message: format!(
-                        "{}: suppression of {ids} expired on {u}; it no longer applies",
-                        s.loc.file
-                    ),
-                    location: s.loc.clone(),
-                });
-            } else if !used {
-                notes.push(Notification {
-                    level: Severity::Note,
-                    message: format!(
-                        "{}: unused suppression of {ids}: nothing is reported here",
-                        s.loc.file
-                    ),
-                    location: s.loc.clone(),
-                });
-            } else if s.reason.is_empty() {
-                notes.push(Notification {
-                    level: Severity::Warning,
-                    message: format!("{}: suppression of {ids} gives no reason", s.loc.file),
-                    location: s.loc.clone(),
-                });
-            }
+            hit
+        })
+        .collect();
+    let mut notes = Vec::new();
+    for (s, used) in suppressions.iter().zip(used) {
+        let unknown: Vec<&str> = s
+            .rules
+            .iter()
+            .filter(|r| !known.contains(*r))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            notes.push(Notification {
+                level: Severity::Warning,
+                message: format!(
+                    "{}: suppression names unknown rule {}; `shipshape rules` lists them",
+                    s.loc.file,
+                    unknown.join(",")
+                ),
+                location: s.loc.clone(),
+            });
+        } else if !used && !s.expired && !s.rules.is_empty() {
+            notes.push(Notification {
+                level: Severity::Note,
+                message: format!(
+                    "{}: unused suppression of {}: no such finding on this line or the next",
+                    s.loc.file,
+                    s.rules.join(",")
+                ),
+                location: s.loc.clone(),
+            });
         }
     }
     (suppressed, notes)
 }
+
+/// The rule reporting suppression problems; its findings cannot be suppressed inline.
+pub const SELF_RULE: &str = "SS002";
 
 #[cfg(test)]
 mod tests {
@@ -160,42 +180,97 @@ mod tests {
             "Dockerfile",
             3,
             "USER root # shipshape: ignore[df005, DF006] needs root for apt until=2099-01-01",
+            "2026-11-26",
         )
         .expect("parses");
         assert_eq!(s.rules, vec!["DF005", "DF006"]);
         assert_eq!(s.reason, "needs root for apt");
-        assert_eq!(s.until.as_deref(), Some("2099-01-01"));
-        assert!(parse_line("x", 1, "echo shipshape: ignore[DF005]").is_none());
+        assert_eq!(s.until, "2099-01-01");
+        assert!(s.until_valid && !s.expired);
+        assert_eq!((s.loc.line, s.loc.col), (3, 13));
+        assert!(parse_line("x", 1, "echo shipshape: ignore[DF005]", "2026-11-26").is_none());
+        assert!(parse_line("x", 1, "# shipshape: ignore DF005", "2026-11-26").is_none());
+        let old = parse_line(
+            "x",
+            1,
+            "# shipshape: ignore[DF005] r until=2026-11-25",
+            "2026-11-26",
+        );
+        assert!(old.is_some_and(|s| s.expired));
+        let same_day = parse_line(
+            "x",
+            1,
+            "# shipshape: ignore[DF005] r until=2026-11-26",
+            "2026-11-26",
+        );
+        assert!(
+            same_day.is_some_and(|s| !s.expired),
+            "valid through its date"
+        );
         assert_eq!(today().len(), 10);
     }
 
     #[test]
-    fn same_line_line_above_expiry_and_unused() {
-        let text = "# shipshape: ignore[DF005] root needed\nUSER root\nFROM node # shipshape: ignore[DF004]\n# shipshape: ignore[DF006] old until=2000-01-01\nFROM node:latest\n# shipshape: ignore[DF007] nothing here\n";
-        let mut sources = BTreeMap::new();
-        sources.insert("Dockerfile".to_string(), Arc::<str>::from(text));
+    fn dates_are_checked_against_the_calendar() {
+        for ok in ["2024-02-29", "2026-12-31", "2000-02-29"] {
+            assert!(is_date(ok), "{ok}");
+        }
+        for bad in [
+            "2026-02-29",
+            "1900-02-29",
+            "2026-13-01",
+            "2026-1-01",
+            "tomorrow",
+            "",
+            "2026-04-31",
+        ] {
+            assert!(!is_date(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn same_line_line_above_expiry_unknown_and_unused() {
+        let text = "# shipshape: ignore[DF005] root needed\nUSER root\nFROM node # shipshape: ignore[DF004]\n# shipshape: ignore[DF006] old until=2000-01-01\nFROM node:latest\n# shipshape: ignore[DF007] nothing here\n\n# shipshape: ignore[XX001] typo\n";
+        let sups = parse_text("Dockerfile", text, "2026-11-26");
+        assert_eq!(sups.len(), 5);
         let f = |r: &str, l: u32| (r.to_string(), "Dockerfile".to_string(), l);
+        let known: BTreeSet<String> = ["DF001", "DF004", "DF005", "DF006", "DF007", "SS002"]
+            .map(String::from)
+            .into();
         let (sup, notes) = apply(
-            &[f("DF005", 2), f("DF004", 3), f("DF006", 5), f("DF001", 2)],
-            &sources,
-            "2026-11-26",
+            &[
+                f("DF005", 2),
+                f("DF004", 3),
+                f("DF006", 5),
+                f("DF001", 2),
+                f("DF005", 3),
+                f("SS002", 3),
+            ],
+            &sups,
+            &known,
         );
         let flags: Vec<bool> = sup.iter().map(Option::is_some).collect();
-        assert_eq!(flags, vec![true, true, false, false]);
+        assert_eq!(flags, vec![true, true, false, false, false, false]);
         assert_eq!(sup[0].as_deref(), Some("root needed"));
-        let msgs: Vec<&str> = notes.iter().map(|n| n.message.as_str()).collect();
-        assert!(
-            msgs.iter().any(|m| m.contains("DF004 gives no reason")),
-            "{msgs:?}"
-        );
-        assert!(
-            msgs.iter().any(|m| m.contains("expired on 2000-01-01")),
-            "{msgs:?}"
-        );
-        assert!(
-            msgs.iter()
-                .any(|m| m.contains("unused suppression of DF007")),
-            "{msgs:?}"
+        assert_eq!(sup[1].as_deref(), Some(""));
+        let msgs: Vec<(Severity, u32, &str)> = notes
+            .iter()
+            .map(|n| (n.level, n.location.line, n.message.as_str()))
+            .collect();
+        assert_eq!(
+            msgs,
+            vec![
+                (
+                    Severity::Note,
+                    6,
+                    "Dockerfile: unused suppression of DF007: no such finding on this line or the next"
+                ),
+                (
+                    Severity::Warning,
+                    8,
+                    "Dockerfile: suppression names unknown rule XX001; `shipshape rules` lists them"
+                ),
+            ]
         );
     }
 }

@@ -35,6 +35,8 @@ pub struct Repo {
     /// Inputs that could not be read or parsed: one entry each (and one per invalid alert
     /// expression). SS001 reports them.
     pub parse_errors: Vec<ParseError>,
+    /// Inline suppression comments in YAML files and Dockerfiles, by file and line.
+    pub suppressions: Vec<Suppression>,
     /// Where "missing evidence" findings point: line 1 of `package.json`, else of a
     /// `README*`, else of the first file scanned.
     pub fallback: Location,
@@ -60,5 +62,25 @@ pub struct ParseError {
     /// What went wrong.
     pub message: String,
     /// The error's position (line 1 when unknown).
+    pub loc: Location,
+}
+
+/// An inline suppression comment, `# shipshape: ignore[DF005,DF006] reason until=YYYY-MM-DD`,
+/// found in a YAML file or a Dockerfile. It silences findings of the rules it names on its own
+/// line and on the line below it. SS002 reports the ones without a reason, expired or with an
+/// unreadable date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    /// The rule IDs it names, upper-cased.
+    pub rules: Vec<String>,
+    /// The reason written after the IDs (without `until=`); empty when none is given.
+    pub reason: String,
+    /// The `until=` value as written; empty when none is given.
+    pub until: String,
+    /// Whether `until` is a valid `YYYY-MM-DD` date.
+    pub until_valid: bool,
+    /// Whether `until` is a valid date before today (UTC): the suppression no longer applies.
+    pub expired: bool,
+    /// Where the comment starts (its `shipshape:` marker).
     pub loc: Location,
 }

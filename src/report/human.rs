@@ -69,6 +69,28 @@ pub fn render(reports: &[RootReport], rules: &[RuleMeta], color: bool) -> String
         }
     }
 
+    // Suppressed findings (only present with `--show-suppressed`): one line each.
+    for report in reports {
+        for (finding, why) in &report.suppressed {
+            let path = display_path(&report.root, &finding.location.file, prefix_root);
+            out.push_str(&format!(
+                "{}: suppressed {}: {} [{}] ({})\n",
+                location_text(&path, &finding.location),
+                finding.severity,
+                finding.message,
+                finding.rule,
+                if why.is_empty() {
+                    "no reason given"
+                } else {
+                    why.as_str()
+                }
+            ));
+        }
+    }
+    if reports.iter().any(|r| !r.suppressed.is_empty()) {
+        out.push('\n');
+    }
+
     let mut any_notification = false;
     for report in reports {
         for notification in &report.notifications {
@@ -95,8 +117,15 @@ pub fn summary_line(summary: &Summary, repositories: usize) -> String {
         plural(summary.warnings, "warning", "warnings"),
         plural(summary.notes, "note", "notes"),
     );
+    let mut dropped = Vec::new();
+    if summary.suppressed > 0 {
+        dropped.push(format!("{} suppressed", summary.suppressed));
+    }
     if summary.ignored > 0 {
-        line.push_str(&format!(" ({} ignored)", summary.ignored));
+        dropped.push(format!("{} ignored", summary.ignored));
+    }
+    if !dropped.is_empty() {
+        line.push_str(&format!(" ({})", dropped.join(", ")));
     }
     line.push_str(&format!(
         " in {}",
@@ -304,6 +333,35 @@ impl Diagnostic for FindingDiagnostic {
 mod tests {
     use super::*;
     use crate::report::testutil;
+
+    #[test]
+    fn summary_line_counts_suppressed_and_ignored_apart() {
+        let line = |suppressed, ignored| {
+            summary_line(
+                &Summary {
+                    errors: 1,
+                    warnings: 0,
+                    notes: 2,
+                    ignored,
+                    suppressed,
+                },
+                1,
+            )
+        };
+        assert_eq!(line(0, 0), "1 error, 0 warnings, 2 notes in 1 repository");
+        assert_eq!(
+            line(3, 0),
+            "1 error, 0 warnings, 2 notes (3 suppressed) in 1 repository"
+        );
+        assert_eq!(
+            line(3, 4),
+            "1 error, 0 warnings, 2 notes (3 suppressed, 4 ignored) in 1 repository"
+        );
+        assert_eq!(
+            line(0, 4),
+            "1 error, 0 warnings, 2 notes (4 ignored) in 1 repository"
+        );
+    }
 
     #[test]
     fn renders_rule_location_label_and_help() {

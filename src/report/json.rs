@@ -38,9 +38,21 @@ pub fn render(reports: &[RootReport], tool_version: &str) -> Value {
 fn root(report: &RootReport) -> Value {
     let findings: Vec<Value> = report.findings.iter().map(finding).collect();
     let notifications: Vec<Value> = report.notifications.iter().map(notification).collect();
+    let suppressed: Vec<Value> = report
+        .suppressed
+        .iter()
+        .map(|(f, why)| {
+            let mut v = finding(f);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("justification".into(), Value::String(why.clone()));
+            }
+            v
+        })
+        .collect();
     json!({
         "root": report.root,
         "findings": findings,
+        "suppressed": suppressed,
         "notifications": notifications,
         "summary": summary(&summarize(std::slice::from_ref(report))),
     })
@@ -79,6 +91,7 @@ fn summary(summary: &Summary) -> Value {
         "warnings": summary.warnings,
         "notes": summary.notes,
         "ignored": summary.ignored,
+        "suppressed": summary.suppressed,
     })
 }
 
@@ -139,15 +152,15 @@ mod tests {
         let out = render(&[testutil::report("."), second], "0.1.0");
         assert_eq!(
             out["roots"][0]["summary"],
-            json!({"errors": 1, "warnings": 1, "notes": 0, "ignored": 2})
+            json!({"errors": 1, "warnings": 1, "notes": 0, "ignored": 2, "suppressed": 0})
         );
         assert_eq!(
             out["roots"][1]["summary"],
-            json!({"errors": 1, "warnings": 1, "notes": 1, "ignored": 5})
+            json!({"errors": 1, "warnings": 1, "notes": 1, "ignored": 5, "suppressed": 0})
         );
         assert_eq!(
             out["summary"],
-            json!({"errors": 2, "warnings": 2, "notes": 1, "ignored": 7})
+            json!({"errors": 2, "warnings": 2, "notes": 1, "ignored": 7, "suppressed": 0})
         );
     }
 
@@ -157,7 +170,7 @@ mod tests {
         assert_eq!(out["roots"], json!([]));
         assert_eq!(
             out["summary"],
-            json!({"errors": 0, "warnings": 0, "notes": 0, "ignored": 0})
+            json!({"errors": 0, "warnings": 0, "notes": 0, "ignored": 0, "suppressed": 0})
         );
     }
 }

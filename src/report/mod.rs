@@ -56,6 +56,8 @@ pub struct Summary {
     pub notes: usize,
     /// Findings dropped by `--select`/`--ignore` or configuration.
     pub ignored: usize,
+    /// Findings silenced by inline suppressions.
+    pub suppressed: usize,
 }
 
 impl Summary {
@@ -77,6 +79,7 @@ pub fn summarize(reports: &[RootReport]) -> Summary {
             }
         }
         summary.ignored += report.ignored;
+        summary.suppressed += report.suppressed_count;
     }
     summary
 }
@@ -229,6 +232,7 @@ mod tests {
             "note",
         ));
         second.ignored = 1;
+        second.suppressed_count = 4;
         let summary = summarize(&[testutil::report("."), second]);
         assert_eq!(
             summary,
@@ -236,7 +240,8 @@ mod tests {
                 errors: 2,
                 warnings: 2,
                 notes: 1,
-                ignored: 3
+                ignored: 3,
+                suppressed: 4,
             }
         );
         assert_eq!(summary.findings(), 5);

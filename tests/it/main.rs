@@ -6,3 +6,4 @@ mod hostile;
 mod policies;
 mod sarif;
 mod support;
+mod suppressions;
