@@ -190,21 +190,29 @@ pub fn run(cli: Cli) -> u8 {
             config,
             policies,
         } => {
+            let cfg_path = config.or_else(|| crate::config::discover(std::path::Path::new(".")));
+            let chain = match cfg_path.map(|p| crate::config::read(&p)).transpose() {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{:?}", miette::Report::new(*e));
+                    return EXIT_ERROR;
+                }
+            };
+            let mut policies = policies;
+            for d in chain.iter().flat_map(|c| c.policy_dirs()) {
+                if !policies.policy.contains(&d) {
+                    policies.policy.push(d);
+                }
+            }
             let Ok(set) = load_policies(&policies) else {
                 return EXIT_ERROR;
             };
-            let cfg_path = config.or_else(|| crate::config::discover(std::path::Path::new(".")));
-            let cfg = match cfg_path {
-                Some(path) => match crate::config::read(&path)
-                    .and_then(|(f, t)| crate::config::validate(&path, f, &t, &set))
-                {
-                    Ok(c) => Some(c),
-                    Err(e) => {
-                        eprintln!("{:?}", miette::Report::new(*e));
-                        return EXIT_ERROR;
-                    }
-                },
-                None => None,
+            let cfg = match chain.map(|c| crate::config::validate(&c, &set)).transpose() {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{:?}", miette::Report::new(*e));
+                    return EXIT_ERROR;
+                }
             };
             match set
                 .policies
@@ -322,53 +330,74 @@ fn check(args: CheckArgs) -> u8 {
         args.paths.clone()
     };
     // The configuration of each root: `--config FILE` for all, else the file found at the
-    // root. Policy directories a config names are added to the policy set.
-    let config_paths: Vec<Option<PathBuf>> = paths
-        .iter()
-        .map(|p| {
-            if args.no_config {
-                None
-            } else {
-                args.config.clone().or_else(|| crate::config::discover(p))
+    // root. A root's policy set is the command line's plus the directories its configuration
+    // names; roots that name the same directories share one set.
+    let mut chains: Vec<Option<std::rc::Rc<crate::config::Chain>>> = Vec::new();
+    let mut read: Vec<(PathBuf, std::rc::Rc<crate::config::Chain>)> = Vec::new();
+    for p in &paths {
+        let cp = if args.no_config {
+            None
+        } else {
+            args.config.clone().or_else(|| crate::config::discover(p))
+        };
+        let Some(cp) = cp else {
+            chains.push(None);
+            continue;
+        };
+        if let Some((_, c)) = read.iter().find(|(q, _)| *q == cp) {
+            chains.push(Some(c.clone()));
+            continue;
+        }
+        match crate::config::read(&cp) {
+            Ok(c) => {
+                let c = std::rc::Rc::new(c);
+                read.push((cp, c.clone()));
+                chains.push(Some(c));
             }
-        })
-        .collect();
-    let mut files = Vec::new();
-    let mut policy_args = args.policies.clone();
-    for cp in &config_paths {
-        match cp {
-            Some(path) => match crate::config::read(path) {
-                Ok((file, text)) => {
-                    for d in &file.policies {
-                        let dir = path.parent().unwrap_or(std::path::Path::new(".")).join(d);
-                        if !policy_args.policy.contains(&dir) {
-                            policy_args.policy.push(dir);
-                        }
-                    }
-                    files.push(Some((path.clone(), file, text)));
-                }
-                Err(e) => {
-                    eprintln!("{:?}", miette::Report::new(*e));
-                    return EXIT_ERROR;
-                }
-            },
-            None => files.push(None),
+            Err(e) => {
+                eprintln!("{:?}", miette::Report::new(*e));
+                return EXIT_ERROR;
+            }
         }
     }
-    let Ok(set) = load_policies(&policy_args) else {
-        return EXIT_ERROR;
-    };
-    let ids: Vec<String> = set.policies.iter().map(|p| p.meta.id.clone()).collect();
+    let mut sets: Vec<(Vec<PathBuf>, PolicySet)> = Vec::new();
+    let mut set_of = Vec::new();
+    for chain in &chains {
+        let mut dirs = args.policies.policy.clone();
+        for d in chain.iter().flat_map(|c| c.policy_dirs()) {
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+        let i = match sets.iter().position(|(d, _)| *d == dirs) {
+            Some(i) => i,
+            None => {
+                let policy_args = PolicyArgs {
+                    no_builtin: args.policies.no_builtin,
+                    policy: dirs.clone(),
+                };
+                let Ok(set) = load_policies(&policy_args) else {
+                    return EXIT_ERROR;
+                };
+                sets.push((dirs, set));
+                sets.len() - 1
+            }
+        };
+        set_of.push(i);
+    }
     for r in args.select.iter().chain(&args.ignore) {
-        if !ids.iter().any(|i| i.eq_ignore_ascii_case(r)) {
+        let known = sets
+            .iter()
+            .any(|(_, s)| s.policies.iter().any(|p| p.meta.id.eq_ignore_ascii_case(r)));
+        if !known {
             eprintln!("error: unknown rule {r} in --select/--ignore; `shipshape rules` lists them");
             return EXIT_ERROR;
         }
     }
     let mut setups = Vec::new();
-    for f in files {
-        let cfg = match f {
-            Some((path, file, text)) => match crate::config::validate(&path, file, &text, &set) {
+    for (chain, &si) in chains.iter().zip(&set_of) {
+        let cfg = match chain {
+            Some(c) => match crate::config::validate(c, &sets[si].1) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("{:?}", miette::Report::new(*e));
@@ -388,13 +417,13 @@ fn check(args: CheckArgs) -> u8 {
             severities: cfg.severities.clone(),
             exclude: cfg.exclude.clone(),
         };
-        setups.push((filter, cfg.options));
+        setups.push((&sets[si].1, filter, cfg.options));
     }
     let results: Vec<_> = paths
         .par_iter()
         .zip(setups.par_iter())
-        .map(|(p, (filter, options))| {
-            check_root(p, &p.display().to_string(), &set, filter, options)
+        .map(|(p, (set, filter, options))| {
+            check_root(p, &p.display().to_string(), set, filter, options)
         })
         .collect();
     let mut reports: Vec<RootReport> = Vec::new();
@@ -434,7 +463,19 @@ fn check(args: CheckArgs) -> u8 {
             return EXIT_ERROR;
         }
     }
-    let metas = set.metas();
+    // Rule metadata for the reports: every set's, each ID once.
+    let mut metas = Vec::new();
+    for (_, set) in &sets {
+        for m in set.metas() {
+            if !metas
+                .iter()
+                .any(|x: &crate::policy::meta::RuleMeta| x.id == m.id)
+            {
+                metas.push(m);
+            }
+        }
+    }
+    metas.sort_by(|a, b| a.id.cmp(&b.id));
     let text = match args.format {
         Format::Human => {
             let color = match args.color {

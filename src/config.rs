@@ -1,7 +1,9 @@
 //! Configuration: `shipshape.yaml`, `.shipshape.yaml` or `.github/shipshape.yaml` at a
 //! repository root (the first found), or a file given with `--config`. Per rule: `enabled`,
 //! `severity` and `options` (validated against the policy's declared option types); `exclude`
-//! path globs; extra `policies` directories. Errors point into the file (exit 2).
+//! path globs; extra `policies` directories; `extends` of an organisation file whose `locked`
+//! rules cannot be loosened. Errors point at the offending key of the file that says it, found
+//! through a positioned YAML tree (exit 2).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -10,6 +12,7 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Deserialize;
 
 use crate::finding::Severity;
+use crate::load::ytree::{self, YNode, YValue};
 use crate::location::LineIndex;
 use crate::policy::PolicySet;
 use crate::policy::schema::OptionType;
@@ -22,7 +25,7 @@ pub const CONFIG_NAMES: &[&str] = &[
 ];
 
 /// A configuration file, as written.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// Per-rule settings, by rule ID.
@@ -41,7 +44,7 @@ pub struct ConfigFile {
 }
 
 /// Settings of one rule.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     /// `false` disables the rule.
@@ -99,97 +102,243 @@ pub fn discover(root: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The (line, column) where `key:` is written, searching from `from_line` (1-based).
-fn key_pos(text: &str, key: &str, from_line: u64) -> (u64, u64) {
-    let skip = usize::try_from(from_line.saturating_sub(1)).unwrap_or(0);
-    text.lines()
-        .enumerate()
-        .skip(skip)
-        .find_map(|(i, l)| {
-            let t = l.trim_start();
-            let bare = t.trim_start_matches(['"', '\'']);
-            (bare.starts_with(key)
-                && bare[key.len()..]
-                    .trim_start_matches(['"', '\''])
-                    .starts_with(':'))
-            .then(|| ((i + 1) as u64, (l.len() - t.len() + 1) as u64))
-        })
-        .unwrap_or((1, 1))
+/// One config file's text, with a positioned tree of it for pointing errors at keys.
+#[derive(Debug)]
+pub struct Source {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+    tree: Option<YNode>,
 }
 
-fn err(path: &Path, text: &str, line: u64, col: u64, message: String) -> Box<ConfigError> {
-    let idx = LineIndex::new(text);
-    let offset = idx
-        .line_start(u32::try_from(line).unwrap_or(1))
-        .map_or(0, |s| {
-            s + usize::try_from(col.saturating_sub(1)).unwrap_or(0)
+impl Source {
+    /// The position of the deepest key of `keys` that exists (a sequence item by its index):
+    /// `["rules", "DF005", "options", "user"]` points at `user:` when it is written, else at
+    /// `options:`, and so on; rule IDs match without regard to case.
+    fn pos(&self, keys: &[&str]) -> (u32, u32) {
+        let mut at = (1, 1);
+        let mut node = self.tree.as_ref();
+        for key in keys {
+            let Some(n) = node else { break };
+            let next = match &n.value {
+                YValue::Map(entries) => entries.iter().find_map(|(k, v)| {
+                    k.as_str()
+                        .is_some_and(|k| k.eq_ignore_ascii_case(key))
+                        .then_some((k, v))
+                }),
+                YValue::Seq(items) => key
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .map(|v| (v, v)),
+                _ => None,
+            };
+            let Some((k, v)) = next else { break };
+            at = (k.line, k.col);
+            node = Some(v);
+        }
+        at
+    }
+
+    /// An error at `keys` (see [`Source::pos`]).
+    fn error(&self, keys: &[&str], message: String) -> Box<ConfigError> {
+        let (line, col) = self.pos(keys);
+        self.error_at(line, col, message)
+    }
+
+    fn error_at(&self, line: u32, col: u32, message: String) -> Box<ConfigError> {
+        let text = &self.text;
+        let offset = LineIndex::new(text)
+            .line_start(line)
+            .map_or(0, |s| {
+                s + text[s..]
+                    .char_indices()
+                    .nth(col.saturating_sub(1) as usize)
+                    .map_or(0, |(i, _)| i)
+            })
+            .min(text.len());
+        let len = text[offset..].chars().next().map_or(0, char::len_utf8);
+        Box::new(ConfigError {
+            message: format!("{}: {message}", self.path.display()),
+            src: NamedSource::new(self.path.display().to_string(), text.clone()),
+            span: (offset, len).into(),
         })
-        .min(text.len());
-    Box::new(ConfigError {
-        message: format!("{}: {message}", path.display()),
-        src: NamedSource::new(path.display().to_string(), text.to_string()),
-        span: (offset, 1.min(text.len() - offset)).into(),
+    }
+}
+
+/// A configuration as read: the files of its `extends` chain (the organisation's first, the
+/// file read last) and their merge, whose `policies` are resolved paths.
+#[derive(Debug)]
+pub struct Chain {
+    /// Each file of the chain with what it says, rule IDs upper-cased.
+    pub files: Vec<(Source, ConfigFile)>,
+    /// The files merged, locked rules enforced.
+    pub merged: ConfigFile,
+}
+
+impl Chain {
+    /// The file read (the last of the chain).
+    pub fn path(&self) -> &Path {
+        self.files.last().map_or(Path::new(""), |(s, _)| &s.path)
+    }
+
+    /// The extra policy directories of the whole chain, in order.
+    pub fn policy_dirs(&self) -> Vec<PathBuf> {
+        self.merged.policies.iter().map(PathBuf::from).collect()
+    }
+}
+
+/// The longest `extends` chain followed.
+const MAX_EXTENDS: usize = 4;
+
+/// Reads and parses a config file and what it `extends`, merging them (locked rules are
+/// enforced here; rule IDs and options are checked by [`validate`]).
+pub fn read(path: &Path) -> Result<Chain, Box<ConfigError>> {
+    let mut files = Vec::new();
+    read_at(path, &mut files)?;
+    files.reverse();
+    let mut merged: Option<ConfigFile> = None;
+    for i in 0..files.len() {
+        let file = files[i].1.clone();
+        merged = Some(match merged {
+            None => file,
+            Some(parent) => merge(&files[i].0, &files[i - 1].0.path, parent, file)?,
+        });
+    }
+    Ok(Chain {
+        files,
+        merged: merged.unwrap_or_default(),
     })
 }
 
-/// Reads and parses a config file and what it `extends` (without checking rule IDs).
-pub fn read(path: &Path) -> Result<(ConfigFile, String), Box<ConfigError>> {
-    read_at(path, 0)
-}
-
-fn read_at(path: &Path, depth: usize) -> Result<(ConfigFile, String), Box<ConfigError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// Reads `path` onto `files` (the file read first), then what it extends.
+fn read_at(path: &Path, files: &mut Vec<(Source, ConfigFile)>) -> Result<(), Box<ConfigError>> {
+    let bare = |message: String| {
         Box::new(ConfigError {
-            message: format!("cannot read config {}: {e}", path.display()),
+            message,
             src: NamedSource::new(path.display().to_string(), String::new()),
             span: (0, 0).into(),
         })
-    })?;
-    let file: ConfigFile = if text.trim().is_empty() {
+    };
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| bare(format!("{}: config is not UTF-8 text", path.display())))?,
+        Err(e) => return Err(bare(format!("cannot read config {}: {e}", path.display()))),
+    };
+    let mut source = Source {
+        path: path.to_path_buf(),
+        text,
+        tree: None,
+    };
+    let text = &source.text;
+    let mut file: ConfigFile = if text.trim().is_empty() {
         ConfigFile::default()
     } else {
-        serde_saphyr::from_str_with_options(&text, crate::load::yaml::options()).map_err(|e| {
-            let (l, c) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            let first = e.to_string().lines().next().unwrap_or("").to_string();
-            err(path, &text, l, c, format!("invalid config: {first}"))
-        })?
+        let parsed = serde_saphyr::from_str_with_options(text, crate::load::yaml::options())
+            .map_err(|e| {
+                let (l, c) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+                let whole = e.to_string();
+                let first = whole.lines().next().unwrap_or("");
+                // The position is shown by the diagnostic; the message need not repeat it.
+                let first = first
+                    .strip_prefix("error: line ")
+                    .and_then(|r| r.split_once(": "))
+                    .map_or(first, |(_, m)| m)
+                    .to_string();
+                source.error_at(
+                    u32::try_from(l).unwrap_or(1),
+                    u32::try_from(c).unwrap_or(1),
+                    format!("invalid config: {first}"),
+                )
+            })?;
+        source.tree = ytree::parse(&path.display().to_string(), text)
+            .ok()
+            .and_then(|mut docs| (!docs.is_empty()).then(|| docs.swap_remove(0)));
+        parsed
     };
-    let Some(parent_rel) = file.extends.clone() else {
-        return Ok((file, text));
+    // Rule IDs are matched without regard to case; one rule written twice is ambiguous.
+    let mut rules = BTreeMap::new();
+    for (id, rc) in std::mem::take(&mut file.rules) {
+        let upper = id.to_ascii_uppercase();
+        if rules.insert(upper.clone(), rc).is_some() {
+            return Err(source.error(
+                &["rules", &id],
+                format!("rule {upper} is configured twice (IDs are not case-sensitive)"),
+            ));
+        }
+    }
+    file.rules = rules;
+    // Policy directories are resolved against the file that names them, and must exist.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut resolved = Vec::new();
+    for (i, p) in file.policies.iter().enumerate() {
+        let full = dir.join(p);
+        if !full.is_dir() {
+            return Err(source.error(
+                &["policies", &i.to_string()],
+                format!("policy directory {} does not exist", full.display()),
+            ));
+        }
+        resolved.push(full.display().to_string());
+    }
+    file.policies = resolved;
+    for (i, g) in file.exclude.iter().enumerate() {
+        if let Err(e) = globset::Glob::new(g) {
+            return Err(source.error(
+                &["exclude", &i.to_string()],
+                format!("exclude pattern {g:?} is not a valid glob: {}", e.kind()),
+            ));
+        }
+    }
+    let parent = file.extends.clone();
+    let depth = files.len();
+    files.push((source, file));
+    let Some(parent_rel) = parent else {
+        return Ok(());
     };
-    let parent_path = path.parent().unwrap_or(Path::new(".")).join(&parent_rel);
-    if depth >= 4 {
-        let (l, c) = key_pos(&text, "extends", 1);
-        return Err(err(
-            path,
-            &text,
-            l,
-            c,
-            "`extends` chains deeper than 4 files".to_string(),
+    let parent_path = dir.join(&parent_rel);
+    let refuse = |message: String| {
+        let (src, _) = &files[depth];
+        Err(src.error(&["extends"], message))
+    };
+    if depth + 1 >= MAX_EXTENDS {
+        return refuse(format!("`extends` chains deeper than {MAX_EXTENDS} files"));
+    }
+    if !parent_path.is_file() {
+        return refuse(format!(
+            "extended config {} does not exist",
+            parent_path.display()
         ));
     }
-    let (parent, _) = read_at(&parent_path, depth + 1)?;
-    let merged = merge(path, &text, &parent_path, parent, file)?;
-    Ok((merged, text))
+    let same = |a: &Path, b: &Path| {
+        std::fs::canonicalize(a)
+            .ok()
+            .zip(std::fs::canonicalize(b).ok())
+            .is_some_and(|(a, b)| a == b)
+    };
+    if files.iter().any(|(s, _)| same(&s.path, &parent_path)) {
+        return refuse(format!(
+            "`extends` cycle: {} is already in the chain",
+            parent_path.display()
+        ));
+    }
+    read_at(&parent_path, files)
 }
 
-/// Merges a config onto the one it extends, refusing to loosen locked rules.
+/// Merges `child` (the file of `src`) onto `parent` (from `parent_path`), refusing to loosen
+/// the parent's locked rules.
 fn merge(
-    path: &Path,
-    text: &str,
+    src: &Source,
     parent_path: &Path,
     parent: ConfigFile,
     child: ConfigFile,
 ) -> Result<ConfigFile, Box<ConfigError>> {
     let mut rules = parent.rules;
     for (id, rc) in child.rules {
-        let (l, c) = key_pos(text, &id, 1);
-        let refuse = |what: &str| {
-            err(
-                path,
-                text,
-                l,
-                c,
+        let refuse = |field: &str, what: &str| {
+            src.error(
+                &["rules", &id, field],
                 format!(
                     "rule {id} is locked by {}: this file may not {what}",
                     parent_path.display()
@@ -199,15 +348,29 @@ fn merge(
         let base = rules.remove(&id);
         if let Some(b) = base.as_ref().filter(|b| b.locked == Some(true)) {
             if rc.enabled == Some(false) {
-                return Err(refuse("disable it"));
+                return Err(refuse("enabled", "disable it"));
             }
             if let Some(sev) = rc.severity
                 && b.severity.is_some_and(|bs| sev < bs)
             {
-                return Err(refuse("lower its severity"));
+                return Err(refuse("severity", "lower its severity"));
             }
-            if !rc.options.is_empty() && rc.options != b.options {
-                return Err(refuse("change its options"));
+            if rc.locked == Some(false) {
+                return Err(refuse("locked", "unlock it"));
+            }
+            if let Some(name) = rc
+                .options
+                .iter()
+                .find(|(k, v)| b.options.get(*k) != Some(*v))
+                .map(|(k, _)| k.clone())
+            {
+                return Err(src.error(
+                    &["rules", &id, "options", &name],
+                    format!(
+                        "rule {id} is locked by {}: this file may not change its option {name}",
+                        parent_path.display()
+                    ),
+                ));
             }
         }
         let mut m = base.unwrap_or_default();
@@ -217,18 +380,15 @@ fn merge(
         if rc.severity.is_some() {
             m.severity = rc.severity;
         }
+        if rc.locked == Some(true) {
+            m.locked = Some(true);
+        }
         m.options.extend(rc.options);
         rules.insert(id, m);
     }
     let mut exclude = parent.exclude;
     exclude.extend(child.exclude);
-    let base_dir = parent_path.parent().unwrap_or(Path::new("."));
-    let base_dir = std::fs::canonicalize(base_dir).unwrap_or_else(|_| base_dir.to_path_buf());
-    let mut policies: Vec<String> = parent
-        .policies
-        .iter()
-        .map(|p| base_dir.join(p).display().to_string())
-        .collect();
+    let mut policies = parent.policies;
     policies.extend(child.policies);
     Ok(ConfigFile {
         rules,
@@ -238,81 +398,67 @@ fn merge(
     })
 }
 
-/// Validates a config file against the loaded policies.
-pub fn validate(
-    path: &Path,
-    file: ConfigFile,
-    text: &str,
-    set: &PolicySet,
-) -> Result<Config, Box<ConfigError>> {
+/// Checks every file of a chain against the loaded policies (rule IDs, option names and
+/// types, each error pointing into the file that says it) and returns the configuration in
+/// effect.
+pub fn validate(chain: &Chain, set: &PolicySet) -> Result<Config, Box<ConfigError>> {
+    for (src, file) in &chain.files {
+        for (id, rc) in &file.rules {
+            let Some(policy) = set.policies.iter().find(|p| p.meta.id == *id) else {
+                return Err(src.error(&["rules", id], format!("unknown rule {id}")));
+            };
+            for (name, value) in &rc.options {
+                let at = ["rules", id.as_str(), "options", name.as_str()];
+                let Some(spec) = policy.options.get(name) else {
+                    let known: Vec<&str> = policy.options.keys().map(String::as_str).collect();
+                    return Err(src.error(
+                        &at,
+                        format!(
+                            "rule {id} has no option {name} (its options: {})",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    ));
+                };
+                let ok = match spec.kind {
+                    OptionType::String => value.is_string() || value.is_null(),
+                    OptionType::Int => value.is_i64() || value.is_u64(),
+                    OptionType::Float => value.is_number(),
+                    OptionType::Bool => value.is_boolean(),
+                    OptionType::List => value
+                        .as_array()
+                        .is_some_and(|a| a.iter().all(serde_json::Value::is_string)),
+                };
+                if !ok {
+                    return Err(src.error(
+                        &at,
+                        format!(
+                            "option {id}.{name} must be {}, not {value}",
+                            spec.kind.described()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let merged = &chain.merged;
     let mut cfg = Config {
-        path: Some(path.to_path_buf()),
-        exclude: file.exclude,
-        policies: file
-            .policies
-            .iter()
-            .map(|p| path.parent().unwrap_or(Path::new(".")).join(p))
-            .collect(),
+        path: Some(chain.path().to_path_buf()),
+        exclude: merged.exclude.clone(),
+        policies: chain.policy_dirs(),
         ..Config::default()
     };
-    for (id, rc) in file.rules {
-        let (id_line, id_col) = key_pos(text, &id, 1);
-        let Some(policy) = set
-            .policies
-            .iter()
-            .find(|p| p.meta.id.eq_ignore_ascii_case(&id))
-        else {
-            return Err(err(
-                path,
-                text,
-                id_line,
-                id_col,
-                format!("unknown rule {id}"),
-            ));
-        };
-        let rid = policy.meta.id.clone();
+    for (id, rc) in &merged.rules {
         if rc.enabled == Some(false) {
-            cfg.disabled.push(rid.clone());
+            cfg.disabled.push(id.clone());
         }
         if let Some(sev) = rc.severity {
-            cfg.severities.insert(rid.clone(), sev);
+            cfg.severities.insert(id.clone(), sev);
         }
-        let mut opts = BTreeMap::new();
-        for (name, value) in rc.options {
-            let (n_line, n_col) = key_pos(text, &name, id_line);
-            let Some(spec) = policy.options.get(&name) else {
-                return Err(err(
-                    path,
-                    text,
-                    n_line,
-                    n_col,
-                    format!("rule {rid} has no option {name}"),
-                ));
-            };
-            let ok = match spec.kind {
-                OptionType::String => value.is_string() || value.is_null(),
-                OptionType::Int => value.is_i64() || value.is_u64(),
-                OptionType::Float => value.is_number(),
-                OptionType::Bool => value.is_boolean(),
-                OptionType::List => value
-                    .as_array()
-                    .is_some_and(|a| a.iter().all(serde_json::Value::is_string)),
-            };
-            if !ok {
-                return Err(err(
-                    path,
-                    text,
-                    n_line,
-                    n_col,
-                    format!(
-                        "option {rid}.{name} must be a {}",
-                        format!("{:?}", spec.kind).to_lowercase()
-                    ),
-                ));
-            }
-            opts.insert(name, value);
-        }
-        cfg.options.insert(rid, opts);
+        cfg.options.insert(id.clone(), rc.options.clone());
     }
     Ok(cfg)
 }
@@ -351,6 +497,7 @@ pub fn json_schema(set: &PolicySet) -> serde_json::Value {
                 "properties": {
                     "enabled": {"type": "boolean"},
                     "severity": {"enum": ["error", "warning", "note"]},
+                    "locked": {"type": "boolean", "description": "In an organisation config: configs that extend this one may raise the severity but not disable the rule, lower its severity or change its options."},
                     "options": {"type": "object", "additionalProperties": false, "properties": options}
                 }
             }),
@@ -363,8 +510,9 @@ pub fn json_schema(set: &PolicySet) -> serde_json::Value {
         "additionalProperties": false,
         "properties": {
             "rules": {"type": "object", "additionalProperties": false, "properties": rules},
-            "exclude": {"type": "array", "items": {"type": "string"}},
-            "policies": {"type": "array", "items": {"type": "string"}}
+            "exclude": {"type": "array", "items": {"type": "string"}, "description": "Path globs (relative to the root) whose findings are dropped."},
+            "policies": {"type": "array", "items": {"type": "string"}, "description": "Extra policy directories, relative to this file."},
+            "extends": {"type": "string", "description": "An organisation config this one builds on, relative to this file."}
         }
     })
 }

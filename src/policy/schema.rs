@@ -95,6 +95,19 @@ pub enum OptionType {
     List,
 }
 
+impl OptionType {
+    /// The type as a phrase for messages: `a string`, `a list of strings`.
+    pub fn described(self) -> &'static str {
+        match self {
+            OptionType::String => "a string",
+            OptionType::Int => "an integer",
+            OptionType::Float => "a number",
+            OptionType::Bool => "true or false",
+            OptionType::List => "a list of strings",
+        }
+    }
+}
+
 /// One typed option.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,6 +2,7 @@
 //! schema, rendered-output snapshots, hostile inputs, and the examples.
 
 mod cli;
+mod config;
 mod hostile;
 mod policies;
 mod sarif;

@@ -1,0 +1,432 @@
+//! Configuration files: discovery and precedence, every error with its message and position,
+//! `extends` with locked rules, options reaching the policies, and policy directories per
+//! root.
+
+use std::path::Path;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+/// A repository whose Dockerfile breaks DF004 (line 1), DF005 (line 2) and DF006 (line 1).
+fn repo(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(dir.join("Dockerfile"), "FROM node:latest\nUSER root\n").expect("write");
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+/// Runs `check` on `root` with `extra` arguments: exit code, `RULE severity` of each finding
+/// of DF004–DF006 and custom rules, and stderr.
+fn run(root: &Path, extra: &[&str]) -> (Option<i32>, Vec<String>, String) {
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["check", root.to_str().expect("utf-8"), "--format", "json"])
+        .args(extra)
+        .output()
+        .expect("runs");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let found = doc["roots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["findings"].as_array().cloned().unwrap_or_default())
+        .filter(|f| {
+            let r = f["rule"].as_str().unwrap_or("");
+            matches!(r, "DF004" | "DF005" | "DF006") || r.starts_with("ACME")
+        })
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap_or(""),
+                f["severity"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    // miette wraps long messages; the tests read them unwrapped.
+    let err = String::from_utf8_lossy(&out.stderr).replace("\n  │ ", " ");
+    (out.status.code(), found, err)
+}
+
+#[test]
+fn discovery_takes_the_first_of_the_three_names_and_flags_override_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    repo(root);
+    let (_, all, _) = run(root, &[]);
+    assert_eq!(all, ["DF004 error", "DF006 warning", "DF005 error"]);
+    write(
+        &root.join(".github/shipshape.yaml"),
+        "rules: {DF004: {enabled: false}}\n",
+    );
+    assert_eq!(run(root, &[]).1, ["DF006 warning", "DF005 error"]);
+    write(
+        &root.join(".shipshape.yaml"),
+        "rules: {DF005: {enabled: false}}\n",
+    );
+    assert_eq!(
+        run(root, &[]).1,
+        ["DF004 error", "DF006 warning"],
+        ".shipshape.yaml comes before .github/shipshape.yaml"
+    );
+    write(
+        &root.join("shipshape.yaml"),
+        "rules: {DF006: {enabled: false}}\n",
+    );
+    assert_eq!(
+        run(root, &[]).1,
+        ["DF004 error", "DF005 error"],
+        "shipshape.yaml comes first"
+    );
+    assert_eq!(run(root, &["--no-config"]).1, all);
+    let other = dir.path().join("elsewhere.yaml");
+    write(&other, "rules: {DF004: {severity: note}}\n");
+    assert_eq!(
+        run(root, &["--config", other.to_str().expect("utf-8")]).1,
+        ["DF004 note", "DF006 warning", "DF005 error"],
+        "--config replaces the discovered file"
+    );
+}
+
+/// Each broken configuration, the message it must produce and where (`line:col`).
+const ERRORS: &[(&str, &str, &str)] = &[
+    (
+        "rules: [\n",
+        "invalid config: expected mapping start",
+        "1:8",
+    ),
+    (
+        "rules:\n  DF005: {enabled: false\n",
+        "invalid config: unclosed bracket",
+        "2:10",
+    ),
+    (
+        "rulez: {}\n",
+        "invalid config: unknown field `rulez`",
+        "1:1",
+    ),
+    (
+        "rules:\n  DF005:\n    enabled: \"no\"\n",
+        "invalid config",
+        "3:14",
+    ),
+    (
+        "rules:\n  DF005:\n    severity: critical\n",
+        "invalid config: unknown variant `critical`",
+        "3:15",
+    ),
+    (
+        "rules:\n  DF005:\n    colour: red\n",
+        "invalid config: unknown field `colour`",
+        "3:5",
+    ),
+    ("exclude: docs\n", "invalid config", "1:10"),
+    (
+        "rules:\n  DF999:\n    enabled: false\n",
+        "unknown rule DF999",
+        "2:3",
+    ),
+    (
+        "rules:\n  DF005:\n    options:\n      usr: node\n",
+        "rule DF005 has no option usr (its options: user)",
+        "4:7",
+    ),
+    (
+        "rules:\n  DF001:\n    options: {x: 1}\n",
+        "rule DF001 has no option x (its options: none)",
+        "3:15",
+    ),
+    (
+        "rules:\n  DF005:\n    options:\n      user: 5\n",
+        "option DF005.user must be a string, not 5",
+        "4:7",
+    ),
+    (
+        "rules:\n  DF004:\n    options:\n      allowed: node:20-alpine\n",
+        "option DF004.allowed must be a list of strings, not \"node:20-alpine\"",
+        "4:7",
+    ),
+    (
+        "rules:\n  DF004:\n    options:\n      allowed: [1, 2]\n",
+        "option DF004.allowed must be a list of strings",
+        "4:7",
+    ),
+    (
+        "rules:\n  SS002:\n    options:\n      require_until: \"yes\"\n",
+        "option SS002.require_until must be true or false",
+        "4:7",
+    ),
+    (
+        "rules:\n  AL001:\n    options:\n      ratio: high\n",
+        "option AL001.ratio must be a number, not \"high\"",
+        "4:7",
+    ),
+    (
+        "rules:\n  df005: {enabled: false}\n  DF005: {severity: note}\n",
+        "rule DF005 is configured twice",
+        "2:3",
+    ),
+    ("policies: [mine]\n", "does not exist", "1:12"),
+    (
+        "exclude: [\"a/{b\"]\n",
+        "exclude pattern \"a/{b\" is not a valid glob",
+        "1:11",
+    ),
+    ("extends: nowhere.yaml\n", "extended config", "1:1"),
+];
+
+#[test]
+fn every_configuration_error_is_exit_two_with_its_message_and_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    repo(root);
+    for (config, message, at) in ERRORS {
+        write(&root.join("shipshape.yaml"), config);
+        let (code, found, err) = run(root, &[]);
+        assert_eq!(code, Some(2), "{config:?} must be refused: {err}");
+        assert!(found.is_empty(), "no report on a config error");
+        assert!(
+            err.contains(message),
+            "{config:?}: expected {message:?} in\n{err}"
+        );
+        assert!(
+            err.contains(&format!("shipshape.yaml:{at}]")),
+            "{config:?}: expected the position {at} in\n{err}"
+        );
+    }
+}
+
+#[test]
+fn an_option_type_that_exists_is_checked_for_integers() {
+    // The integer type is checked too, through a user policy that declares one.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    repo(root);
+    write(
+        &root.join("policies/ACME001.yaml"),
+        "id: ACME001\ntitle: few stages\nseverity: warning\ndocs: {what: w, why: y, fix: f}\noptions:\n  max:\n    type: int\n    default: 1\n    doc: At most this many stages.\nviolations: repo.dockerfiles.filter(d, d.stages.size() > options.max).map(d, d.loc)\nmessage: too many stages\n",
+    );
+    write(
+        &root.join("shipshape.yaml"),
+        "policies: [policies]\nrules:\n  ACME001:\n    options: {max: 1.5}\n",
+    );
+    let (code, _, err) = run(root, &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("option ACME001.max must be an integer, not 1.5")
+            && err.contains("shipshape.yaml:4:15]"),
+        "{err}"
+    );
+    write(
+        &root.join("shipshape.yaml"),
+        "policies: [policies]\nrules:\n  ACME001:\n    options: {max: 0}\n",
+    );
+    assert_eq!(
+        run(root, &[]).1,
+        [
+            "ACME001 warning",
+            "DF004 error",
+            "DF006 warning",
+            "DF005 error"
+        ],
+        "the option reaches CEL: 1 stage > 0"
+    );
+}
+
+#[test]
+fn unreadable_and_non_utf8_configs_are_errors_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    repo(root);
+    let (code, _, err) = run(root, &["--config", "/nonexistent/shipshape.yaml"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("cannot read config /nonexistent/shipshape.yaml"),
+        "{err}"
+    );
+    std::fs::write(root.join("shipshape.yaml"), b"rules: {}\n# \xff\xfe\n").expect("write");
+    let (code, _, err) = run(root, &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("shipshape.yaml: config is not UTF-8 text"),
+        "{err}"
+    );
+    std::fs::write(root.join("shipshape.yaml"), "\n  # only a comment\n").expect("write");
+    assert_eq!(run(root, &[]).0, Some(1), "an empty config is no config");
+}
+
+#[test]
+fn extends_chains_cycles_and_depth_are_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("repo");
+    repo(&root);
+    let cfg = root.join("shipshape.yaml");
+    // A cycle: a → b → a.
+    write(&dir.path().join("a.yaml"), "extends: b.yaml\n");
+    write(&dir.path().join("b.yaml"), "extends: a.yaml\n");
+    write(&cfg, "extends: ../a.yaml\n");
+    let (code, _, err) = run(&root, &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("`extends` cycle") && err.contains("b.yaml:1:1]"),
+        "{err}"
+    );
+    // Too deep: c1 → c2 → c3 → c4 → c5.
+    for i in 1..5 {
+        write(
+            &dir.path().join(format!("c{i}.yaml")),
+            &format!("extends: c{}.yaml\n", i + 1),
+        );
+    }
+    write(&dir.path().join("c5.yaml"), "rules: {}\n");
+    write(&cfg, "extends: ../c1.yaml\n");
+    let (code, _, err) = run(&root, &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("`extends` chains deeper than 4 files"),
+        "{err}"
+    );
+    // Three files are fine, and settings flow down the chain.
+    write(
+        &dir.path().join("c2.yaml"),
+        "rules: {DF004: {enabled: false}}\n",
+    );
+    write(
+        &cfg,
+        "extends: ../c1.yaml\nrules: {DF006: {severity: note}}\n",
+    );
+    assert_eq!(run(&root, &[]).1, ["DF006 note", "DF005 error"]);
+    // An unknown rule in the organisation's file is pointed at there.
+    write(
+        &dir.path().join("c2.yaml"),
+        "\nrules: {DF998: {enabled: false}}\n",
+    );
+    let (code, _, err) = run(&root, &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("unknown rule DF998") && err.contains("c2.yaml:2:9]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn locked_rules_refuse_each_loosening_at_the_key_that_tries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        &dir.path().join("org.yaml"),
+        "rules:\n  DF005:\n    locked: true\n    severity: warning\n    options: {user: app}\n",
+    );
+    let root = dir.path().join("repo");
+    repo(&root);
+    let cfg = root.join("shipshape.yaml");
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "rules:\n  DF005:\n    enabled: false\n",
+            "this file may not disable it",
+            "4:5",
+        ),
+        (
+            "rules:\n  df005:\n    severity: note\n",
+            "this file may not lower its severity",
+            "4:5",
+        ),
+        (
+            "rules:\n  DF005:\n    options:\n      user: root\n",
+            "this file may not change its option user",
+            "5:7",
+        ),
+        (
+            "rules:\n  DF005:\n    locked: false\n",
+            "this file may not unlock it",
+            "4:5",
+        ),
+    ];
+    for (rules, message, at) in cases {
+        write(&cfg, &format!("extends: ../org.yaml\n{rules}"));
+        let (code, _, err) = run(&root, &[]);
+        assert_eq!(code, Some(2), "{rules:?}: {err}");
+        assert!(
+            err.contains("rule DF005 is locked by")
+                && err.contains("org.yaml")
+                && err.contains(message),
+            "{rules:?}: {err}"
+        );
+        assert!(
+            err.contains(&format!("shipshape.yaml:{at}]")),
+            "{rules:?}: {err}"
+        );
+    }
+    // Tightening is allowed: a higher severity, the same options, an explicit enable.
+    write(
+        &cfg,
+        "extends: ../org.yaml\nrules:\n  DF005:\n    enabled: true\n    severity: error\n    options: {user: app}\n",
+    );
+    let (code, found, err) = run(&root, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(found.contains(&"DF005 error".to_string()), "{found:?}");
+    // Without a change the organisation's settings apply.
+    write(&cfg, "extends: ../org.yaml\n");
+    let (_, found, _) = run(&root, &[]);
+    assert!(found.contains(&"DF005 warning".to_string()), "{found:?}");
+}
+
+#[test]
+fn policy_directories_of_a_config_apply_to_its_root_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    repo(&a);
+    repo(&b);
+    write(
+        &a.join("policies/ACME002.yaml"),
+        "id: ACME002\ntitle: no latest\nseverity: error\ndocs: {what: w, why: y, fix: f}\neach: repo.dockerfiles\nviolations: it.stages.filter(s, s.from.kind == 'image' && s.from.image.tag == 'latest').map(s, s.from)\nmessage: latest\n",
+    );
+    write(&a.join("shipshape.yaml"), "policies: [policies]\n");
+    write(
+        &b.join("shipshape.yaml"),
+        "rules: {ACME002: {enabled: false}}\n",
+    );
+    let (code, _, err) = run(&a, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    let (code, _, err) = run(&b, &[]);
+    assert_eq!(code, Some(2), "ACME002 is unknown where no config loads it");
+    assert!(err.contains("unknown rule ACME002"), "{err}");
+    write(&b.join("shipshape.yaml"), "rules: {}\n");
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            a.to_str().expect("utf-8"),
+            b.to_str().expect("utf-8"),
+        ])
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let custom = |i: usize| {
+        doc["roots"][i]["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule"] == "ACME002")
+            .count()
+    };
+    assert_eq!((custom(0), custom(1)), (1, 0));
+    // SARIF describes the custom rule once, in the run that can report it.
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            a.to_str().expect("utf-8"),
+            b.to_str().expect("utf-8"),
+        ])
+        .args(["--format", "sarif", "--select", "ACME002"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    let rule_ids: Vec<&str> = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert!(rule_ids.contains(&"ACME002"), "{rule_ids:?}");
+}
