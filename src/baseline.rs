@@ -61,15 +61,21 @@ pub fn parse(text: &str) -> Result<BTreeSet<Entry>, String> {
     Ok(f.findings.into_iter().collect())
 }
 
-/// Drops the findings the baseline knows, counting them as ignored.
-pub fn filter(report: &mut RootReport, known: &BTreeSet<Entry>) {
+/// Drops the findings the baseline knows, counting them as baselined; records in `matched`
+/// the entries that matched a finding.
+pub fn filter(report: &mut RootReport, known: &BTreeSet<Entry>, matched: &mut BTreeSet<Entry>) {
     let before = report.findings.len();
     report.findings.retain(|f| {
-        !known.contains(&Entry {
+        let entry = Entry {
             rule: f.rule.clone(),
             file: f.location.file.clone(),
             fingerprint: f.fingerprint.clone(),
-        })
+        };
+        let hit = known.contains(&entry);
+        if hit {
+            matched.insert(entry);
+        }
+        !hit
     });
-    report.ignored += before - report.findings.len();
+    report.baselined += before - report.findings.len();
 }

@@ -452,8 +452,17 @@ fn check(args: CheckArgs) -> u8 {
                 return EXIT_ERROR;
             }
         };
+        let mut matched = std::collections::BTreeSet::new();
         for r in &mut reports {
-            crate::baseline::filter(r, &known);
+            crate::baseline::filter(r, &known, &mut matched);
+        }
+        let stale = known.len() - matched.len();
+        if stale > 0 && !args.quiet {
+            eprintln!(
+                "note: {stale} finding(s) of baseline {} no longer occur (fixed or changed); \
+                 --write-baseline refreshes it",
+                path.display()
+            );
         }
     }
     if let Some(path) = &args.write_baseline {

@@ -82,6 +82,8 @@ pub struct RootReport {
     /// How many kept findings inline suppressions silenced (whether or not `suppressed` is
     /// shown), counted in the summary.
     pub suppressed_count: usize,
+    /// How many findings a `--baseline` file already knew (left out of the report).
+    pub baselined: usize,
     /// Text of every file a finding points at, by relative path, for snippets.
     pub sources: BTreeMap<String, Arc<str>>,
 }

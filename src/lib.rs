@@ -668,11 +668,10 @@ fn build_report(
     let mut used = BTreeMap::new();
     let mut make = |f: RawFinding, severity: Severity| {
         let text = sources.get(&f.location.file);
-        let line_text = text
-            .and_then(|t| t.lines().nth(f.location.line.saturating_sub(1) as usize))
-            .unwrap_or("")
-            .trim()
-            .to_string();
+        let line_text = report::normalise_line(
+            text.and_then(|t| t.lines().nth(f.location.line.saturating_sub(1) as usize))
+                .unwrap_or(""),
+        );
         let key = (f.rule.clone(), f.location.file.clone(), line_text.clone());
         let n = seen.entry(key).or_insert(0);
         let fingerprint = report::fingerprint(&f.rule, &f.location.file, &line_text, *n);
@@ -704,6 +703,7 @@ fn build_report(
         ignored,
         notifications,
         suppressed_count: suppressed.len(),
+        baselined: 0,
         suppressed,
         sources: used,
     }

@@ -118,6 +118,9 @@ pub fn summary_line(summary: &Summary, repositories: usize) -> String {
         plural(summary.notes, "note", "notes"),
     );
     let mut dropped = Vec::new();
+    if summary.baselined > 0 {
+        dropped.push(format!("{} in baseline", summary.baselined));
+    }
     if summary.suppressed > 0 {
         dropped.push(format!("{} suppressed", summary.suppressed));
     }
@@ -344,6 +347,7 @@ mod tests {
                     notes: 2,
                     ignored,
                     suppressed,
+                    baselined: 0,
                 },
                 1,
             )

@@ -92,6 +92,7 @@ fn summary(summary: &Summary) -> Value {
         "notes": summary.notes,
         "ignored": summary.ignored,
         "suppressed": summary.suppressed,
+        "baselined": summary.baselined,
     })
 }
 
@@ -152,15 +153,15 @@ mod tests {
         let out = render(&[testutil::report("."), second], "0.1.0");
         assert_eq!(
             out["roots"][0]["summary"],
-            json!({"errors": 1, "warnings": 1, "notes": 0, "ignored": 2, "suppressed": 0})
+            json!({"errors": 1, "warnings": 1, "notes": 0, "ignored": 2, "suppressed": 0, "baselined": 0})
         );
         assert_eq!(
             out["roots"][1]["summary"],
-            json!({"errors": 1, "warnings": 1, "notes": 1, "ignored": 5, "suppressed": 0})
+            json!({"errors": 1, "warnings": 1, "notes": 1, "ignored": 5, "suppressed": 0, "baselined": 0})
         );
         assert_eq!(
             out["summary"],
-            json!({"errors": 2, "warnings": 2, "notes": 1, "ignored": 7, "suppressed": 0})
+            json!({"errors": 2, "warnings": 2, "notes": 1, "ignored": 7, "suppressed": 0, "baselined": 0})
         );
     }
 
@@ -170,7 +171,7 @@ mod tests {
         assert_eq!(out["roots"], json!([]));
         assert_eq!(
             out["summary"],
-            json!({"errors": 0, "warnings": 0, "notes": 0, "ignored": 0, "suppressed": 0})
+            json!({"errors": 0, "warnings": 0, "notes": 0, "ignored": 0, "suppressed": 0, "baselined": 0})
         );
     }
 }

@@ -26,17 +26,23 @@ fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
     hash
 }
 
+/// A line's content as identities see it: runs of whitespace become one space, and the ends
+/// are trimmed, so re-indenting or re-aligning a line keeps its findings' identity.
+pub fn normalise_line(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A stable identity for a finding that survives line shifts: a 16-digit lowercase hex FNV-1a
-/// 64-bit hash of the rule ID, the file path, the text of the line pointed at (trimmed of
-/// surrounding whitespace) and `occurrence`, the 0-based count of earlier findings of the same
-/// rule in the same file on lines with identical trimmed text.
+/// 64-bit hash of the rule ID, the file path, the text of the line pointed at (normalised by
+/// [`normalise_line`]) and `occurrence`, the 0-based count of earlier findings of the same
+/// rule in the same file on lines with identical normalised text.
 ///
 /// The value is the same on every platform and in every release; it is reported as SARIF
 /// `partialFingerprints.primaryLocationLineHash` and as `fingerprint` in JSON output.
 pub fn fingerprint(rule: &str, file: &str, line_text: &str, occurrence: usize) -> String {
     let mut hash = FNV_OFFSET;
     // A 0xff byte never occurs in UTF-8, so it separates the fields unambiguously.
-    for field in [rule, file, line_text.trim()] {
+    for field in [rule, file, normalise_line(line_text).as_str()] {
         hash = fnv1a(hash, field.as_bytes());
         hash = fnv1a(hash, &[0xff]);
     }
@@ -58,6 +64,8 @@ pub struct Summary {
     pub ignored: usize,
     /// Findings silenced by inline suppressions.
     pub suppressed: usize,
+    /// Findings left out because the baseline knows them.
+    pub baselined: usize,
 }
 
 impl Summary {
@@ -80,6 +88,7 @@ pub fn summarize(reports: &[RootReport]) -> Summary {
         }
         summary.ignored += report.ignored;
         summary.suppressed += report.suppressed_count;
+        summary.baselined += report.baselined;
     }
     summary
 }
@@ -200,6 +209,11 @@ mod tests {
             a,
             fingerprint("DF005", "app/Dockerfile", "\tUSER root\r", 0)
         );
+        assert_eq!(
+            a,
+            fingerprint("DF005", "app/Dockerfile", "USER   \t root", 0),
+            "re-aligned text keeps its identity"
+        );
         // Pinned values: the hash must never change between releases, or every finding
         // already known to code scanning would reappear as new.
         assert_eq!(a, "9344144bc5298bb8");
@@ -242,6 +256,7 @@ mod tests {
                 notes: 1,
                 ignored: 3,
                 suppressed: 4,
+                baselined: 0,
             }
         );
         assert_eq!(summary.findings(), 5);

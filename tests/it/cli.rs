@@ -570,3 +570,55 @@ fn explain_shows_options_and_the_settings_in_effect() {
         "{text}"
     );
 }
+
+#[test]
+fn baseline_counts_what_it_hides_tolerates_realignment_and_reports_stale_entries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    let base = dir.path().join("baseline.json");
+    let base_s = base.to_str().expect("utf-8").to_string();
+    let write = |text: &str| std::fs::write(repo.join("Dockerfile"), text).expect("write");
+    let run = |extra: &[&str]| {
+        let out = cargo_bin_cmd!("shipshape")
+            .args(["check", repo.to_str().expect("utf-8"), "--format", "json"])
+            .args(["--select", "DF006"])
+            .args(extra)
+            .output()
+            .expect("runs");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let lines: Vec<u64> = doc["roots"][0]["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter_map(|f| f["line"].as_u64())
+            .collect();
+        (
+            lines,
+            doc["summary"]["baselined"].as_u64().unwrap_or(99),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // Two identical unpinned `FROM` lines: two findings with the same text, told apart by
+    // their occurrence.
+    let two = "FROM node:latest\nRUN npm ci\nFROM node:latest\nUSER node\n";
+    write(two);
+    let (lines, _, _) = run(&["--write-baseline", &base_s]);
+    assert_eq!(lines, [1, 3], "DF006: two unpinned bases");
+    let (lines, baselined, err) = run(&["--baseline", &base_s]);
+    assert_eq!((lines.len(), baselined), (0, 2), "{err}");
+    // Re-aligned text and lines shifted down keep the identity; a third identical line is new.
+    write(
+        "# build\n\nFROM   node:latest\nRUN npm ci\nFROM node:latest\nRUN npm ci\nFROM node:latest\nUSER node\n",
+    );
+    let (lines, baselined, _) = run(&["--baseline", &base_s]);
+    assert_eq!((lines, baselined), (vec![7], 2));
+    // Fixing one leaves a stale entry, which is reported on stderr.
+    write("FROM node:20.11-alpine\nRUN npm ci\nFROM node:latest\nUSER node\n");
+    let (lines, baselined, err) = run(&["--baseline", &base_s]);
+    assert_eq!((lines.len(), baselined), (0, 1));
+    assert!(
+        err.contains("1 finding(s) of baseline") && err.contains("no longer occur"),
+        "{err}"
+    );
+}
