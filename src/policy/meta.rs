@@ -37,6 +37,8 @@ pub struct RuleMeta {
     pub security_severity: Option<f64>,
     /// The rule's documentation.
     pub docs: RuleDocs,
+    /// Where the documentation lives on the web (SARIF `helpUri`), when known.
+    pub help_uri: Option<String>,
 }
 
 impl RuleMeta {

@@ -241,13 +241,21 @@ impl PolicySet {
                 sources.push((format!("policies/{}", f.path().display()), text));
             }
         }
+        let mut user_count = 0;
         for dir in dirs {
-            sources.extend(read_policy_dir(dir)?);
+            let found = read_policy_dir(dir)?;
+            user_count += found.len();
+            sources.extend(found);
         }
         let mut policies = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
-        for (path, text) in sources {
-            let policy = compile_policy(&env, &path, &text)?;
+        let builtin_count = sources.len() - user_count;
+        for (i, (path, text)) in sources.into_iter().enumerate() {
+            let mut policy = compile_policy(&env, &path, &text)?;
+            if i < builtin_count && policy.meta.help_uri.is_none() {
+                policy.meta.help_uri =
+                    Some(crate::report::sarif::rule_reference_uri(&policy.meta.id));
+            }
             if !seen.insert(policy.meta.id.clone()) {
                 let id = policy.meta.id.clone();
                 return Err(error_at(
@@ -732,6 +740,7 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
             severity: file.severity,
             tags: file.tags,
             security_severity: file.security_severity,
+            help_uri: file.help_uri,
             docs: RuleDocs {
                 what: file.docs.what,
                 why: file.docs.why,

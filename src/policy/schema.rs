@@ -25,6 +25,10 @@ pub struct PolicyFile {
     /// GitHub code scanning security severity (0.0–10.0).
     #[serde(default)]
     pub security_severity: Option<f64>,
+    /// Where the rule's documentation lives on the web (SARIF `helpUri`); built-in rules
+    /// link to their section of the rule reference.
+    #[serde(default)]
+    pub help_uri: Option<String>,
     /// Documentation sections.
     pub docs: DocsFile,
     /// Typed options with defaults, available to expressions as `options.<name>`.

@@ -110,6 +110,7 @@ pub(crate) mod testutil {
             severity,
             tags: vec!["docker".to_string(), "security".to_string()],
             security_severity: None,
+            help_uri: Some(super::sarif::rule_reference_uri(id)),
             docs: RuleDocs {
                 what: format!("Checks that the image {title}."),
                 why: "Because it matters.".to_string(),

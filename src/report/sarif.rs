@@ -97,14 +97,21 @@ fn run(report: &RootReport, rules: &[RuleMeta], driver_rules: &[Value], version:
     Value::Object(run)
 }
 
-/// The `reportingDescriptor` of one rule.
+/// The web address of a built-in rule's section of the rule reference (`docs/rules.md`).
+pub fn rule_reference_uri(id: &str) -> String {
+    format!(
+        "{INFORMATION_URI}/blob/main/docs/rules.md#{}",
+        id.to_ascii_lowercase()
+    )
+}
+
+/// The `reportingDescriptor` of one rule (`helpUri` only when the rule has one).
 fn rule_descriptor(rule: &RuleMeta) -> Value {
-    json!({
+    let mut d = json!({
         "id": rule.id,
         "name": pascal_case(&rule.title, &rule.id),
         "shortDescription": { "text": rule.title },
         "fullDescription": { "text": full_description(rule) },
-        "helpUri": format!("{INFORMATION_URI}/blob/main/docs/rules.md#{}", rule.id.to_ascii_lowercase()),
         "help": {
             "text": rule.plain_text(),
             "markdown": rule.markdown(),
@@ -116,7 +123,11 @@ fn rule_descriptor(rule: &RuleMeta) -> Value {
             "problem.severity": problem_severity(rule.severity),
             "security-severity": security_severity(rule),
         },
-    })
+    });
+    if let (Some(uri), Some(o)) = (&rule.help_uri, d.as_object_mut()) {
+        o.insert("helpUri".into(), json!(uri));
+    }
+    d
 }
 
 /// The rule's `fullDescription`: what it checks, or its title when that is undocumented.

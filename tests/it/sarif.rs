@@ -144,3 +144,61 @@ fn unreadable_files_become_tool_notifications() {
     let results = doc["runs"][0]["results"].as_array().expect("results");
     assert!(results.iter().any(|r| r["ruleId"] == "SS001"));
 }
+
+#[test]
+fn every_help_uri_resolves_to_an_anchor_of_the_rule_reference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).expect("mkdir");
+    let policy = |id: &str, extra: &str| {
+        format!(
+            "id: {id}\ntitle: t\nseverity: note\n{extra}docs: {{what: w, why: y, fix: f}}\nviolations: repo.dockerfiles.map(d, d.loc)\nmessage: m\n"
+        )
+    };
+    std::fs::write(policies.join("a.yaml"), policy("ACME010", "")).expect("write");
+    std::fs::write(
+        policies.join("b.yaml"),
+        policy("ACME011", "help_uri: https://wiki.example/acme011\n"),
+    )
+    .expect("write");
+    let root = crate::support::examples().join("legacy-store");
+    let (doc, _) = sarif_of(&[
+        "check",
+        root.to_str().expect("utf-8"),
+        "--format",
+        "sarif",
+        "--policy",
+        policies.to_str().expect("utf-8"),
+    ]);
+    validate(&doc);
+    let reference = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md"),
+    )
+    .expect("docs/rules.md");
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    let mut builtin = 0;
+    for r in rules {
+        let id = r["id"].as_str().expect("id");
+        let uri = r["helpUri"].as_str();
+        match id {
+            "ACME010" => assert_eq!(uri, None, "no page is invented for a user rule"),
+            "ACME011" => assert_eq!(uri, Some("https://wiki.example/acme011")),
+            _ => {
+                let uri = uri.expect("built-in rules have a helpUri");
+                let (page, anchor) = uri.split_once('#').expect("an anchor");
+                assert!(page.ends_with("/docs/rules.md"), "{uri}");
+                assert!(
+                    reference.contains(&format!("<a id=\"{anchor}\"></a>")),
+                    "{uri} has no anchor in docs/rules.md"
+                );
+                builtin += 1;
+            }
+        }
+    }
+    assert!(
+        builtin >= 40,
+        "the rules of the run are described: {builtin}"
+    );
+}
