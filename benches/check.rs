@@ -1,11 +1,10 @@
 //! Benchmark: discovery + load + evaluation of every built-in policy on a generated
 //! repository of N services (Dockerfile, Compose file, workflow and package.json each).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use shipshape::policy::PolicySet;
-use shipshape::{RuleFilter, check_root};
+use shipshape::{Settings, check_root};
 
 fn main() {
     divan::main();
@@ -50,16 +49,7 @@ fn check_generated_repo(bencher: divan::Bencher, n: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     generate(dir.path(), n);
     let set = PolicySet::load(true, &[]).expect("built-in policies load");
-    bencher.bench(|| {
-        check_root(
-            dir.path(),
-            "bench",
-            &set,
-            &RuleFilter::default(),
-            &HashMap::new(),
-        )
-        .expect("checks")
-    });
+    bencher.bench(|| check_root(dir.path(), "bench", &set, &Settings::default()).expect("checks"));
 }
 
 #[divan::bench]

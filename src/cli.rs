@@ -417,14 +417,17 @@ fn check(args: CheckArgs) -> u8 {
             severities: cfg.severities.clone(),
             exclude: cfg.exclude.clone(),
         };
-        setups.push((&sets[si].1, filter, cfg.options));
+        let settings = crate::Settings {
+            filter,
+            options: cfg.options,
+            environments: cfg.environments,
+        };
+        setups.push((&sets[si].1, settings));
     }
     let results: Vec<_> = paths
         .par_iter()
         .zip(setups.par_iter())
-        .map(|(p, (set, filter, options))| {
-            check_root(p, &p.display().to_string(), set, filter, options)
-        })
+        .map(|(p, (set, settings))| check_root(p, &p.display().to_string(), set, settings))
         .collect();
     let mut reports: Vec<RootReport> = Vec::new();
     for r in results {

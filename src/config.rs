@@ -41,6 +41,22 @@ pub struct ConfigFile {
     /// marked `locked: true` can be tightened here but not disabled, downgraded or changed.
     #[serde(default)]
     pub extends: Option<String>,
+    /// The names that make a deploy job a staging or production deploy (each list replaces
+    /// the default one).
+    #[serde(default)]
+    pub environments: EnvironmentNames,
+}
+
+/// Configured deploy environment names.
+#[derive(Debug, Deserialize, Default, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentNames {
+    /// Staging names (default: staging, stage, stg, preprod, pre-prod, uat).
+    #[serde(default)]
+    pub staging: Option<Vec<String>>,
+    /// Production names (default: production, prod, prd, live).
+    #[serde(default)]
+    pub production: Option<Vec<String>>,
 }
 
 /// Settings of one rule.
@@ -92,6 +108,8 @@ pub struct Config {
     pub exclude: Vec<String>,
     /// Extra policy directories (resolved).
     pub policies: Vec<PathBuf>,
+    /// Deploy environment names.
+    pub environments: crate::facts::ci::Environments,
 }
 
 /// The config file of a root, if one exists.
@@ -283,6 +301,27 @@ fn read_at(path: &Path, files: &mut Vec<(Source, ConfigFile)>) -> Result<(), Box
         resolved.push(full.display().to_string());
     }
     file.policies = resolved;
+    for (key, list) in [
+        ("staging", &file.environments.staging),
+        ("production", &file.environments.production),
+    ] {
+        let Some(list) = list else { continue };
+        if list.is_empty() {
+            return Err(source.error(
+                &["environments", key],
+                format!("environments.{key} must name at least one environment"),
+            ));
+        }
+        if let Some(i) = list
+            .iter()
+            .position(|n| !n.chars().any(char::is_alphanumeric))
+        {
+            return Err(source.error(
+                &["environments", key, &i.to_string()],
+                format!("environments.{key}: {:?} is not a name", list[i]),
+            ));
+        }
+    }
     for (i, g) in file.exclude.iter().enumerate() {
         if let Err(e) = globset::Glob::new(g) {
             return Err(source.error(
@@ -390,11 +429,19 @@ fn merge(
     exclude.extend(child.exclude);
     let mut policies = parent.policies;
     policies.extend(child.policies);
+    let environments = EnvironmentNames {
+        staging: child.environments.staging.or(parent.environments.staging),
+        production: child
+            .environments
+            .production
+            .or(parent.environments.production),
+    };
     Ok(ConfigFile {
         rules,
         exclude,
         policies,
         extends: None,
+        environments,
     })
 }
 
@@ -451,6 +498,12 @@ pub fn validate(chain: &Chain, set: &PolicySet) -> Result<Config, Box<ConfigErro
         policies: chain.policy_dirs(),
         ..Config::default()
     };
+    if let Some(s) = &merged.environments.staging {
+        cfg.environments.staging = s.clone();
+    }
+    if let Some(p) = &merged.environments.production {
+        cfg.environments.production = p.clone();
+    }
     for (id, rc) in &merged.rules {
         if rc.enabled == Some(false) {
             cfg.disabled.push(id.clone());
@@ -512,7 +565,16 @@ pub fn json_schema(set: &PolicySet) -> serde_json::Value {
             "rules": {"type": "object", "additionalProperties": false, "properties": rules},
             "exclude": {"type": "array", "items": {"type": "string"}, "description": "Path globs (relative to the root) whose findings are dropped."},
             "policies": {"type": "array", "items": {"type": "string"}, "description": "Extra policy directories, relative to this file."},
-            "extends": {"type": "string", "description": "An organisation config this one builds on, relative to this file."}
+            "extends": {"type": "string", "description": "An organisation config this one builds on, relative to this file."},
+            "environments": {
+                "type": "object",
+                "additionalProperties": false,
+                "description": "The names that make a deploy job a staging or production deploy, matched as words in environment, job and workflow names; each list replaces its default.",
+                "properties": {
+                    "staging": {"type": "array", "minItems": 1, "items": {"type": "string"}, "default": crate::facts::ci::STAGING},
+                    "production": {"type": "array", "minItems": 1, "items": {"type": "string"}, "default": crate::facts::ci::PRODUCTION}
+                }
+            }
         }
     })
 }

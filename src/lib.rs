@@ -77,8 +77,13 @@ pub struct Loaded {
     pub unloadable: BTreeSet<String>,
 }
 
-/// Discovers and loads every input of `root` (shown as `display`) into the model.
-pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
+/// Discovers and loads every input of `root` (shown as `display`) into the model; deploy jobs
+/// are classified by `environments`.
+pub fn load_root(
+    root: &Path,
+    display: &str,
+    environments: &facts::ci::Environments,
+) -> Result<Loaded, CheckError> {
     let meta = std::fs::metadata(root)
         .map_err(|e| CheckError::Root(display.to_string(), e.to_string()))?;
     if !meta.is_dir() {
@@ -268,7 +273,7 @@ pub fn load_root(root: &Path, display: &str) -> Result<Loaded, CheckError> {
     repo.app = app;
     facts::app::compute(&mut repo.app);
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));
-    facts::ci::compute(&mut repo.ci, &repo.packages);
+    facts::ci::compute(&mut repo.ci, &repo.packages, environments);
     // Suppression comments are read from every YAML file and Dockerfile loaded (not from
     // package.json, which has no comments, nor from the fallback README added below).
     let today = suppress::today();
@@ -709,19 +714,30 @@ fn build_report(
     }
 }
 
+/// How one root is checked: which findings are kept, the rules' option values, and the model
+/// settings of the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Which rules and files are kept, and severity overrides.
+    pub filter: RuleFilter,
+    /// Option values by rule ID.
+    pub options: HashMap<String, BTreeMap<String, serde_json::Value>>,
+    /// Staging and production names for deploy jobs.
+    pub environments: facts::ci::Environments,
+}
+
 /// Checks one root end to end.
 pub fn check_root(
     root: &Path,
     display: &str,
     policies: &PolicySet,
-    filter: &RuleFilter,
-    options: &HashMap<String, BTreeMap<String, serde_json::Value>>,
+    settings: &Settings,
 ) -> Result<RootReport, CheckError> {
     let timings = std::env::var_os("SHIPSHAPE_TIMINGS").is_some();
     let start = std::time::Instant::now();
-    let loaded = load_root(root, display)?;
+    let loaded = load_root(root, display, &settings.environments)?;
     let loaded_at = start.elapsed();
-    let report = evaluate(loaded, policies, filter, options);
+    let report = evaluate(loaded, policies, &settings.filter, &settings.options);
     if timings {
         eprintln!(
             "shipshape: {display}: load {:.1} ms, evaluate {:.1} ms",

@@ -18,13 +18,35 @@ pub const STAGING: &[&str] = &["staging", "stage", "stg", "preprod", "pre-prod",
 /// Production environment names (matched as words).
 pub const PRODUCTION: &[&str] = &["production", "prod", "prd", "live"];
 
+/// The names that make a deploy job a staging or a production deploy (configuration
+/// `environments`; the defaults are [`STAGING`] and [`PRODUCTION`]). A name matches when its
+/// words appear together in an environment, job or workflow name: `eu-prod` matches
+/// `deploy-eu-prod`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environments {
+    /// Staging names.
+    pub staging: Vec<String>,
+    /// Production names.
+    pub production: Vec<String>,
+}
+
+impl Default for Environments {
+    fn default() -> Self {
+        let own = |l: &[&str]| l.iter().map(|s| (*s).to_string()).collect();
+        Environments {
+            staging: own(STAGING),
+            production: own(PRODUCTION),
+        }
+    }
+}
+
 /// Computes every CI fact in place.
-pub fn compute(ci: &mut Ci, packages: &[Package]) {
+pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments) {
     ci.pipelines.sort_by(|a, b| a.path.cmp(&b.path));
     rank_jobs(&mut ci.jobs);
     restrict_by_needs(&mut ci.jobs);
     for job in &mut ci.jobs {
-        job.deploys = deploy_environments(job);
+        job.deploys = deploy_environments(job, environments);
     }
     flows(&mut ci.jobs);
     let mut runs = Vec::new();
@@ -261,14 +283,22 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn names_env(text: &str, names: &[&str]) -> bool {
-    words(text).iter().any(|w| names.contains(&w.as_str()))
+/// Whether the words of one of `names` appear together, in order, among the words of `text`.
+fn names_env(text: &str, names: &[String]) -> bool {
+    let text = words(text);
+    names.iter().any(|n| {
+        let n = words(n);
+        !n.is_empty() && text.windows(n.len()).any(|w| w == n.as_slice())
+    })
 }
 
 /// The environments a job deploys to (catalog: "deploy job / environment").
-pub fn deploy_environments(job: &Job) -> Vec<String> {
+pub fn deploy_environments(job: &Job, environments: &Environments) -> Vec<String> {
     let mut out = Vec::new();
-    let envs = [("staging", STAGING), ("production", PRODUCTION)];
+    let envs = [
+        ("staging", environments.staging.as_slice()),
+        ("production", environments.production.as_slice()),
+    ];
     if job.has_environment && !job.environment.is_empty() {
         for (name, list) in envs {
             if names_env(&job.environment, list) {
@@ -1102,5 +1132,22 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
             job: job.key.clone(),
             loc: c.loc.clone(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_names_match_as_whole_words_in_order() {
+        let names = |l: &[&str]| l.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        let prod = names(&["prod", "eu-live"]);
+        assert!(names_env("deploy-prod", &prod));
+        assert!(names_env("Deploy EU live", &prod));
+        assert!(!names_env("live-eu", &prod), "words in order");
+        assert!(!names_env("production", &prod), "whole words, not prefixes");
+        assert!(!names_env("deploy-pre-prod", &prod), "pre-prod is one word");
+        assert!(names_env("pre-prod", &names(&["pre-prod"])));
     }
 }

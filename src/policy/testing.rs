@@ -74,7 +74,12 @@ pub fn run_cases(set: &PolicySet, only: Option<&str>) -> Vec<CaseResult> {
                 id.clone(),
                 case.options.clone().into_iter().collect::<BTreeMap<_, _>>(),
             );
-            match check_root(dir.path(), "case", set, &filter, &options) {
+            let settings = crate::Settings {
+                filter,
+                options,
+                ..crate::Settings::default()
+            };
+            match check_root(dir.path(), "case", set, &settings) {
                 Ok(report) => {
                     result.errors.extend(
                         report

@@ -173,6 +173,21 @@ const ERRORS: &[(&str, &str, &str)] = &[
         "1:11",
     ),
     ("extends: nowhere.yaml\n", "extended config", "1:1"),
+    (
+        "environments:\n  production: []\n",
+        "environments.production must name at least one environment",
+        "2:3",
+    ),
+    (
+        "environments:\n  staging: [qa, \"--\"]\n",
+        "environments.staging: \"--\" is not a name",
+        "2:17",
+    ),
+    (
+        "environments:\n  prod: [live]\n",
+        "invalid config: unknown field `prod`",
+        "2:3",
+    ),
 ];
 
 #[test]
@@ -429,4 +444,43 @@ fn policy_directories_of_a_config_apply_to_its_root_only() {
         .filter_map(|r| r["id"].as_str())
         .collect();
     assert!(rule_ids.contains(&"ACME002"), "{rule_ids:?}");
+}
+
+#[test]
+fn environment_names_decide_which_deploy_jobs_the_cd_rules_judge() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write(&root.join("package.json"), "{\"name\": \"x\"}");
+    write(
+        &root.join(".github/workflows/deploy.yml"),
+        "name: deploy\non:\n  push:\n    branches: [main]\njobs:\n  ship:\n    runs-on: ubuntu-latest\n    environment: customer-facing\n    steps:\n      - run: ./deploy.sh\n",
+    );
+    let cd = |root: &Path| {
+        let out = cargo_bin_cmd!("shipshape")
+            .args(["check", root.to_str().expect("utf-8"), "--format", "json"])
+            .args(["--select", "CD004,CD005"])
+            .output()
+            .expect("runs");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        doc["roots"][0]["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| format!("{} {}", f["rule"].as_str().unwrap_or(""), f["line"]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        cd(root),
+        ["CD004 5"],
+        "by default `customer-facing` is no production: CD004 misses a production job"
+    );
+    write(
+        &root.join("shipshape.yaml"),
+        "environments:\n  production: [customer-facing]\n",
+    );
+    assert_eq!(
+        cd(root),
+        ["CD004 3", "CD005 6"],
+        "configured as production, the job deploys on push (CD004) with no backup (CD005)"
+    );
 }

@@ -1,11 +1,11 @@
 //! Shared helpers: temporary repositories and running checks through the library.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use shipshape::finding::RootReport;
 use shipshape::policy::PolicySet;
-use shipshape::{RuleFilter, check_root};
+use shipshape::{Settings, check_root};
 
 /// Writes `files` (relative path → contents) under `root`.
 pub fn write_tree(root: &Path, files: &BTreeMap<String, String>) {
@@ -26,14 +26,7 @@ pub fn builtin() -> PolicySet {
 
 /// Checks `root` with the built-in policies and no filter.
 pub fn check(root: &Path) -> RootReport {
-    check_root(
-        root,
-        "repo",
-        &builtin(),
-        &RuleFilter::default(),
-        &HashMap::new(),
-    )
-    .expect("root is checkable")
+    check_root(root, "repo", &builtin(), &Settings::default()).expect("root is checkable")
 }
 
 /// `RULE file:line` for every finding of a report, sorted.
