@@ -15,7 +15,6 @@ use crate::finding::Severity;
 use crate::load::ytree::{self, YNode, YValue};
 use crate::location::LineIndex;
 use crate::policy::PolicySet;
-use crate::policy::schema::OptionType;
 
 /// File names looked for at a root, in order.
 pub const CONFIG_NAMES: &[&str] = &[
@@ -470,16 +469,7 @@ pub fn validate(chain: &Chain, set: &PolicySet) -> Result<Config, Box<ConfigErro
                         ),
                     ));
                 };
-                let ok = match spec.kind {
-                    OptionType::String => value.is_string() || value.is_null(),
-                    OptionType::Int => value.is_i64() || value.is_u64(),
-                    OptionType::Float => value.is_number(),
-                    OptionType::Bool => value.is_boolean(),
-                    OptionType::List => value
-                        .as_array()
-                        .is_some_and(|a| a.iter().all(serde_json::Value::is_string)),
-                };
-                if !ok {
+                if !spec.kind.accepts(value) {
                     return Err(src.error(
                         &at,
                         format!(
@@ -522,16 +512,7 @@ pub fn json_schema(set: &PolicySet) -> serde_json::Value {
     for p in &set.policies {
         let mut options = serde_json::Map::new();
         for (name, spec) in &p.options {
-            let ty = match spec.kind {
-                OptionType::String => serde_json::json!({"type": ["string", "null"]}),
-                OptionType::Int => serde_json::json!({"type": "integer"}),
-                OptionType::Float => serde_json::json!({"type": "number"}),
-                OptionType::Bool => serde_json::json!({"type": "boolean"}),
-                OptionType::List => {
-                    serde_json::json!({"type": "array", "items": {"type": "string"}})
-                }
-            };
-            let mut ty = ty;
+            let mut ty = spec.kind.json_schema();
             if let Some(o) = ty.as_object_mut() {
                 o.insert(
                     "description".into(),

@@ -22,7 +22,7 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 
 use crate::location::{LineIndex, Location};
 use crate::policy::meta::{RuleDocs, RuleMeta};
-use crate::policy::schema::{OptionSpec, OptionType, PolicyFile, TestCase};
+use crate::policy::schema::{OptionSpec, PolicyFile, TestCase};
 
 /// The built-in policy pack, embedded at build time.
 static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/policies");
@@ -289,8 +289,9 @@ impl PolicySet {
                 out.push_str(&format!(
                     "| `{name}` | {} | `{}` | {} |\n",
                     format!("{:?}", spec.kind).to_lowercase(),
-                    spec.default,
-                    spec.doc.trim().replace('\n', " ")
+                    // `|` would end a table cell, even inside a code span.
+                    spec.default.to_string().replace('|', "\\|"),
+                    spec.doc.trim().replace('\n', " ").replace('|', "\\|")
                 ));
             }
         }
@@ -593,16 +594,7 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
         ));
     }
     for (name, spec) in &file.options {
-        let ok = match (spec.kind, &spec.default) {
-            (_, serde_json::Value::Null) => true,
-            (OptionType::String, v) => v.is_string(),
-            (OptionType::Int, v) => v.is_i64() || v.is_u64(),
-            (OptionType::Float, v) => v.is_number(),
-            (OptionType::Bool, v) => v.is_boolean(),
-            (OptionType::List, v) => v
-                .as_array()
-                .is_some_and(|a| a.iter().all(|x| x.is_string())),
-        };
+        let ok = spec.default.is_null() || spec.kind.accepts(&spec.default);
         if !ok {
             let line = find_line(text, &format!("{name}:")).unwrap_or(1);
             return Err(error_at(
@@ -611,8 +603,8 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
                 line,
                 1,
                 format!(
-                    "option {name}: default does not match its type {:?}",
-                    spec.kind
+                    "option {name}: the default is not {}",
+                    spec.kind.described()
                 ),
                 "wrong default",
             ));

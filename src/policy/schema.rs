@@ -97,6 +97,8 @@ pub enum OptionType {
     Bool,
     /// A list of strings.
     List,
+    /// A regular expression (a string that must compile).
+    Regex,
 }
 
 impl OptionType {
@@ -108,6 +110,33 @@ impl OptionType {
             OptionType::Float => "a number",
             OptionType::Bool => "true or false",
             OptionType::List => "a list of strings",
+            OptionType::Regex => "a valid regular expression",
+        }
+    }
+
+    /// Whether `v` is a value of this type (`null` only for strings: "unset").
+    pub fn accepts(self, v: &serde_json::Value) -> bool {
+        match self {
+            OptionType::String => v.is_string() || v.is_null(),
+            OptionType::Int => v.is_i64() || v.is_u64(),
+            OptionType::Float => v.is_number(),
+            OptionType::Bool => v.is_boolean(),
+            OptionType::List => v
+                .as_array()
+                .is_some_and(|a| a.iter().all(serde_json::Value::is_string)),
+            OptionType::Regex => v.as_str().is_some_and(|s| regex::Regex::new(s).is_ok()),
+        }
+    }
+
+    /// The JSON Schema of values of this type.
+    pub fn json_schema(self) -> serde_json::Value {
+        match self {
+            OptionType::String => serde_json::json!({"type": ["string", "null"]}),
+            OptionType::Int => serde_json::json!({"type": "integer"}),
+            OptionType::Float => serde_json::json!({"type": "number"}),
+            OptionType::Bool => serde_json::json!({"type": "boolean"}),
+            OptionType::List => serde_json::json!({"type": "array", "items": {"type": "string"}}),
+            OptionType::Regex => serde_json::json!({"type": "string", "format": "regex"}),
         }
     }
 }
