@@ -103,8 +103,8 @@ pub struct Config {
     pub severities: HashMap<String, Severity>,
     /// Option values per rule.
     pub options: HashMap<String, BTreeMap<String, serde_json::Value>>,
-    /// Excluded path globs.
-    pub exclude: Vec<String>,
+    /// Excluded path globs, each with the locked rules it may not drop.
+    pub exclude: Vec<crate::Exclude>,
     /// Extra policy directories (resolved).
     pub policies: Vec<PathBuf>,
     /// Deploy environment names.
@@ -484,10 +484,26 @@ pub fn validate(chain: &Chain, set: &PolicySet) -> Result<Config, Box<ConfigErro
     let merged = &chain.merged;
     let mut cfg = Config {
         path: Some(chain.path().to_path_buf()),
-        exclude: merged.exclude.clone(),
         policies: chain.policy_dirs(),
         ..Config::default()
     };
+    // An exclude written below the file that locked a rule does not drop that rule's findings.
+    let mut locked_above: Vec<String> = Vec::new();
+    for (src, file) in &chain.files {
+        for (i, g) in file.exclude.iter().enumerate() {
+            let Some(mut x) = crate::Exclude::new(g) else {
+                return Err(src.error(&["exclude", &i.to_string()], format!("invalid glob {g:?}")));
+            };
+            x.spares.clone_from(&locked_above);
+            cfg.exclude.push(x);
+        }
+        locked_above.extend(
+            file.rules
+                .iter()
+                .filter(|(_, r)| r.locked == Some(true))
+                .map(|(id, _)| id.clone()),
+        );
+    }
     if let Some(s) = &merged.environments.staging {
         cfg.environments.staging = s.clone();
     }

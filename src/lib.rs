@@ -46,7 +46,32 @@ pub struct RuleFilter {
     /// Severity overrides by rule ID (configuration).
     pub severities: HashMap<String, Severity>,
     /// Findings in files matching these globs are dropped (configuration `exclude`).
-    pub exclude: Vec<String>,
+    pub exclude: Vec<Exclude>,
+}
+
+/// One `exclude` glob of a configuration.
+#[derive(Debug, Clone)]
+pub struct Exclude {
+    /// The root-relative path glob.
+    pub glob: globset::GlobMatcher,
+    /// Rules it may not drop: those an organisation config above the file that wrote the glob
+    /// has locked.
+    pub spares: Vec<String>,
+}
+
+impl Exclude {
+    /// An exclude of `pattern` that spares nothing (`None` when the glob is invalid).
+    pub fn new(pattern: &str) -> Option<Exclude> {
+        globset::Glob::new(pattern).ok().map(|g| Exclude {
+            glob: g.compile_matcher(),
+            spares: Vec::new(),
+        })
+    }
+
+    /// Whether it drops a finding of `rule` in `file`.
+    pub fn drops(&self, rule: &str, file: &str) -> bool {
+        self.glob.is_match(file) && !self.spares.iter().any(|s| s == rule)
+    }
 }
 
 impl RuleFilter {
@@ -628,9 +653,10 @@ fn build_report(
     let mut kept: Vec<(RawFinding, Severity)> = Vec::new();
     let mut silenced: Vec<(RawFinding, Severity, String)> = Vec::new();
     for ((f, sev), justification) in raw.into_iter().zip(suppressed) {
-        let excluded = filter.exclude.iter().any(|g| {
-            globset::Glob::new(g).is_ok_and(|g| g.compile_matcher().is_match(&f.location.file))
-        });
+        let excluded = filter
+            .exclude
+            .iter()
+            .any(|x| x.drops(&f.rule, &f.location.file));
         if excluded {
             ignored += 1;
             continue;

@@ -383,6 +383,22 @@ fn locked_rules_refuse_each_loosening_at_the_key_that_tries() {
     write(&cfg, "extends: ../org.yaml\n");
     let (_, found, _) = run(&root, &[]);
     assert!(found.contains(&"DF005 warning".to_string()), "{found:?}");
+    // The repository's excludes do not drop the findings of locked rules.
+    write(&cfg, "extends: ../org.yaml\nexclude: [Dockerfile]\n");
+    let (_, found, _) = run(&root, &[]);
+    assert_eq!(
+        found,
+        ["DF005 warning"],
+        "only the locked rule survives the exclude"
+    );
+    // The organisation's own excludes do.
+    write(
+        &dir.path().join("org.yaml"),
+        "rules:\n  DF005:\n    locked: true\n    severity: warning\nexclude: [Dockerfile]\n",
+    );
+    write(&cfg, "extends: ../org.yaml\n");
+    let (_, found, _) = run(&root, &[]);
+    assert!(found.is_empty(), "{found:?}");
 }
 
 #[test]
