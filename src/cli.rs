@@ -276,8 +276,37 @@ fn test_policies(dir: Option<PathBuf>, rule: Option<String>) -> u8 {
     let Ok(set) = load_policies(&args) else {
         return EXIT_ERROR;
     };
+    if set.policies.is_empty() {
+        let dirs: Vec<String> = args
+            .policy
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        eprintln!("error: no policy files (*.yaml) in {}", dirs.join(", "));
+        return EXIT_ERROR;
+    }
+    if let Some(r) = &rule
+        && !set
+            .policies
+            .iter()
+            .any(|p| p.meta.id.eq_ignore_ascii_case(r))
+    {
+        eprintln!("error: no policy {r} to test");
+        return EXIT_ERROR;
+    }
     let results = crate::policy::testing::run_cases(&set, rule.as_deref());
     let mut out = String::new();
+    for p in &set.policies {
+        let chosen = rule
+            .as_ref()
+            .is_none_or(|r| p.meta.id.eq_ignore_ascii_case(r));
+        if chosen && p.tests.is_empty() {
+            out.push_str(&format!(
+                "WARN {} has no test cases ({})\n",
+                p.meta.id, p.path
+            ));
+        }
+    }
     let mut failed = 0;
     for r in &results {
         if r.passed() {

@@ -702,7 +702,24 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
                 ));
             }
         }
-        for name in case.options.keys() {
+        for (name, value) in &case.options {
+            if let Some(spec) = file.options.get(name)
+                && !spec.kind.accepts(value)
+            {
+                let line = find_line(text, &format!("{name}:")).unwrap_or(1);
+                return Err(error_at(
+                    path,
+                    text,
+                    line,
+                    1,
+                    format!(
+                        "test {:?} sets option {name} to {value}, which is not {}",
+                        case.name,
+                        spec.kind.described()
+                    ),
+                    "wrong type",
+                ));
+            }
             if !file.options.contains_key(name) {
                 let line = find_line(text, &format!("{name}:")).unwrap_or(1);
                 return Err(error_at(

@@ -622,3 +622,56 @@ fn baseline_counts_what_it_hides_tolerates_realignment_and_reports_stale_entries
         "{err}"
     );
 }
+
+#[test]
+fn test_subcommand_refuses_empty_dirs_unknown_rules_and_bad_case_options_and_warns_untested() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        let out = cargo_bin_cmd!("shipshape")
+            .arg("test")
+            .args(args)
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).replace("\n  │ ", " "),
+        )
+    };
+    let d = dir.path().to_str().expect("utf-8");
+    let (code, _, err) = run(&[d]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no policy files (*.yaml) in"), "{err}");
+    let policy = "id: ACME003\ntitle: t\nseverity: note\ndocs: {what: w, why: y, fix: f}\noptions:\n  max:\n    type: int\n    default: 1\n    doc: d\nviolations: repo.dockerfiles.filter(d, d.stages.size() > options.max).map(d, d.loc)\nmessage: m\n";
+    std::fs::write(dir.path().join("p.yaml"), policy).expect("write");
+    let (code, out, _) = run(&[d]);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("WARN ACME003 has no test cases"), "{out}");
+    let (code, _, err) = run(&[d, "--rule", "ACME999"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no policy ACME999 to test"), "{err}");
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        format!("{policy}tests:\n  - name: two stages\n    options: {{max: many}}\n    files:\n      Dockerfile: \"FROM a AS b\\nFROM c\\n\"\n    expect: [\"ACME003 Dockerfile:1\"]\n"),
+    )
+    .expect("write");
+    let (code, _, err) = run(&[d]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("test \"two stages\" sets option max to \"many\", which is not an integer"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        format!("{policy}tests:\n  - name: two stages\n    options: {{max: 1}}\n    files:\n      Dockerfile: \"FROM a AS b\\nFROM c\\n\"\n    expect: [\"ACME003 Dockerfile:1\"]\n"),
+    )
+    .expect("write");
+    let (code, out, _) = run(&[d]);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            Some(0),
+            "PASS ACME003 / two stages\n1 cases, 1 passed, 0 failed\n"
+        )
+    );
+}
