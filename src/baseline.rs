@@ -1,6 +1,6 @@
 //! Baselines: a file recording the findings of a run by their identity (rule, file and
-//! fingerprint — the hash of the located line's content and its occurrence, the same as SARIF
-//! `partialFingerprints`), so that a later run reports only new findings. The identity survives
+//! fingerprint — the hash of the located node's normalised text and its occurrence, the same as
+//! SARIF `partialFingerprints`), so that a later run reports only new findings. The identity survives
 //! lines inserted elsewhere in the file and changes when the offending content changes.
 
 use std::collections::BTreeSet;

@@ -699,10 +699,10 @@ fn build_report(
     let mut used = BTreeMap::new();
     let mut make = |f: RawFinding, severity: Severity| {
         let text = sources.get(&f.location.file);
-        let line_text = report::normalise_line(
-            text.and_then(|t| t.lines().nth(f.location.line.saturating_sub(1) as usize))
-                .unwrap_or(""),
-        );
+        let line_text = report::normalise_line(&located_text(
+            text.map(AsRef::as_ref).unwrap_or(""),
+            &f.location,
+        ));
         let key = (f.rule.clone(), f.location.file.clone(), line_text.clone());
         let n = seen.entry(key).or_insert(0);
         let fingerprint = report::fingerprint(&f.rule, &f.location.file, &line_text, *n);
@@ -752,6 +752,26 @@ pub struct Settings {
     pub environments: facts::ci::Environments,
 }
 
+/// The text of the node a finding points at, for its identity: the region when it lies within
+/// one line, else the rest of the line from the start column.
+fn located_text<'t>(text: &'t str, loc: &Location) -> &'t str {
+    let Some(line) = text.lines().nth(loc.line.saturating_sub(1) as usize) else {
+        return "";
+    };
+    let byte = |col: u32| {
+        line.char_indices()
+            .nth(col.saturating_sub(1) as usize)
+            .map_or(line.len(), |(i, _)| i)
+    };
+    let start = byte(loc.col);
+    let end = if loc.end_line == loc.line && loc.end_col > loc.col {
+        byte(loc.end_col)
+    } else {
+        line.len()
+    };
+    &line[start..end.max(start)]
+}
+
 /// Checks one root end to end.
 pub fn check_root(
     root: &Path,
@@ -772,4 +792,33 @@ pub fn check_root(
         );
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn located_text_is_the_region_or_the_rest_of_the_line() {
+        let text =
+            "services:\n  db:\n    image: postgres:16  # pinned later\nFROM node:latest AS build\n";
+        let at = |line, col, end_line, end_col| Location {
+            file: "f".to_string(),
+            line,
+            col,
+            end_line,
+            end_col,
+        };
+        assert_eq!(
+            located_text(text, &at(3, 12, 3, 12)),
+            "postgres:16  # pinned later"
+        );
+        assert_eq!(located_text(text, &at(4, 6, 4, 17)), "node:latest");
+        assert_eq!(
+            located_text(text, &at(4, 1, 5, 1)),
+            "FROM node:latest AS build"
+        );
+        assert_eq!(located_text(text, &at(9, 1, 9, 1)), "");
+        assert_eq!(located_text(text, &at(2, 40, 2, 50)), "", "past the end");
+    }
 }

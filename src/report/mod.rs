@@ -33,9 +33,9 @@ pub fn normalise_line(line: &str) -> String {
 }
 
 /// A stable identity for a finding that survives line shifts: a 16-digit lowercase hex FNV-1a
-/// 64-bit hash of the rule ID, the file path, the text of the line pointed at (normalised by
-/// [`normalise_line`]) and `occurrence`, the 0-based count of earlier findings of the same
-/// rule in the same file on lines with identical normalised text.
+/// 64-bit hash of the rule ID, the file path, the text of the node pointed at (normalised by
+/// [`normalise_line`]; see `located_text` in the crate root) and `occurrence`, the 0-based
+/// count of earlier findings of the same rule in the same file with identical normalised text.
 ///
 /// The value is the same on every platform and in every release; it is reported as SARIF
 /// `partialFingerprints.primaryLocationLineHash` and as `fingerprint` in JSON output.
