@@ -699,7 +699,7 @@ fn build_report(
     let mut used = BTreeMap::new();
     let mut make = |f: RawFinding, severity: Severity| {
         let text = sources.get(&f.location.file);
-        let line_text = report::normalise_line(&located_text(
+        let line_text = report::normalise_line(located_text(
             text.map(AsRef::as_ref).unwrap_or(""),
             &f.location,
         ));
