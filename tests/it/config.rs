@@ -500,3 +500,81 @@ fn environment_names_decide_which_deploy_jobs_the_cd_rules_judge() {
         "configured as production, the job deploys on push (CD004) with no backup (CD005)"
     );
 }
+
+/// The published schema, `docs/shipshape.schema.json`, is what `shipshape schema config`
+/// prints (regenerate with `SHIPSHAPE_BLESS=1 cargo test`).
+#[test]
+fn the_published_schema_is_in_sync_and_accepts_every_documented_config() {
+    let set = crate::support::builtin();
+    let want = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&shipshape::config::json_schema(&set)).expect("json")
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = dir.join("docs/shipshape.schema.json");
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have != want {
+        if std::env::var_os("SHIPSHAPE_BLESS").is_some() {
+            std::fs::write(&path, &want).expect("write the schema");
+        } else {
+            panic!("docs/shipshape.schema.json is out of date: run `SHIPSHAPE_BLESS=1 cargo test`");
+        }
+    }
+    let schema: serde_json::Value = serde_json::from_str(&want).expect("json");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    // Every YAML block of the configuration docs and of the README's adoption steps is a
+    // configuration the schema and shipshape itself accept.
+    let mut blocks = 0;
+    for doc in ["docs/configuration.md", "README.md"] {
+        let text = std::fs::read_to_string(dir.join(doc)).expect("doc");
+        let mut in_block: Option<String> = None;
+        let mut fence = 0;
+        for line in text.lines() {
+            let t = line.trim_start();
+            match in_block.as_mut() {
+                None if t == "```yaml" => {
+                    fence = line.len() - t.len();
+                    in_block = Some(String::new());
+                }
+                Some(b) if t == "```" => {
+                    let block = std::mem::take(b);
+                    in_block = None;
+                    let value: serde_json::Value =
+                        serde_saphyr::from_str(&block).expect("the block is YAML");
+                    let is_config = value.as_object().is_some_and(|o| {
+                        o.contains_key("rules")
+                            || o.contains_key("extends")
+                            || o.contains_key("environments")
+                    });
+                    if !is_config {
+                        continue;
+                    }
+                    let errors: Vec<String> = validator
+                        .iter_errors(&value)
+                        .map(|e| e.to_string())
+                        .collect();
+                    assert!(errors.is_empty(), "{doc}: {block}\n{errors:?}");
+                    if !value.as_object().is_some_and(|o| o.contains_key("extends")) {
+                        let tmp = tempfile::tempdir().expect("tempdir");
+                        let cfg = tmp.path().join("shipshape.yaml");
+                        std::fs::write(&cfg, block.replace("./policies", ".")).expect("write");
+                        let checked = shipshape::config::read(&cfg)
+                            .and_then(|c| shipshape::config::validate(&c, &set));
+                        assert!(checked.is_ok(), "{doc}: {block}\n{checked:?}");
+                    }
+                    blocks += 1;
+                }
+                Some(b) => {
+                    let strip = fence.min(line.len() - t.len());
+                    b.push_str(&line[strip..]);
+                    b.push('\n');
+                }
+                None => {}
+            }
+        }
+    }
+    assert!(
+        blocks >= 4,
+        "the documented configurations were found: {blocks}"
+    );
+}
