@@ -148,7 +148,8 @@ pub struct CheckArgs {
     /// Report only findings that are not in this baseline file.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Record the current findings in FILE (to pass to --baseline later).
+    /// Record the current findings in FILE (to pass to --baseline later); the run then exits 0
+    /// whatever it finds.
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
 }
@@ -488,7 +489,12 @@ fn check(args: CheckArgs) -> u8 {
         for r in &mut reports {
             crate::baseline::filter(r, &known, &mut matched);
         }
-        let stale = known.len() - matched.len();
+        // Entries of rules this run does not report are not stale.
+        let stale = known
+            .iter()
+            .filter(|e| !matched.contains(*e))
+            .filter(|e| setups.iter().any(|(_, s)| s.filter.keeps(&e.rule)))
+            .count();
         if stale > 0 && !args.quiet {
             eprintln!(
                 "note: {stale} finding(s) of baseline {} no longer occur (fixed or changed); \
@@ -562,6 +568,8 @@ fn check(args: CheckArgs) -> u8 {
         FailOn::Note => Some(Severity::Note),
         FailOn::Never => None,
     };
+    // Recording a baseline accepts today's findings: it does not fail the run.
+    let threshold = threshold.filter(|_| args.write_baseline.is_none());
     let failing = threshold.is_some_and(|t| {
         reports
             .iter()
