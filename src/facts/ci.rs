@@ -380,7 +380,10 @@ impl Walker<'_> {
                     let is_script =
                         pm.action == "script" || defined_here || (wide && any_defines(&name));
                     if is_script {
+                        // A name still holding an expansion (`$SCRIPT`, `${{ x }}`) is
+                        // not known, so it is not judged.
                         let defined = unresolved
+                            || name.contains('$')
                             || pkg.is_none()
                             || defined_here
                             || (wide && any_defines(&name));
@@ -814,32 +817,69 @@ fn step_runs(
     )
 }
 
-/// Substitutes matrix values and literal environment values into a path; one result per
-/// matrix combination (at most 64), the path unchanged when nothing applies.
-pub fn expand(path: &str, job: &Job, step: &Step) -> Vec<String> {
-    let mut out = vec![path.to_string()];
+/// The most variants one text expands to.
+const MAX_VARIANTS: usize = 64;
+
+/// Whether the job is a GitLab job, whose matrix values are shell variables.
+fn is_gitlab(job: &Job) -> bool {
+    job.pipeline.ends_with(".gitlab-ci.yml") || job.pipeline.ends_with(".gitlab-ci.yaml")
+}
+
+/// Replaces the shell variable `name` (`$name` not followed by an identifier character, and
+/// `${name}`) with `value`.
+fn subst_var(text: &str, name: &str, value: &str) -> String {
+    let braced = format!("${{{name}}}");
+    let text = text.replace(&braced, value);
+    let bare = format!("${name}");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find(&bare) {
+        let after = &rest[i + bare.len()..];
+        let joined = after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        out.push_str(&rest[..i]);
+        out.push_str(if joined { &bare } else { value });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Substitutes matrix values (`${{ matrix.x }}`; on GitLab, `$X` of `parallel: matrix`) and
+/// literal environment values into a text; one result per matrix combination (at most
+/// [`MAX_VARIANTS`]), the text unchanged when nothing applies.
+pub fn expand(text: &str, job: &Job, step: &Step) -> Vec<String> {
+    let mut out = vec![text.to_string()];
+    let gitlab = is_gitlab(job);
     for (k, values) in &job.matrix {
-        let pats = [
+        let expr = [
             format!("${{{{ matrix.{k} }}}}"),
             format!("${{{{matrix.{k}}}}}"),
         ];
-        if !out
-            .iter()
-            .any(|p| pats.iter().any(|pat| p.contains(pat.as_str())))
-        {
+        let shell = [format!("${k}"), format!("${{{k}}}")];
+        let uses = |p: &String| {
+            expr.iter().any(|e| p.contains(e.as_str()))
+                || (gitlab && shell.iter().any(|s| p.contains(s.as_str())))
+        };
+        if !out.iter().any(uses) {
             continue;
         }
         let mut next = Vec::new();
         for p in &out {
             for v in values {
                 let mut q = p.clone();
-                for pat in &pats {
-                    q = q.replace(pat.as_str(), v);
+                for e in &expr {
+                    q = q.replace(e.as_str(), v);
+                }
+                if gitlab {
+                    q = subst_var(&q, k, v);
                 }
                 next.push(q);
             }
         }
-        next.truncate(64);
+        next.truncate(MAX_VARIANTS);
         out = next;
     }
     for p in &mut out {
@@ -847,16 +887,45 @@ pub fn expand(path: &str, job: &Job, step: &Step) -> Vec<String> {
             if v.contains('$') {
                 continue;
             }
-            for pat in [
-                format!("${{{{ env.{k} }}}}"),
-                format!("${{{k}}}"),
-                format!("${k}"),
-            ] {
-                *p = p.replace(&pat, v);
-            }
+            *p = subst_var(&p.replace(&format!("${{{{ env.{k} }}}}"), v), k, v);
         }
     }
     out
+}
+
+/// The variants of a command under [`expand`]: the command itself when nothing in its words
+/// refers to the matrix or a literal environment value, else one per value (duplicates
+/// dropped).
+fn expand_command(c: &Command, job: &Job, step: &Step) -> Vec<Command> {
+    const SEP: char = '\u{1f}';
+    let mut words = vec![c.program.clone()];
+    words.extend(c.args.iter().cloned());
+    let joined = words.join(&SEP.to_string());
+    if !joined.contains('$') {
+        return vec![c.clone()];
+    }
+    let mut variants: Vec<Command> = Vec::new();
+    for text in expand(&joined, job, step) {
+        if text == joined {
+            continue;
+        }
+        let mut parts = text.split(SEP).map(str::to_string);
+        let mut v = c.clone();
+        v.program = parts.next().unwrap_or_default();
+        v.args = parts.collect();
+        v.pm = crate::pm::classify(&v.program, &v.args, &v.env);
+        if !variants
+            .iter()
+            .any(|x| x.program == v.program && x.args == v.args)
+        {
+            variants.push(v);
+        }
+    }
+    if variants.is_empty() {
+        vec![c.clone()]
+    } else {
+        variants
+    }
 }
 
 /// The runs of one step with its shell starting in `start_dir`.
@@ -882,7 +951,9 @@ fn step_runs_in(
             visited: HashSet::new(),
             out: Vec::new(),
         };
-        w.command(c, &cwd, unresolved || cwd.contains('$'), 0);
+        for v in expand_command(c, job, step) {
+            w.command(&v, &cwd, unresolved || cwd.contains('$'), 0);
+        }
         let gating = step.gating && !c.neutralised;
         for f in w.out {
             out.push(make_run(
@@ -1138,6 +1209,17 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_variables_are_replaced_whole() {
+        assert_eq!(subst_var("npm run $TASK", "TASK", "lint"), "npm run lint");
+        assert_eq!(subst_var("run ${TASK}:ci", "TASK", "lint"), "run lint:ci");
+        assert_eq!(
+            subst_var("$TASK_NAME ${TASK_NAME} $TASK.", "TASK", "x"),
+            "$TASK_NAME ${TASK_NAME} x."
+        );
+        assert_eq!(subst_var("$TASK$TASK", "TASK", "a"), "aa");
+    }
 
     #[test]
     fn environment_names_match_as_whole_words_in_order() {

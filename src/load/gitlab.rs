@@ -1305,7 +1305,7 @@ fn job(
         allow_failure,
         manual,
         stage,
-        matrix: std::collections::BTreeMap::new(),
+        matrix: parallel_matrix(&eff),
         steps,
         via: String::new(),
         deploys: Vec::new(),
@@ -1315,6 +1315,29 @@ fn job(
         after_ops: Vec::new(),
         unprotected_migrations: Vec::new(),
     }
+}
+
+/// `parallel: matrix:` as variable → every value it takes in some entry (each entry of the
+/// list is a product of its variables; the union over entries is what a script can see).
+fn parallel_matrix(job: &N) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> =
+        std::collections::BTreeMap::new();
+    let entries = job.get("parallel").and_then(|p| p.get("matrix"));
+    for entry in entries.map(N::items).unwrap_or_default() {
+        for (k, v) in entry.entries() {
+            let Some(name) = k.as_str().filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            let values = out.entry(name).or_default();
+            for value in v.strings() {
+                if !values.contains(&value) {
+                    values.push(value);
+                }
+            }
+        }
+    }
+    out.retain(|_, v| !v.is_empty());
+    out
 }
 
 /// `variables:` entries as written (`NAME: value` or `NAME: {value: ...}`).
