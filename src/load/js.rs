@@ -293,6 +293,8 @@ struct FileScan {
     http_export: bool,
     /// Whether the file has an ES default export.
     default_export: bool,
+    /// Whether the file exports a Remix / React Router `loader` or `action`.
+    loader_export: bool,
 }
 
 /// A route before its handler specifier is resolved.
@@ -370,7 +372,9 @@ fn extract(rel: &str, text: &str, source_type: SourceType) -> Option<FileScan> {
     walker.bind_top_level(&ret.program.body);
     walker.visit_program(&ret.program);
     let mut out = walker.out;
-    if let Some(path) = file_route(rel, out.http_export, out.default_export) {
+    let route = file_route(rel, out.http_export, out.default_export)
+        .or_else(|| out.loader_export.then(|| remix_route(rel)).flatten());
+    if let Some(path) = route {
         out.routes.push(RawRoute {
             path,
             method: "file".to_string(),
@@ -494,6 +498,9 @@ impl<'s> Walker<'s> {
                     if name == "default" {
                         self.out.default_export = true;
                     }
+                    if LOADER_EXPORTS.contains(&name.as_str()) {
+                        self.out.loader_export = true;
+                    }
                 }
             }
             Statement::ExportDefaultDeclaration(_) => self.out.default_export = true,
@@ -501,6 +508,9 @@ impl<'s> Walker<'s> {
         }
         if names.iter().any(|n| HTTP_EXPORTS.contains(n)) {
             self.out.http_export = true;
+        }
+        if names.iter().any(|n| LOADER_EXPORTS.contains(n)) {
+            self.out.loader_export = true;
         }
     }
 
@@ -1391,6 +1401,75 @@ fn file_route(rel: &str, http_export: bool, default_export: bool) -> Option<Stri
     }
 }
 
+/// Exports that make a Remix / React Router route module answer HTTP requests.
+const LOADER_EXPORTS: &[&str] = &["loader", "action"];
+
+/// The route of a Remix / React Router file-system route module under `app/routes/`, in the
+/// flat-routes convention: dots separate segments (`api.health.ts` → `/api/health`), a folder
+/// holding `route.*` is named like a file, `+` folders (remix-flat-routes) add their name as
+/// segments, `_x` segments are pathless layouts and `_index` an index, a trailing `_` is
+/// dropped, `$x` is `:x` and `$` a splat, `(x)` an optional segment.
+fn remix_route(rel: &str) -> Option<String> {
+    let segs: Vec<&str> = rel.split('/').collect();
+    let at = segs
+        .windows(2)
+        .position(|w| w[0] == "app" && w[1] == "routes")?
+        + 2;
+    let (file, dirs) = segs[at..].split_last()?;
+    let (stem, ext) = file.rsplit_once('.')?;
+    if !matches!(ext, "ts" | "tsx" | "js" | "jsx" | "mts" | "mjs") {
+        return None;
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for (i, d) in dirs.iter().enumerate() {
+        match d.strip_suffix('+') {
+            Some(flat) => names.push(flat),
+            // A plain folder is a route folder: the last one, holding `route.*`.
+            None if i + 1 == dirs.len() && stem == "route" => names.push(d),
+            None => return None,
+        }
+    }
+    if stem != "route" {
+        names.push(stem);
+    }
+    let mut path: Vec<String> = Vec::new();
+    for seg in names.iter().flat_map(|n| split_unescaped_dots(n)) {
+        if seg.is_empty() || seg == "_index" || seg == "index" || seg.starts_with('_') {
+            continue;
+        }
+        let seg = seg.strip_suffix('_').unwrap_or(seg);
+        let seg = seg
+            .strip_prefix('(')
+            .and_then(|s| s.strip_suffix(')'))
+            .unwrap_or(seg);
+        path.push(match seg.strip_prefix('$') {
+            Some("") => "*".to_string(),
+            Some(p) => format!(":{p}"),
+            None => seg.replace(['[', ']'], ""),
+        });
+    }
+    Some(format!("/{}", path.join("/")))
+}
+
+/// `name` split at dots outside `[...]` escapes.
+fn split_unescaped_dots(name: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in name.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 => {
+                out.push(&name[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&name[start..]);
+    out
+}
+
 /// A conservative estimate of how deep the parser would recurse on `text`, compared with
 /// `limit`. It follows comments, strings, template literals and (roughly) regular
 /// expressions, and adds to the bracket depth the chains of constructs the parser handles
@@ -2217,6 +2296,28 @@ mod tests {
             file_route("src/api/health/route.ts", false, false).as_deref(),
             Some("/health")
         );
+    }
+
+    #[test]
+    fn remix_flat_routes() {
+        let cases = [
+            ("app/routes/health.ts", Some("/health")),
+            ("apps/web/app/routes/api.health.tsx", Some("/api/health")),
+            ("app/routes/api+/health.ts", Some("/api/health")),
+            ("app/routes/api.health/route.ts", Some("/api/health")),
+            ("app/routes/_auth.login.tsx", Some("/login")),
+            ("app/routes/_index.tsx", Some("/")),
+            ("app/routes/users.$id_.edit.tsx", Some("/users/:id/edit")),
+            ("app/routes/files.$.ts", Some("/files/*")),
+            ("app/routes/($lang).about.tsx", Some("/:lang/about")),
+            ("app/routes/sitemap[.]xml.ts", Some("/sitemap.xml")),
+            ("app/routes/api.health/helpers.ts", None),
+            ("app/routes/health.css", None),
+            ("src/routes/health.ts", None),
+        ];
+        for (rel, want) in cases {
+            assert_eq!(remix_route(rel).as_deref(), want, "{rel}");
+        }
     }
 
     #[test]
