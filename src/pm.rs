@@ -446,23 +446,25 @@ fn npm(args: &[String], env: &[EnvAssignment]) -> PmCommand {
         }
         "test" | "t" | "tst" => npm_script(st, "test", args, rest_at),
         "start" | "stop" | "restart" => npm_script(st, sub, args, rest_at),
-        "audit" => {
-            let words = flags_and_positionals(args, rest_at, NPM_VALUE_FLAGS, |f| {
-                apply_npm(&mut st, f);
-            });
-            let mut out = st.result("npm", "audit");
-            out.args = words;
-            out
-        }
+        "audit" => words_result(
+            st,
+            "npm",
+            "audit",
+            args,
+            rest_at,
+            NPM_VALUE_FLAGS,
+            apply_npm,
+        ),
         "exec" | "x" => npm_exec(st, args, rest_at),
-        _ => {
-            let words = flags_and_positionals(args, rest_at, NPM_VALUE_FLAGS, |f| {
-                apply_npm(&mut st, f);
-            });
-            let mut out = st.result("npm", "other");
-            out.args = words;
-            out
-        }
+        _ => words_result(
+            st,
+            "npm",
+            "other",
+            args,
+            rest_at,
+            NPM_VALUE_FLAGS,
+            apply_npm,
+        ),
     }
 }
 
@@ -729,24 +731,43 @@ fn pnpm(args: &[String], env: &[EnvAssignment]) -> PmCommand {
             });
             tool_result(st, "pnpm", args, tool_at, None)
         }
-        "audit" => {
-            let words = flags_and_positionals(args, rest_at, PNPM_VALUE_FLAGS, |f| {
-                apply_pnpm(&mut st, f);
-            });
-            let mut out = st.result("pnpm", "audit");
-            out.args = words;
-            out
-        }
-        s if PNPM_OTHER.contains(&s) => {
-            let words = flags_and_positionals(args, rest_at, PNPM_VALUE_FLAGS, |f| {
-                apply_pnpm(&mut st, f);
-            });
-            let mut out = st.result("pnpm", "other");
-            out.args = words;
-            out
-        }
+        "audit" => words_result(
+            st,
+            "pnpm",
+            "audit",
+            args,
+            rest_at,
+            PNPM_VALUE_FLAGS,
+            apply_pnpm,
+        ),
+        s if PNPM_OTHER.contains(&s) => words_result(
+            st,
+            "pnpm",
+            "other",
+            args,
+            rest_at,
+            PNPM_VALUE_FLAGS,
+            apply_pnpm,
+        ),
         _ => named_run(st, "pnpm", "short", args, i),
     }
+}
+
+/// A `manager` result of `action` whose args are the positional words of `args[from..]`
+/// (flags applied with `apply`).
+fn words_result(
+    mut st: State,
+    manager: &str,
+    action: &str,
+    args: &[String],
+    from: usize,
+    value_flags: &[&str],
+    apply: fn(&mut State, &Flag<'_>),
+) -> PmCommand {
+    let words = flags_and_positionals(args, from, value_flags, |f| apply(&mut st, f));
+    let mut out = st.result(manager, action);
+    out.args = words;
+    out
 }
 
 /// A run of the script (or binary) named at `args[name_at]`; all later words go to it.
@@ -927,14 +948,15 @@ fn yarn_from(
             });
             tool_result(st, "yarn", args, tool_at, None)
         }
-        "audit" => {
-            let words = flags_and_positionals(args, rest_at, YARN_VALUE_FLAGS, |f| {
-                apply_yarn(&mut st, f);
-            });
-            let mut out = st.result("yarn", "audit");
-            out.args = words;
-            out
-        }
+        "audit" => words_result(
+            st,
+            "yarn",
+            "audit",
+            args,
+            rest_at,
+            YARN_VALUE_FLAGS,
+            apply_yarn,
+        ),
         "npm" => {
             let words = flags_and_positionals(args, rest_at, YARN_VALUE_FLAGS, |f| {
                 apply_yarn(&mut st, f);
@@ -955,14 +977,15 @@ fn yarn_from(
                 }
             }
         }
-        s if YARN_OTHER.contains(&s) => {
-            let words = flags_and_positionals(args, rest_at, YARN_VALUE_FLAGS, |f| {
-                apply_yarn(&mut st, f);
-            });
-            let mut out = st.result("yarn", "other");
-            out.args = words;
-            out
-        }
+        s if YARN_OTHER.contains(&s) => words_result(
+            st,
+            "yarn",
+            "other",
+            args,
+            rest_at,
+            YARN_VALUE_FLAGS,
+            apply_yarn,
+        ),
         _ => named_run(st, "yarn", "short", args, i),
     }
 }
@@ -1087,22 +1110,24 @@ fn bun(args: &[String], env: &[EnvAssignment]) -> PmCommand {
             let tool_at = skip_flags(args, rest_at, BUNX_VALUE_FLAGS, |f| st.apply_shared(f));
             tool_result(st, "bun", args, tool_at, None)
         }
-        "audit" => {
-            let words = flags_and_positionals(args, rest_at, BUN_VALUE_FLAGS, |f| {
-                apply_bun(&mut st, f);
-            });
-            let mut out = st.result("bun", "audit");
-            out.args = words;
-            out
-        }
-        s if BUN_OTHER.contains(&s) => {
-            let words = flags_and_positionals(args, rest_at, BUN_VALUE_FLAGS, |f| {
-                apply_bun(&mut st, f);
-            });
-            let mut out = st.result("bun", "other");
-            out.args = words;
-            out
-        }
+        "audit" => words_result(
+            st,
+            "bun",
+            "audit",
+            args,
+            rest_at,
+            BUN_VALUE_FLAGS,
+            apply_bun,
+        ),
+        s if BUN_OTHER.contains(&s) => words_result(
+            st,
+            "bun",
+            "other",
+            args,
+            rest_at,
+            BUN_VALUE_FLAGS,
+            apply_bun,
+        ),
         _ => named_run(st, "bun", "short", args, i),
     }
 }

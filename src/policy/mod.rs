@@ -593,15 +593,16 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
             "IDs are letters, digits, `_` and `-`",
         ));
     }
+    // An error at the first `name:` line of the file.
+    let at_option = |name: &str, message: String, label: &str| {
+        let line = find_line(text, &format!("{name}:")).unwrap_or(1);
+        error_at(path, text, line, 1, message, label)
+    };
     for (name, spec) in &file.options {
         let ok = spec.default.is_null() || spec.kind.accepts(&spec.default);
         if !ok {
-            let line = find_line(text, &format!("{name}:")).unwrap_or(1);
-            return Err(error_at(
-                path,
-                text,
-                line,
-                1,
+            return Err(at_option(
+                name,
                 format!(
                     "option {name}: the default is not {}",
                     spec.kind.described()
@@ -706,12 +707,8 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
             if let Some(spec) = file.options.get(name)
                 && !spec.kind.accepts(value)
             {
-                let line = find_line(text, &format!("{name}:")).unwrap_or(1);
-                return Err(error_at(
-                    path,
-                    text,
-                    line,
-                    1,
+                return Err(at_option(
+                    name,
                     format!(
                         "test {:?} sets option {name} to {value}, which is not {}",
                         case.name,
@@ -721,12 +718,8 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
                 ));
             }
             if !file.options.contains_key(name) {
-                let line = find_line(text, &format!("{name}:")).unwrap_or(1);
-                return Err(error_at(
-                    path,
-                    text,
-                    line,
-                    1,
+                return Err(at_option(
+                    name,
                     format!("test {:?} sets unknown option {name}", case.name),
                     "unknown option",
                 ));
