@@ -428,6 +428,32 @@ fn merge(
     exclude.extend(child.exclude);
     let mut policies = parent.policies;
     policies.extend(child.policies);
+    // A repository may add environment names to the organisation's lists, not remove any:
+    // renaming production would take jobs away from the CD rules.
+    for (key, theirs, ours) in [
+        (
+            "staging",
+            &parent.environments.staging,
+            &child.environments.staging,
+        ),
+        (
+            "production",
+            &parent.environments.production,
+            &child.environments.production,
+        ),
+    ] {
+        if let (Some(theirs), Some(ours)) = (theirs, ours)
+            && let Some(missing) = theirs.iter().find(|n| !ours.contains(n))
+        {
+            return Err(src.error(
+                &["environments", key],
+                format!(
+                    "environments.{key} of {} names {missing:?}: this file may add names, not remove them",
+                    parent_path.display()
+                ),
+            ));
+        }
+    }
     let environments = EnvironmentNames {
         staging: child.environments.staging.or(parent.environments.staging),
         production: child

@@ -383,6 +383,32 @@ fn locked_rules_refuse_each_loosening_at_the_key_that_tries() {
     write(&cfg, "extends: ../org.yaml\n");
     let (_, found, _) = run(&root, &[]);
     assert!(found.contains(&"DF005 warning".to_string()), "{found:?}");
+    // Environment names of the organisation can be added to, not removed.
+    write(
+        &dir.path().join("org.yaml"),
+        "rules:\n  DF005:\n    locked: true\n    severity: warning\n    options: {user: app}\nenvironments:\n  production: [production, live]\n",
+    );
+    write(
+        &cfg,
+        "extends: ../org.yaml\nenvironments:\n  production: [production]\n",
+    );
+    let (code, _, err) = run(&root, &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("environments.production of")
+            && err.contains("names \"live\": this file may add names, not remove them")
+            && err.contains("shipshape.yaml:3:3]"),
+        "{err}"
+    );
+    write(
+        &cfg,
+        "extends: ../org.yaml\nenvironments:\n  production: [production, live, customer-facing]\n",
+    );
+    assert_eq!(run(&root, &[]).0, Some(1), "adding a name is fine");
+    write(
+        &dir.path().join("org.yaml"),
+        "rules:\n  DF005:\n    locked: true\n    severity: warning\n    options: {user: app}\n",
+    );
     // The repository's excludes do not drop the findings of locked rules.
     write(&cfg, "extends: ../org.yaml\nexclude: [Dockerfile]\n");
     let (_, found, _) = run(&root, &[]);
