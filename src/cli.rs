@@ -568,6 +568,10 @@ fn check(args: CheckArgs) -> u8 {
         FailOn::Note => Some(Severity::Note),
         FailOn::Never => None,
     };
+    // A policy that failed to evaluate left its rule unchecked: the run cannot vouch for it.
+    if reports.iter().any(|r| r.policy_failures > 0) {
+        return EXIT_ERROR;
+    }
     // Recording a baseline accepts today's findings: it does not fail the run.
     let threshold = threshold.filter(|_| args.write_baseline.is_none());
     let failing = threshold.is_some_and(|t| {

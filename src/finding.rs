@@ -84,6 +84,9 @@ pub struct RootReport {
     pub suppressed_count: usize,
     /// How many findings a `--baseline` file already knew (left out of the report).
     pub baselined: usize,
+    /// How many policies failed to evaluate on this root (each also a notification): their
+    /// rules were not checked.
+    pub policy_failures: usize,
     /// Text of every file a finding points at, by relative path, for snippets.
     pub sources: BTreeMap<String, Arc<str>>,
 }

@@ -577,14 +577,18 @@ pub fn evaluate(
     std::thread::spawn(move || drop(model));
     let _ = json_drop.join();
     let mut results: Vec<Outcome> = Vec::new();
+    let mut failures = 0;
     for r in evaluated {
         match r {
             Ok(mut v) => results.append(&mut v),
-            Err(e) => notifications.push(Notification {
-                level: Severity::Error,
-                message: format!("internal error: no evaluation context for {root}: {e}"),
-                location: fallback.clone(),
-            }),
+            Err(e) => {
+                failures += 1;
+                notifications.push(Notification {
+                    level: Severity::Error,
+                    message: format!("internal error: no evaluation context for {root}: {e}"),
+                    location: fallback.clone(),
+                });
+            }
         }
     }
     results.sort_by(|a, b| a.0.meta.id.cmp(&b.0.meta.id));
@@ -599,11 +603,14 @@ pub fn evaluate(
                     .unwrap_or(p.meta.severity);
                 raw.extend(found.into_iter().map(|f| (f, sev)));
             }
-            Err(e) => notifications.push(Notification {
-                level: Severity::Error,
-                message: e.to_string(),
-                location: Location::file_start(&fallback.file),
-            }),
+            Err(e) => {
+                failures += 1;
+                notifications.push(Notification {
+                    level: Severity::Error,
+                    message: e.to_string(),
+                    location: Location::file_start(&fallback.file),
+                });
+            }
         }
     }
     for e in &repo.parse_errors {
@@ -619,7 +626,7 @@ pub fn evaluate(
         .map(|p| p.meta.id.clone())
         .collect();
     let suppressions = suppress::apply(&raw_keys(&raw), &repo.suppressions, &known);
-    build_report(
+    let mut report = build_report(
         root,
         raw,
         suppressions,
@@ -627,7 +634,9 @@ pub fn evaluate(
         notifications,
         &unloadable,
         filter,
-    )
+    );
+    report.policy_failures = failures;
+    report
 }
 
 /// (rule, file, line) of each raw finding.
@@ -735,6 +744,7 @@ fn build_report(
         notifications,
         suppressed_count: suppressed.len(),
         baselined: 0,
+        policy_failures: 0,
         suppressed,
         sources: used,
     }

@@ -54,6 +54,7 @@ fn root(report: &RootReport) -> Value {
         "findings": findings,
         "suppressed": suppressed,
         "notifications": notifications,
+        "policy_failures": report.policy_failures,
         "summary": summary(&summarize(std::slice::from_ref(report))),
     })
 }

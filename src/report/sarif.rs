@@ -88,7 +88,7 @@ fn run(report: &RootReport, rules: &[RuleMeta], driver_rules: &[Value], version:
     run.insert(
         "invocations".to_string(),
         json!([{
-            "executionSuccessful": true,
+            "executionSuccessful": report.policy_failures == 0,
             "toolExecutionNotifications": notifications,
         }]),
     );

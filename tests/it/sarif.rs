@@ -202,3 +202,45 @@ fn every_help_uri_resolves_to_an_anchor_of_the_rule_reference() {
         "the rules of the run are described: {builtin}"
     );
 }
+
+#[test]
+fn a_policy_that_fails_to_evaluate_is_exit_two_and_an_unsuccessful_execution() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).expect("mkdir");
+    // `nosuchfield` is not in the model: the expression compiles and fails when evaluated.
+    std::fs::write(
+        policies.join("broken.yaml"),
+        "id: ACME020\ntitle: t\nseverity: note\ndocs: {what: w, why: y, fix: f}\nviolations: repo.dockerfiles.filter(d, d.nosuchfield == 1)\nmessage: m\n",
+    )
+    .expect("write");
+    let root = crate::support::examples().join("legacy-store");
+    let (doc, code) = sarif_of(&[
+        "check",
+        root.to_str().expect("utf-8"),
+        "--format",
+        "sarif",
+        "--policy",
+        policies.to_str().expect("utf-8"),
+    ]);
+    validate(&doc);
+    assert_eq!(code, 2, "the rule was not checked");
+    let invocation = &doc["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let said = invocation["toolExecutionNotifications"]
+        .as_array()
+        .expect("notifications")
+        .iter()
+        .any(|n| {
+            n["level"] == "error"
+                && n["message"]["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("ACME020"))
+        });
+    assert!(said, "the failure is a notification naming the policy");
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    assert!(
+        results.iter().any(|r| r["ruleId"] == "DF005"),
+        "the other rules' findings are still reported"
+    );
+}
