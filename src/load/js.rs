@@ -177,6 +177,8 @@ pub fn scan(_root: &Path, files: &[(String, PathBuf)]) -> (AppFacts, Vec<LoadErr
         }
     }
     scans.sort_by(|a, b| a.rel.cmp(&b.rel));
+    // Routes with the file that declares them, joined with their mount prefixes below.
+    let mut declared: Vec<(String, Route)> = Vec::new();
     for s in scans {
         let mut imports: Vec<String> = Vec::new();
         let mut packages: Vec<String> = Vec::new();
@@ -210,14 +212,17 @@ pub fn scan(_root: &Path, files: &[(String, PathBuf)]) -> (AppFacts, Vec<LoadErr
                 .as_deref()
                 .and_then(|spec| resolve(&s.rel, spec, &known))
                 .unwrap_or_else(|| s.rel.clone());
-            facts.routes.push(Route {
-                path: r.path,
-                method: r.method,
-                file,
-                loc: r.loc,
-                reaches_db: false,
-                reaches_redis: false,
-            });
+            declared.push((
+                s.rel.clone(),
+                Route {
+                    path: r.path,
+                    method: r.method,
+                    file,
+                    loc: r.loc,
+                    reaches_db: false,
+                    reaches_redis: false,
+                },
+            ));
         }
         facts.sentry_inits.extend(s.sentry_inits);
         facts.sentry_context.extend(s.sentry_context);
@@ -231,7 +236,69 @@ pub fn scan(_root: &Path, files: &[(String, PathBuf)]) -> (AppFacts, Vec<LoadErr
             references_redis: redis,
         });
     }
+    facts.routes = mount_routes(declared);
     (facts, Vec::new())
+}
+
+/// How many `use` mounts deep route prefixes are followed.
+const MAX_MOUNT_DEPTH: usize = 4;
+
+/// Joins the routes declared in a module with the paths the module is mounted at
+/// (`app.use('/api', router)` and `router.get('/health')` is `/api/health`), through nested
+/// mounts; routes of modules mounted nowhere keep their paths. Each element of `declared` is
+/// (declaring file, route); a `use` route's `file` is the module it mounts.
+fn mount_routes(declared: Vec<(String, Route)>) -> Vec<Route> {
+    // Mounted module → (module mounting it, path).
+    let mut mounts: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    for (from, r) in &declared {
+        if r.method == "use" && r.file != *from {
+            mounts
+                .entry(r.file.as_str())
+                .or_default()
+                .push((from.as_str(), r.path.as_str()));
+        }
+    }
+    // The prefixes a module is reached under ("" when it is mounted nowhere).
+    fn prefixes<'a>(
+        file: &'a str,
+        mounts: &HashMap<&'a str, Vec<(&'a str, &'a str)>>,
+        memo: &mut HashMap<&'a str, Vec<String>>,
+        stack: &mut Vec<&'a str>,
+    ) -> Vec<String> {
+        if let Some(p) = memo.get(file) {
+            return p.clone();
+        }
+        let mut out = Vec::new();
+        if stack.len() < MAX_MOUNT_DEPTH && !stack.contains(&file) {
+            stack.push(file);
+            for (from, path) in mounts.get(file).into_iter().flatten() {
+                for outer in prefixes(from, mounts, memo, stack) {
+                    let p = join_route(&outer, path);
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+            stack.pop();
+        }
+        if out.is_empty() {
+            out.push(String::new());
+        }
+        memo.insert(file, out.clone());
+        out
+    }
+    let mut memo = HashMap::new();
+    let mut routes = Vec::new();
+    for (from, r) in &declared {
+        for prefix in prefixes(from, &mounts, &mut memo, &mut Vec::new()) {
+            let mut joined = r.clone();
+            if !prefix.is_empty() {
+                joined.path = join_route(&prefix, &r.path);
+            }
+            routes.push(joined);
+        }
+    }
+    routes
 }
 
 /// Reads and parses `files` on a rayon pool whose threads have [`WORKER_STACK_BYTES`] of
@@ -2076,7 +2143,7 @@ mod tests {
                     3
                 ),
                 (
-                    "/",
+                    "/health",
                     "get",
                     "src/routes/health.ts",
                     "src/routes/health.ts",
@@ -2296,6 +2363,54 @@ mod tests {
             file_route("src/api/health/route.ts", false, false).as_deref(),
             Some("/health")
         );
+    }
+
+    #[test]
+    fn routes_are_joined_with_their_mount_prefixes() {
+        let (_dir, facts) = scan_fixture(&[
+            (
+                "src/app.ts",
+                "import express from 'express';\n\
+                 import api from './routes/api';\n\
+                 const app = express();\n\
+                 app.use('/api', api);\n\
+                 app.get('/ping', (_q, s) => s.send('pong'));\n",
+            ),
+            (
+                "src/routes/api.ts",
+                "import { Router } from 'express';\n\
+                 import v1 from './v1';\n\
+                 const router = Router();\n\
+                 router.use('/v1', v1);\n\
+                 router.get('/health', (_q, s) => s.json({}));\n\
+                 export default router;\n",
+            ),
+            (
+                "src/routes/v1.ts",
+                "import { Router } from 'express';\n\
+                 const r = Router();\n\
+                 r.get('/metrics', (_q, s) => s.send(''));\n\
+                 export default r;\n",
+            ),
+        ]);
+        let mut got: Vec<(String, String, String)> = facts
+            .routes
+            .iter()
+            .map(|r| (r.path.clone(), r.method.clone(), r.file.clone()))
+            .collect();
+        got.sort();
+        let want = [
+            ("/api", "use", "src/routes/api.ts"),
+            ("/api/health", "get", "src/routes/api.ts"),
+            ("/api/v1", "use", "src/routes/v1.ts"),
+            ("/api/v1/metrics", "get", "src/routes/v1.ts"),
+            ("/ping", "get", "src/app.ts"),
+        ];
+        let want: Vec<(String, String, String)> = want
+            .iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]
