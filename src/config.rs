@@ -238,6 +238,14 @@ fn read_at(path: &Path, files: &mut Vec<(Source, ConfigFile)>) -> Result<(), Box
             span: (0, 0).into(),
         })
     };
+    let limit = crate::load::MAX_FILE_BYTES;
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > limit) {
+        return Err(bare(format!(
+            "{}: config is larger than {} MiB",
+            path.display(),
+            limit >> 20
+        )));
+    }
     let text = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8(bytes)
             .map_err(|_| bare(format!("{}: config is not UTF-8 text", path.display())))?,

@@ -249,7 +249,7 @@ fn an_option_type_that_exists_is_checked_for_integers() {
 }
 
 #[test]
-fn unreadable_and_non_utf8_configs_are_errors_naming_the_file() {
+fn unreadable_oversized_bomb_and_non_utf8_configs_are_errors_naming_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     repo(root);
@@ -266,6 +266,31 @@ fn unreadable_and_non_utf8_configs_are_errors_naming_the_file() {
         err.contains("shipshape.yaml: config is not UTF-8 text"),
         "{err}"
     );
+    let huge = format!("rules: {{}}\n{}", "# padding\n".repeat(500_000));
+    std::fs::write(root.join("shipshape.yaml"), huge).expect("write");
+    let (code, _, err) = run(root, &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("shipshape.yaml: config is larger than 4 MiB"),
+        "{err}"
+    );
+    // Anchors nested ten wide and eight deep under `options` (values of any type): 10^8 nodes
+    // if expanded.
+    let mut bomb = String::from(
+        "rules:\n  DF005:\n    options:\n      a: &a [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    let mut prev = 'a';
+    for n in ['b', 'c', 'd', 'e', 'f', 'g', 'h'] {
+        bomb.push_str(&format!(
+            "      {n}: &{n} [{}]\n",
+            vec![format!("*{prev}"); 10].join(", ")
+        ));
+        prev = n;
+    }
+    std::fs::write(root.join("shipshape.yaml"), bomb).expect("write");
+    let (code, _, err) = run(root, &[]);
+    assert_eq!(code, Some(2), "an alias bomb is refused, not expanded");
+    assert!(err.contains("invalid config: budget breached"), "{err}");
     std::fs::write(root.join("shipshape.yaml"), "\n  # only a comment\n").expect("write");
     assert_eq!(run(root, &[]).0, Some(1), "an empty config is no config");
 }
