@@ -300,9 +300,12 @@ pub fn deploy_environments(job: &Job, environments: &Environments) -> Vec<String
         ("production", environments.production.as_slice()),
     ];
     if job.has_environment && !job.environment.is_empty() {
-        for (name, list) in envs {
-            if names_env(&job.environment, list) {
-                out.push(name.to_string());
+        // `environment: ${{ matrix.target }}` names each listed value.
+        for environment in expand_matrix(&job.environment, job) {
+            for (name, list) in envs {
+                if names_env(&environment, list) && !out.iter().any(|o| o == name) {
+                    out.push(name.to_string());
+                }
             }
         }
         return out;
@@ -851,6 +854,20 @@ fn subst_var(text: &str, name: &str, value: &str) -> String {
 /// literal environment values into a text; one result per matrix combination (at most
 /// [`MAX_VARIANTS`]), the text unchanged when nothing applies.
 pub fn expand(text: &str, job: &Job, step: &Step) -> Vec<String> {
+    let mut out = expand_matrix(text, job);
+    for p in &mut out {
+        for (k, v) in &step.env {
+            if v.contains('$') {
+                continue;
+            }
+            *p = subst_var(&p.replace(&format!("${{{{ env.{k} }}}}"), v), k, v);
+        }
+    }
+    out
+}
+
+/// The matrix part of [`expand`]: one text per combination of the matrix values it names.
+fn expand_matrix(text: &str, job: &Job) -> Vec<String> {
     let mut out = vec![text.to_string()];
     let gitlab = is_gitlab(job);
     for (k, values) in &job.matrix {
@@ -881,14 +898,6 @@ pub fn expand(text: &str, job: &Job, step: &Step) -> Vec<String> {
         }
         next.truncate(MAX_VARIANTS);
         out = next;
-    }
-    for p in &mut out {
-        for (k, v) in &step.env {
-            if v.contains('$') {
-                continue;
-            }
-            *p = subst_var(&p.replace(&format!("${{{{ env.{k} }}}}"), v), k, v);
-        }
     }
     out
 }
