@@ -1117,7 +1117,7 @@ fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
     let mut parsed = ParseCache::new();
     let jobs: Vec<Job> = drafts
         .into_iter()
-        .map(|d| {
+        .flat_map(|d| {
             job(
                 &files,
                 d,
@@ -1198,40 +1198,10 @@ fn job(
     parsed: &mut ParseCache,
     pipeline: &str,
     pipeline_name: &str,
-) -> Job {
+) -> Vec<Job> {
     let Draft { id, loc, eff } = d;
     let job_when = eff.str_of("when");
     let job_af = allow_failure_of(&eff);
-
-    // Which sources reach the job, and how.
-    let mut triggers = Vec::new();
-    let mut outcomes: Vec<Outcome> = Vec::new();
-    let mut pre_merge = false;
-    for src in admitted {
-        let out = eval.job(&eff, *src, workflow_rules, job_when.as_deref(), job_af);
-        if out.is_empty() {
-            continue;
-        }
-        triggers.push(src.trigger(loc.clone()));
-        if src.pre_merge()
-            && out
-                .iter()
-                .any(|o| o.when != "manual" || o.allow_failure == Some(false))
-        {
-            pre_merge = true;
-        }
-        outcomes.extend(out);
-    }
-    let manual = if outcomes.is_empty() {
-        job_when.as_deref() == Some("manual")
-    } else {
-        outcomes.iter().all(|o| o.when == "manual")
-    };
-    let allow_failure = if outcomes.is_empty() {
-        job_af == Some(true)
-    } else {
-        outcomes.iter().all(|o| o.allow_failure == Some(true))
-    };
 
     // Variables in effect (global, as `inherit:` allows, then the job's own).
     let mut vars = BTreeMap::new();
@@ -1255,15 +1225,49 @@ fn job(
     }
 
     let env_node = eff.get_set("environment");
-    let environment = env_node
-        .and_then(|e| match &e.v {
-            V::Map(_) => e.str_of("name"),
-            _ => e.as_str(),
-        })
-        .map(|e| expand(&e, &vars, 0))
-        .unwrap_or_default();
+    let env_text = env_node.and_then(|e| match &e.v {
+        V::Map(_) => e.str_of("name"),
+        _ => e.as_str(),
+    });
 
-    let needs = eff
+    // Which sources reach the job, and how. A rule's `variables:` apply when it matches, so
+    // an environment named by such a variable can differ by source: the job then becomes one
+    // job per environment, each reached by its own sources.
+    let mut groups: Vec<Variant> = Vec::new();
+    for src in admitted {
+        for o in eval.job(&eff, *src, workflow_rules, job_when.as_deref(), job_af) {
+            let mut v = vars.clone();
+            v.extend(o.variables.iter().cloned());
+            let environment = env_text
+                .as_deref()
+                .map(|e| expand(e, &v, 0))
+                .unwrap_or_default();
+            let at = match groups.iter().position(|g| g.environment == environment) {
+                Some(i) => i,
+                None => {
+                    groups.push(Variant {
+                        environment,
+                        vars: v,
+                        reached: Vec::new(),
+                    });
+                    groups.len() - 1
+                }
+            };
+            groups[at].reached.push((*src, o));
+        }
+    }
+    if groups.is_empty() {
+        groups.push(Variant {
+            environment: env_text
+                .as_deref()
+                .map(|e| expand(e, &vars, 0))
+                .unwrap_or_default(),
+            vars,
+            reached: Vec::new(),
+        });
+    }
+
+    let needs: Vec<String> = eff
         .get("needs")
         .map(|n| {
             n.items()
@@ -1280,41 +1284,82 @@ fn job(
                 .collect()
         })
         .unwrap_or_default();
-
-    let steps = steps(files, &eff, !allow_failure, &vars, parsed);
     let stage = eff.str_of("stage").unwrap_or_else(|| "test".to_string());
-    Job {
-        name: id.clone(),
-        key: format!("{pipeline}#{id}"),
-        rank: stages
-            .iter()
-            .position(|s| *s == stage)
-            .and_then(|i| i64::try_from(i).ok())
-            .unwrap_or(0),
-        id,
-        pipeline: pipeline.to_string(),
-        pipeline_name: pipeline_name.to_string(),
-        path: loc.file.clone(),
-        loc,
-        needs,
-        has_environment: env_node.is_some(),
-        environment,
-        condition: condition_text(&eff),
-        triggers,
-        is_pre_merge: pre_merge,
-        allow_failure,
-        manual,
-        stage,
-        matrix: parallel_matrix(&eff),
-        steps,
-        via: String::new(),
-        deploys: Vec::new(),
-        flow: Vec::new(),
-        after: Vec::new(),
-        flow_ops: Vec::new(),
-        after_ops: Vec::new(),
-        unprotected_migrations: Vec::new(),
-    }
+    let rank = stages
+        .iter()
+        .position(|s| *s == stage)
+        .and_then(|i| i64::try_from(i).ok())
+        .unwrap_or(0);
+    let split = groups.len() > 1;
+    groups
+        .into_iter()
+        .map(|g| {
+            let mut triggers: Vec<Trigger> = Vec::new();
+            let mut seen: Vec<Source> = Vec::new();
+            let mut pre_merge = false;
+            for (src, o) in &g.reached {
+                if !seen.contains(src) {
+                    seen.push(*src);
+                    triggers.push(src.trigger(loc.clone()));
+                }
+                if src.pre_merge() && (o.when != "manual" || o.allow_failure == Some(false)) {
+                    pre_merge = true;
+                }
+            }
+            let outcomes: Vec<&Outcome> = g.reached.iter().map(|(_, o)| o).collect();
+            let manual = if outcomes.is_empty() {
+                job_when.as_deref() == Some("manual")
+            } else {
+                outcomes.iter().all(|o| o.when == "manual")
+            };
+            let allow_failure = if outcomes.is_empty() {
+                job_af == Some(true)
+            } else {
+                outcomes.iter().all(|o| o.allow_failure == Some(true))
+            };
+            let steps = steps(files, &eff, !allow_failure, &g.vars, parsed);
+            Job {
+                name: id.clone(),
+                key: if split {
+                    format!("{pipeline}#{id}@{}", g.environment)
+                } else {
+                    format!("{pipeline}#{id}")
+                },
+                rank,
+                id: id.clone(),
+                pipeline: pipeline.to_string(),
+                pipeline_name: pipeline_name.to_string(),
+                path: loc.file.clone(),
+                loc: loc.clone(),
+                needs: needs.clone(),
+                has_environment: env_node.is_some(),
+                environment: g.environment,
+                condition: condition_text(&eff),
+                triggers,
+                is_pre_merge: pre_merge,
+                allow_failure,
+                manual,
+                stage: stage.clone(),
+                matrix: parallel_matrix(&eff),
+                steps,
+                via: String::new(),
+                deploys: Vec::new(),
+                flow: Vec::new(),
+                after: Vec::new(),
+                flow_ops: Vec::new(),
+                after_ops: Vec::new(),
+                unprotected_migrations: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// One way a job runs: the environment it deploys to, the variables in effect, and the
+/// sources that reach it this way (with the rule outcome of each).
+struct Variant {
+    environment: String,
+    vars: BTreeMap<String, String>,
+    reached: Vec<(Source, Outcome)>,
 }
 
 /// `parallel: matrix:` as variable → every value it takes in some entry (each entry of the
@@ -1578,6 +1623,8 @@ impl Tri {
 struct Outcome {
     when: String,
     allow_failure: Option<bool>,
+    /// The matching rule's `variables:`.
+    variables: Vec<(String, String)>,
 }
 
 /// Evaluates rules and expressions, caching parsed expressions.
@@ -1610,6 +1657,7 @@ impl Evaluator {
                 out.push(Outcome {
                     when,
                     allow_failure: allow_failure_of(rule).or(job_af),
+                    variables: rule.get_set("variables").map(variables).unwrap_or_default(),
                 });
             }
             if cond == Tri::T {
@@ -1666,6 +1714,7 @@ impl Evaluator {
         vec![Outcome {
             when: job_when.unwrap_or("on_success").to_string(),
             allow_failure: job_af,
+            variables: Vec::new(),
         }]
     }
 
