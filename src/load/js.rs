@@ -294,6 +294,11 @@ fn mount_routes(declared: Vec<(String, Route)>) -> Vec<Route> {
             let mut joined = r.clone();
             if !prefix.is_empty() {
                 joined.path = join_route(&prefix, &r.path);
+                // `r.get('/')` of a router mounted at `/health` is the mount's own endpoint,
+                // already recorded by the mounting call (whose `file` is this module).
+                if joined.path == join_route(&prefix, "") {
+                    continue;
+                }
             }
             routes.push(joined);
         }
@@ -2142,13 +2147,8 @@ mod tests {
                     "src/health.controller.ts",
                     3
                 ),
-                (
-                    "/health",
-                    "get",
-                    "src/routes/health.ts",
-                    "src/routes/health.ts",
-                    6
-                ),
+                // The router's `r.get('/')` is the `/health` mount's own endpoint: recorded once,
+                // by the mounting call below.
                 ("/health", "get", "src/server.ts", "src/server.ts", 5),
                 ("/health", "use", "src/routes/health.ts", "src/server.ts", 6),
                 ("/metrics", "get", "src/server.ts", "src/server.ts", 7),
