@@ -451,6 +451,7 @@ fn check(args: CheckArgs) -> u8 {
             filter,
             options: cfg.options,
             environments: cfg.environments,
+            locked: cfg.locked,
         };
         setups.push((&sets[si].1, settings));
     }

@@ -109,6 +109,8 @@ pub struct Config {
     pub policies: Vec<PathBuf>,
     /// Deploy environment names.
     pub environments: crate::facts::ci::Environments,
+    /// Rules locked by a config this one extends, with that config's path.
+    pub locked: Vec<(String, String)>,
 }
 
 /// The config file of a root, if one exists.
@@ -523,6 +525,15 @@ pub fn validate(chain: &Chain, set: &PolicySet) -> Result<Config, Box<ConfigErro
     };
     // An exclude written below the file that locked a rule does not drop that rule's findings.
     let mut locked_above: Vec<String> = Vec::new();
+    let last = chain.files.len().saturating_sub(1);
+    for (src, file) in &chain.files[..last] {
+        for (id, r) in &file.rules {
+            if r.locked == Some(true) && !cfg.locked.iter().any(|(l, _)| l == id) {
+                cfg.locked
+                    .push((id.clone(), src.path.display().to_string()));
+            }
+        }
+    }
     for (src, file) in &chain.files {
         for (i, g) in file.exclude.iter().enumerate() {
             let Some(mut x) = crate::Exclude::new(g) else {

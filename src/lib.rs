@@ -464,12 +464,8 @@ fn kind_name(k: FileKind) -> &'static str {
 }
 
 /// Evaluates every policy on a loaded root and builds its report.
-pub fn evaluate(
-    loaded: Loaded,
-    policies: &PolicySet,
-    filter: &RuleFilter,
-    options: &HashMap<String, BTreeMap<String, serde_json::Value>>,
-) -> RootReport {
+pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> RootReport {
+    let (filter, options) = (&settings.filter, &settings.options);
     let Loaded {
         repo,
         sources,
@@ -625,7 +621,12 @@ pub fn evaluate(
         .iter()
         .map(|p| p.meta.id.clone())
         .collect();
-    let suppressions = suppress::apply(&raw_keys(&raw), &repo.suppressions, &known);
+    let suppressions = suppress::apply(
+        &raw_keys(&raw),
+        &repo.suppressions,
+        &known,
+        &settings.locked,
+    );
     let mut report = build_report(
         root,
         raw,
@@ -760,6 +761,9 @@ pub struct Settings {
     pub options: HashMap<String, BTreeMap<String, serde_json::Value>>,
     /// Staging and production names for deploy jobs.
     pub environments: facts::ci::Environments,
+    /// Rules an organisation config locked, with that config's path: inline suppressions do
+    /// not apply to them.
+    pub locked: Vec<(String, String)>,
 }
 
 /// The text of the node a finding points at, for its identity: the region when it lies within
@@ -793,7 +797,7 @@ pub fn check_root(
     let start = std::time::Instant::now();
     let loaded = load_root(root, display, &settings.environments)?;
     let loaded_at = start.elapsed();
-    let report = evaluate(loaded, policies, &settings.filter, &settings.options);
+    let report = evaluate(loaded, policies, settings);
     if timings {
         eprintln!(
             "shipshape: {display}: load {:.1} ms, evaluate {:.1} ms",

@@ -99,13 +99,21 @@ pub fn today() -> String {
 /// Applies `suppressions` to findings given as (rule, file, line): returns, for each
 /// finding, the justification of the suppression that silences it (`None`: not suppressed),
 /// and notifications about suppressions that name a rule not loaded (`known` holds the IDs
-/// that are) or silence nothing. An expired suppression silences nothing (SS002 says it
-/// expired); SS002 findings themselves cannot be suppressed inline.
+/// that are), silence nothing, or name a rule an organisation config locked (`locked`: rule
+/// and config path; such rules cannot be suppressed inline). An expired suppression silences
+/// nothing (SS002 says it expired); SS002 findings themselves cannot be suppressed inline.
 pub fn apply(
     findings: &[(String, String, u32)],
     suppressions: &[Suppression],
     known: &BTreeSet<String>,
+    locked: &[(String, String)],
 ) -> (Vec<Option<String>>, Vec<Notification>) {
+    let locked_by = |rule: &str| {
+        locked
+            .iter()
+            .find(|(r, _)| r.eq_ignore_ascii_case(rule))
+            .map(|(_, by)| by.as_str())
+    };
     let mut at: BTreeMap<(&str, u32), Vec<usize>> = BTreeMap::new();
     for (i, s) in suppressions.iter().enumerate() {
         at.entry((s.loc.file.as_str(), s.loc.line))
@@ -119,7 +127,7 @@ pub fn apply(
     let suppressed = findings
         .iter()
         .map(|(rule, file, line)| {
-            if rule == SELF_RULE {
+            if rule == SELF_RULE || locked_by(rule).is_some() {
                 return None;
             }
             let mut hit = None;
@@ -135,6 +143,20 @@ pub fn apply(
         })
         .collect();
     let mut notes = Vec::new();
+    for s in suppressions {
+        for rule in &s.rules {
+            if let Some(by) = locked_by(rule) {
+                notes.push(Notification {
+                    level: Severity::Warning,
+                    message: format!(
+                        "{}: rule {rule} is locked by {by}: inline suppressions do not apply to it",
+                        s.loc.file
+                    ),
+                    location: s.loc.clone(),
+                });
+            }
+        }
+    }
     for (s, used) in suppressions.iter().zip(used) {
         let unknown: Vec<&str> = s
             .rules
@@ -152,7 +174,11 @@ pub fn apply(
                 ),
                 location: s.loc.clone(),
             });
-        } else if !used && !s.expired && !s.rules.is_empty() {
+        } else if !used
+            && !s.expired
+            && !s.rules.is_empty()
+            && !s.rules.iter().all(|r| locked_by(r).is_some())
+        {
             notes.push(Notification {
                 level: Severity::Note,
                 message: format!(
@@ -248,6 +274,7 @@ mod tests {
             ],
             &sups,
             &known,
+            &[],
         );
         let flags: Vec<bool> = sup.iter().map(Option::is_some).collect();
         assert_eq!(flags, vec![true, true, false, false, false, false]);
@@ -271,6 +298,29 @@ mod tests {
                     "Dockerfile: suppression names unknown rule XX001; `shipshape rules` lists them"
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn locked_rules_cannot_be_suppressed_inline() {
+        let text = "# shipshape: ignore[DF005] the entrypoint drops privileges\nUSER root\n";
+        let sups = parse_text("Dockerfile", text, "2026-11-26");
+        let known: BTreeSet<String> = ["DF005"].map(String::from).into();
+        let locked = [("DF005".to_string(), "org.yaml".to_string())];
+        let (sup, notes) = apply(
+            &[("DF005".to_string(), "Dockerfile".to_string(), 2)],
+            &sups,
+            &known,
+            &locked,
+        );
+        assert_eq!(sup, vec![None]);
+        let msgs: Vec<&str> = notes.iter().map(|n| n.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            [
+                "Dockerfile: rule DF005 is locked by org.yaml: inline suppressions do not apply to it"
+            ],
+            "one warning, and not also an unused note"
         );
     }
 }

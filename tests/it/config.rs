@@ -442,6 +442,26 @@ fn locked_rules_refuse_each_loosening_at_the_key_that_tries() {
         ["DF005 warning"],
         "only the locked rule survives the exclude"
     );
+    // Nor do inline suppressions, which say so.
+    write(&cfg, "extends: ../org.yaml\n");
+    std::fs::write(
+        root.join("Dockerfile"),
+        "FROM node:latest\n# shipshape: ignore[DF005] entrypoint drops privileges\nUSER root\n",
+    )
+    .expect("write");
+    let (_, found, _) = run(&root, &[]);
+    assert!(found.contains(&"DF005 warning".to_string()), "{found:?}");
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["check", root.to_str().expect("utf-8"), "--color", "never"])
+        .output()
+        .expect("runs");
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        human.contains("rule DF005 is locked by")
+            && human.contains("inline suppressions do not apply to it"),
+        "{human}"
+    );
+    repo(&root);
     // The organisation's own excludes do.
     write(
         &dir.path().join("org.yaml"),
