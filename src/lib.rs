@@ -294,7 +294,8 @@ pub fn load_root(
         .filter(|f| f.kind == FileKind::JsSource)
         .map(|f| (f.rel.clone(), f.path.clone()))
         .collect();
-    let (app, _) = load::js::scan(root, &sources_js);
+    let aliases = load::tsconfig::Aliases::load(root, &discovery.all_files);
+    let (app, _) = load::js::scan(root, &sources_js, &aliases);
     repo.app = app;
     facts::app::compute(&mut repo.app);
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));

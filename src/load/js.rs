@@ -164,7 +164,11 @@ const RESOLVE_EXTS: &[&str] = &["ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "
 /// returns the app facts. The error list is always empty: sources that cannot be read or
 /// parsed are not reported (see the module docs); it is there for symmetry with the other
 /// loaders.
-pub fn scan(_root: &Path, files: &[(String, PathBuf)]) -> (AppFacts, Vec<LoadError>) {
+pub fn scan(
+    _root: &Path,
+    files: &[(String, PathBuf)],
+    aliases: &crate::load::tsconfig::Aliases,
+) -> (AppFacts, Vec<LoadError>) {
     let outcomes = scan_files(files);
     let known: HashSet<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
     let mut facts = AppFacts::default();
@@ -192,6 +196,17 @@ pub fn scan(_root: &Path, files: &[(String, PathBuf)]) -> (AppFacts, Vec<LoadErr
                 if let Some(path) = resolve(&s.rel, spec, &known)
                     && !imports.contains(&path)
                 {
+                    imports.push(path);
+                }
+                continue;
+            }
+            // A tsconfig/jsconfig path alias to one of the repository's modules.
+            if let Some(path) = aliases
+                .candidates(&s.rel, spec)
+                .iter()
+                .find_map(|c| find_module(c, &known))
+            {
+                if !imports.contains(&path) {
                     imports.push(path);
                 }
                 continue;
@@ -1889,7 +1904,7 @@ mod tests {
         let root = dir.path().to_path_buf();
         let (facts, errors) = std::thread::Builder::new()
             .stack_size(2 << 20)
-            .spawn(move || scan(&root, &list))
+            .spawn(move || scan(&root, &list, &Default::default()))
             .unwrap()
             .join()
             .unwrap();
@@ -2210,6 +2225,7 @@ mod tests {
         let (facts2, _) = scan(
             dir.path(),
             &[("gone.js".into(), dir.path().join("gone.js"))],
+            &Default::default(),
         );
         assert_eq!(facts.parse_failures + facts2.parse_failures, 0);
         assert_eq!(facts.files.len(), 1);
@@ -2537,7 +2553,7 @@ mod tests {
         }
         list.sort();
         let start = std::time::Instant::now();
-        let (facts, _) = scan(dir.path(), &list);
+        let (facts, _) = scan(dir.path(), &list, &Default::default());
         let took = start.elapsed();
         eprintln!(
             "scanned {} files in {:.1} ms",

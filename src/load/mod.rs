@@ -9,6 +9,7 @@ pub mod gitlab;
 pub mod js;
 pub mod package_json;
 pub mod prometheus;
+pub mod tsconfig;
 pub mod yaml;
 pub mod ytree;
 

@@ -1,0 +1,296 @@
+//! Import path aliases of `tsconfig*.json` / `jsconfig.json` files (`compilerOptions.paths`
+//! and `baseUrl`, through relative `extends`), so that `import { db } from "@lib/db"` resolves
+//! to the repository's own module. The files are JSON with comments and trailing commas; they
+//! are read with the JavaScript parser as one object literal. A file that cannot be read or
+//! parsed contributes no alias (the import then counts as a package, as before).
+
+use std::path::Path;
+
+use oxc_allocator::Allocator;
+use oxc_ast::ast::{ArrayExpressionElement, Expression, ObjectExpression, ObjectPropertyKind};
+use oxc_parser::Parser;
+use oxc_span::SourceType;
+
+/// Largest config file read.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// How many `extends` are followed.
+const MAX_EXTENDS: usize = 4;
+
+/// The aliases of every config file found, nearest directory first.
+#[derive(Debug, Default)]
+pub struct Aliases {
+    configs: Vec<AliasConfig>,
+}
+
+/// The aliases of one directory's config files.
+#[derive(Debug)]
+struct AliasConfig {
+    /// The directory holding the config, relative to the root ("" for the root).
+    dir: String,
+    /// `pattern` (`@lib/*`, `config`) → targets (`src/lib/*`), root-relative.
+    paths: Vec<(String, Vec<String>)>,
+}
+
+impl Aliases {
+    /// Reads the config files among `files` (root-relative paths) under `root`.
+    pub fn load(root: &Path, files: &[String]) -> Aliases {
+        let mut configs: Vec<AliasConfig> = Vec::new();
+        for rel in files.iter().filter(|f| is_config_name(f)) {
+            let paths = read_paths(root, rel, 0);
+            if paths.is_empty() {
+                continue;
+            }
+            let dir = parent(rel).to_string();
+            match configs.iter_mut().find(|c| c.dir == dir) {
+                Some(c) => c.paths.extend(paths),
+                None => configs.push(AliasConfig { dir, paths }),
+            }
+        }
+        // Deeper directories first, so the nearest config is found first.
+        configs.sort_by(|a, b| b.dir.len().cmp(&a.dir.len()).then(a.dir.cmp(&b.dir)));
+        Aliases { configs }
+    }
+
+    /// The root-relative module paths (without extension resolution) that `spec`, imported
+    /// by `importer`, may denote through the nearest config's aliases; empty when none
+    /// applies.
+    pub fn candidates(&self, importer: &str, spec: &str) -> Vec<String> {
+        let dir = parent(importer);
+        let Some(config) = self
+            .configs
+            .iter()
+            .find(|c| c.dir.is_empty() || dir == c.dir || dir.starts_with(&format!("{}/", c.dir)))
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (pattern, targets) in &config.paths {
+            let Some(star) = match_pattern(pattern, spec) else {
+                continue;
+            };
+            for t in targets {
+                out.push(t.replacen('*', star, 1));
+            }
+        }
+        out
+    }
+}
+
+/// Whether a file name is a TypeScript or JavaScript project config.
+fn is_config_name(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    name == "jsconfig.json" || (name.starts_with("tsconfig") && name.ends_with(".json"))
+}
+
+fn parent(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// What `*` stands for when `spec` matches `pattern` (`""` for an exact pattern).
+fn match_pattern<'s>(pattern: &str, spec: &'s str) -> Option<&'s str> {
+    match pattern.split_once('*') {
+        None => (pattern == spec).then_some(""),
+        Some((pre, post)) => spec
+            .strip_prefix(pre)
+            .and_then(|r| r.strip_suffix(post))
+            .filter(|_| spec.len() >= pre.len() + post.len()),
+    }
+}
+
+/// `dir/rel` normalised (`.`/`..` resolved); `None` when it leaves the root.
+fn join(dir: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The `paths` of the config at `rel` (following relative `extends`), targets made
+/// root-relative.
+fn read_paths(root: &Path, rel: &str, depth: usize) -> Vec<(String, Vec<String>)> {
+    let path = root.join(rel);
+    if depth > MAX_EXTENDS || std::fs::metadata(&path).map_or(true, |m| m.len() > MAX_CONFIG_BYTES)
+    {
+        return Vec::new();
+    }
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    let wrapped = format!("({text}\n)");
+    let alloc = Allocator::default();
+    let ret = Parser::new(&alloc, &wrapped, SourceType::mjs()).parse();
+    if ret.panicked || ret.diagnostics.has_errors() {
+        return Vec::new();
+    }
+    let Some(oxc_ast::ast::Statement::ExpressionStatement(stmt)) = ret.program.body.first() else {
+        return Vec::new();
+    };
+    let Expression::ObjectExpression(top) = stmt.expression.get_inner_expression() else {
+        return Vec::new();
+    };
+    let dir = parent(rel);
+    let options = object(top, "compilerOptions");
+    let base = options
+        .and_then(|o| string(o, "baseUrl"))
+        .and_then(|b| join(dir, &b));
+    let own: Option<Vec<(String, Vec<String>)>> =
+        options.and_then(|o| object(o, "paths")).map(|p| {
+            // Targets are relative to `baseUrl` when set, else to the config's directory.
+            let from = base.clone().unwrap_or_else(|| dir.to_string());
+            entries(p)
+                .into_iter()
+                .map(|(k, targets)| {
+                    let targets = targets.iter().filter_map(|t| join(&from, t)).collect();
+                    (k, targets)
+                })
+                .collect()
+        });
+    if let Some(own) = own {
+        return own;
+    }
+    // Inherited from a relative `extends` (a package's base config is not read).
+    let parent_paths = string(top, "extends")
+        .filter(|e| e.starts_with('.'))
+        .and_then(|e| {
+            let e = if e.ends_with(".json") {
+                e
+            } else {
+                format!("{e}.json")
+            };
+            join(dir, &e)
+        })
+        .map(|p| read_paths(root, &p, depth + 1))
+        .unwrap_or_default();
+    match base {
+        // Without `paths` of its own, a `baseUrl` makes bare specifiers resolve under it.
+        Some(b) if parent_paths.is_empty() => vec![("*".to_string(), vec![format!("{b}/*")])],
+        _ => parent_paths,
+    }
+}
+
+/// The object value of `key`.
+fn object<'a>(o: &'a ObjectExpression<'a>, key: &str) -> Option<&'a ObjectExpression<'a>> {
+    value(o, key).and_then(|v| match v.get_inner_expression() {
+        Expression::ObjectExpression(x) => Some(&**x),
+        _ => None,
+    })
+}
+
+/// The string value of `key`.
+fn string(o: &ObjectExpression<'_>, key: &str) -> Option<String> {
+    value(o, key).and_then(|v| match v.get_inner_expression() {
+        Expression::StringLiteral(s) => Some(s.value.to_string()),
+        _ => None,
+    })
+}
+
+fn value<'a>(o: &'a ObjectExpression<'a>, key: &str) -> Option<&'a Expression<'a>> {
+    o.properties.iter().find_map(|p| match p {
+        ObjectPropertyKind::ObjectProperty(p) if p.key.static_name().as_deref() == Some(key) => {
+            Some(&p.value)
+        }
+        _ => None,
+    })
+}
+
+/// Every `"key": ["string", ...]` entry of an object.
+fn entries(o: &ObjectExpression<'_>) -> Vec<(String, Vec<String>)> {
+    o.properties
+        .iter()
+        .filter_map(|p| match p {
+            ObjectPropertyKind::ObjectProperty(p) => {
+                let key = p.key.static_name()?.to_string();
+                let Expression::ArrayExpression(a) = p.value.get_inner_expression() else {
+                    return None;
+                };
+                let targets = a
+                    .elements
+                    .iter()
+                    .filter_map(|e| match e {
+                        ArrayExpressionElement::StringLiteral(s) => Some(s.value.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                Some((key, targets))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Aliases) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut rels = Vec::new();
+        for (rel, text) in files {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, text).expect("write");
+            rels.push((*rel).to_string());
+        }
+        let aliases = Aliases::load(dir.path(), &rels);
+        (dir, aliases)
+    }
+
+    #[test]
+    fn paths_with_comments_trailing_commas_base_url_and_extends() {
+        let (_d, a) = load(&[
+            (
+                "tsconfig.base.json",
+                "{\n  // shared\n  \"compilerOptions\": {\n    \"baseUrl\": \".\",\n    \"paths\": {\"@lib/*\": [\"libs/*/src\"], \"config\": [\"config/index.ts\"],},\n  },\n}\n",
+            ),
+            (
+                "apps/api/tsconfig.json",
+                "{\"extends\": \"../../tsconfig.base.json\"}",
+            ),
+            (
+                "apps/web/tsconfig.json",
+                "/* web */ {\"compilerOptions\": {\"paths\": {\"@app/*\": [\"./src/*\"]}}}",
+            ),
+            ("apps/bad/tsconfig.json", "{ not json"),
+        ]);
+        assert_eq!(
+            a.candidates("apps/web/src/x.ts", "@app/db/pool"),
+            ["apps/web/src/db/pool"]
+        );
+        assert_eq!(
+            a.candidates("apps/api/src/main.ts", "@lib/db"),
+            ["libs/db/src"]
+        );
+        assert_eq!(
+            a.candidates("apps/api/src/main.ts", "config"),
+            ["config/index.ts"]
+        );
+        assert_eq!(a.candidates("tools/x.ts", "@lib/db"), ["libs/db/src"]);
+        assert!(
+            a.candidates("apps/web/src/x.ts", "@lib/db").is_empty(),
+            "nearest config only"
+        );
+        assert!(
+            a.candidates("apps/bad/x.ts", "@lib/db").len() == 1,
+            "an unparseable config adds nothing"
+        );
+    }
+
+    #[test]
+    fn base_url_alone_resolves_bare_specifiers_under_it() {
+        let (_d, a) = load(&[(
+            "jsconfig.json",
+            "{\"compilerOptions\": {\"baseUrl\": \"src\"}}",
+        )]);
+        assert_eq!(a.candidates("src/a.js", "lib/db"), ["src/lib/db"]);
+        assert_eq!(match_pattern("@x/*", "@x/"), Some(""));
+        assert_eq!(match_pattern("a*b", "ab"), Some(""));
+        assert_eq!(match_pattern("a*b", "b"), None);
+    }
+}
