@@ -15,6 +15,9 @@ use oxc_span::SourceType;
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// How many `extends` are followed.
 const MAX_EXTENDS: usize = 4;
+/// Deepest bracket nesting parsed: config files nest a few levels, and the parser recurses
+/// on the caller's (possibly small) stack.
+const MAX_CONFIG_NESTING: usize = 64;
 
 /// The aliases of every config file found, nearest directory first.
 #[derive(Debug, Default)]
@@ -123,6 +126,9 @@ fn read_paths(root: &Path, rel: &str, depth: usize) -> Vec<(String, Vec<String>)
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Vec::new();
     };
+    if crate::load::js::too_deeply_nested(&text, MAX_CONFIG_NESTING) {
+        return Vec::new();
+    }
     let wrapped = format!("({text}\n)");
     let alloc = Allocator::default();
     let ret = Parser::new(&alloc, &wrapped, SourceType::mjs()).parse();
@@ -279,6 +285,28 @@ mod tests {
         assert!(
             a.candidates("apps/bad/x.ts", "@lib/db").len() == 1,
             "an unparseable config adds nothing"
+        );
+    }
+
+    #[test]
+    fn hostile_configs_add_nothing_and_do_not_crash() {
+        let deep = format!(
+            "{{\"compilerOptions\": {}1{}}}",
+            "[".repeat(200_000),
+            "]".repeat(200_000)
+        );
+        let (_d, a) = load(&[
+            ("tsconfig.json", deep.as_str()),
+            ("a/tsconfig.json", "\u{7f}ELF\0\0"),
+            (
+                "b/tsconfig.json",
+                "{\"extends\": \"./tsconfig.json\", \"compilerOptions\": {}}",
+            ),
+        ]);
+        assert!(a.candidates("x.ts", "@lib/db").is_empty());
+        assert!(
+            a.candidates("b/x.ts", "@lib/db").is_empty(),
+            "a self-extends ends"
         );
     }
 
