@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use crate::load::nx::NxTasks;
 use crate::load::package_json::Package;
 use crate::location::Location;
 use crate::model::ci::{Ci, Job, Push, Run, Step};
@@ -41,7 +42,7 @@ impl Default for Environments {
 }
 
 /// Computes every CI fact in place.
-pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments) {
+pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, nx: &NxTasks) {
     ci.pipelines.sort_by(|a, b| a.path.cmp(&b.path));
     rank_jobs(&mut ci.jobs);
     restrict_by_needs(&mut ci.jobs);
@@ -63,7 +64,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments) {
             } else {
                 crate::load::join_relative("", &step.working_directory)
             };
-            shell_dir = step_runs(job, step, packages, &start, &mut runs);
+            shell_dir = step_runs(job, step, (packages, nx), &start, &mut runs);
             step_pushes(job, step, &mut pushes);
         }
     }
@@ -357,6 +358,8 @@ struct Found {
 /// Walks one command (and the script bodies it runs) into runs.
 struct Walker<'p> {
     packages: &'p [Package],
+    /// Nx targets, for the tasks `nx` runs.
+    nx: &'p NxTasks,
     visited: HashSet<(String, String)>,
     out: Vec<Found>,
 }
@@ -481,7 +484,8 @@ impl Walker<'_> {
         });
         for task in runner_tasks(name, args) {
             let defined = self.packages.iter().any(|p| p.scripts.contains_key(&task))
-                || self.packages.is_empty();
+                || self.packages.is_empty()
+                || (name == "nx" && self.nx.defines(&task));
             self.out.push(Found {
                 kind: "script",
                 name: task.clone(),
@@ -761,7 +765,7 @@ fn make_run(job: &Job, step: &Step, f: Found, gating: bool, loc: Location, seq: 
 fn step_runs(
     job: &Job,
     step: &Step,
-    packages: &[Package],
+    (packages, nx): (&[Package], &NxTasks),
     start_dir: &str,
     out: &mut Vec<Run>,
 ) -> String {
@@ -807,14 +811,14 @@ fn step_runs(
     if dirs.len() > 1 {
         let mut end = start_dir.to_string();
         for d in dirs {
-            end = step_runs_in(job, step, packages, &d, out);
+            end = step_runs_in(job, step, (packages, nx), &d, out);
         }
         return end;
     }
     step_runs_in(
         job,
         step,
-        packages,
+        (packages, nx),
         dirs.first().map_or(start_dir, String::as_str),
         out,
     )
@@ -941,7 +945,7 @@ fn expand_command(c: &Command, job: &Job, step: &Step) -> Vec<Command> {
 fn step_runs_in(
     job: &Job,
     step: &Step,
-    packages: &[Package],
+    (packages, nx): (&[Package], &NxTasks),
     start_dir: &str,
     out: &mut Vec<Run>,
 ) -> String {
@@ -957,6 +961,7 @@ fn step_runs_in(
         }
         let mut w = Walker {
             packages,
+            nx,
             visited: HashSet::new(),
             out: Vec::new(),
         };
