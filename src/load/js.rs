@@ -1418,7 +1418,7 @@ fn find_module(path: &str, known: &HashSet<&str>) -> Option<String> {
 }
 
 /// `dir/rel` normalised (`.` and `..` applied); `None` when it leaves the root.
-fn join_path(dir: &str, rel: &str) -> Option<String> {
+pub(crate) fn join_path(dir: &str, rel: &str) -> Option<String> {
     let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
     for seg in rel.split('/') {
         match seg {

@@ -11,6 +11,8 @@ use oxc_ast::ast::{ArrayExpressionElement, Expression, ObjectExpression, ObjectP
 use oxc_parser::Parser;
 use oxc_span::SourceType;
 
+use crate::load::js::join_path as join;
+
 /// Largest config file read.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// How many `extends` are followed.
@@ -98,21 +100,6 @@ fn match_pattern<'s>(pattern: &str, spec: &'s str) -> Option<&'s str> {
             .and_then(|r| r.strip_suffix(post))
             .filter(|_| spec.len() >= pre.len() + post.len()),
     }
-}
-
-/// `dir/rel` normalised (`.`/`..` resolved); `None` when it leaves the root.
-fn join(dir: &str, rel: &str) -> Option<String> {
-    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
-    for seg in rel.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
 }
 
 /// The `paths` of the config at `rel` (following relative `extends`), targets made
