@@ -266,6 +266,21 @@ fn in_effect(p: &crate::policy::Policy, c: &crate::config::Config) -> String {
         let v = set.and_then(|o| o.get(name)).unwrap_or(&spec.default);
         out.push_str(&format!("- option `{name}`: `{v}`\n"));
     }
+    if let Some((_, by)) = c.locked.iter().find(|(r, _)| r == id) {
+        out.push_str(&format!("- locked by {by}\n"));
+    }
+    // The deploy classification every rule reading `deploys` sees, when configured.
+    let reads_jobs = p.needs.as_ref().is_none_or(|n| {
+        n.get("ci")
+            .is_some_and(|parts| parts.as_ref().is_none_or(|s| s.contains("jobs")))
+    });
+    if c.environments != crate::facts::ci::Environments::default() && reads_jobs {
+        out.push_str(&format!(
+            "- staging names: {}\n- production names: {}\n",
+            c.environments.staging.join(", "),
+            c.environments.production.join(", ")
+        ));
+    }
     out
 }
 

@@ -569,6 +569,29 @@ fn explain_shows_options_and_the_settings_in_effect() {
         text.contains("- severity: warning") && text.contains("- option `user`: `\"node\"`"),
         "{text}"
     );
+    // Environment names show where the rule reads deploy jobs, and locks name their file.
+    let org = dir.path().join("org.yaml");
+    std::fs::write(&org, "rules:\n  CD004:\n    locked: true\n").expect("write");
+    std::fs::write(
+        &cfg,
+        "extends: org.yaml\nenvironments:\n  production: [production, customer-facing]\n",
+    )
+    .expect("write");
+    let explain = |rule: &str| {
+        let out = cargo_bin_cmd!("shipshape")
+            .args(["explain", rule, "--config", cfg.to_str().expect("utf-8")])
+            .output()
+            .expect("runs");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let cd = explain("CD004");
+    assert!(
+        cd.contains("- production names: production, customer-facing")
+            && cd.contains("- locked by ")
+            && cd.contains("org.yaml"),
+        "{cd}"
+    );
+    assert!(!explain("DF005").contains("production names"));
 }
 
 #[test]
