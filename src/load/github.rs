@@ -86,6 +86,7 @@ pub fn load(root: &Path, rel: &str, text: &str) -> Result<Workflow, LoadError> {
         pipeline_name: name,
         out: &mut out,
         stack: vec![rel.to_string()],
+        inputs: BTreeMap::new(),
     };
     if let Some(jobs) = doc.get("jobs") {
         ctx.jobs(rel, text, jobs, &triggers, "", &[], 0);
@@ -105,6 +106,9 @@ struct Ctx<'a> {
     pipeline_name: String,
     out: &'a mut Workflow,
     stack: Vec<String>,
+    /// Inside an inlined reusable workflow: its `inputs` with literal values (the caller's
+    /// `with:`, else the input's `default`), substituted for `${{ inputs.X }}`.
+    inputs: BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -180,6 +184,9 @@ impl Ctx<'_> {
                     match ytree::parse(&target, &inner_text) {
                         Ok(docs) => {
                             if let Some(inner_jobs) = docs.first().and_then(|d| d.get("jobs")) {
+                                let inputs =
+                                    call_inputs(docs.first(), job.get("with"), &self.inputs);
+                                let outer = std::mem::replace(&mut self.inputs, inputs);
                                 self.stack.push(target.clone());
                                 self.jobs(
                                     &target,
@@ -191,6 +198,7 @@ impl Ctx<'_> {
                                     depth + 1,
                                 );
                                 self.stack.pop();
+                                self.inputs = outer;
                             }
                         }
                         Err(YamlFailure::Invalid(e) | YamlFailure::Template(e)) => {
@@ -216,6 +224,7 @@ impl Ctx<'_> {
                 },
                 None => (String::new(), false),
             };
+            let environment = with_inputs(&environment, &self.inputs);
             let allow_failure = job.get("continue-on-error").is_some_and(is_true);
             let mut steps = Vec::new();
             if let Some(list) = job.get("steps") {
@@ -379,7 +388,8 @@ impl Ctx<'_> {
                 if let Some(w) = item.get("with") {
                     for (k, v) in w.entries() {
                         if let Some(k_s) = k.as_str() {
-                            with.insert(k_s.clone(), v.as_str().unwrap_or_default());
+                            let value = v.as_str().unwrap_or_default();
+                            with.insert(k_s.clone(), with_inputs(&value, &self.inputs));
                             with_locs.insert(k_s, k.loc(file));
                         }
                     }
@@ -407,7 +417,12 @@ impl Ctx<'_> {
                 continue;
             };
             let run = run_node.as_str().unwrap_or_default();
-            let commands = script_commands(file, text, run_node, &run);
+            let mut commands = script_commands(file, text, run_node, &run);
+            if !self.inputs.is_empty() {
+                for c in &mut commands {
+                    substitute_inputs(c, &self.inputs);
+                }
+            }
             out.push(Step {
                 job: String::new(),
                 index: 0,
@@ -431,6 +446,64 @@ impl Ctx<'_> {
 
 /// The commands of a `run:` value, located at their own lines. A quoted scalar shifts the
 /// first column by its quote.
+/// The literal inputs of a reusable workflow called with `with` (from a caller whose own
+/// inputs are `outer`): the caller's values, else the inputs' `default`s. Values that are
+/// still expressions after substituting `outer` are left out (unknown).
+fn call_inputs(
+    workflow: Option<&YNode>,
+    with: Option<&YNode>,
+    outer: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let declared = workflow
+        .and_then(|d| d.get("on"))
+        .and_then(|o| o.get("workflow_call"))
+        .and_then(|c| c.get("inputs"));
+    for (k, v) in declared.map(YNode::entries).unwrap_or_default() {
+        if let (Some(name), Some(default)) = (k.as_str(), v.get("default").and_then(YNode::as_str))
+        {
+            out.insert(name, default);
+        }
+    }
+    for (k, v) in with.map(YNode::entries).unwrap_or_default() {
+        if let (Some(name), Some(value)) = (k.as_str(), v.as_str()) {
+            out.insert(name, with_inputs(&value, outer));
+        }
+    }
+    out.retain(|_, v| !v.contains("${{"));
+    out
+}
+
+/// `text` with `${{ inputs.X }}` replaced by the literal value of input X, where known.
+fn with_inputs(text: &str, inputs: &BTreeMap<String, String>) -> String {
+    if !text.contains("inputs.") {
+        return text.to_string();
+    }
+    let mut out = text.to_string();
+    for (k, v) in inputs {
+        for pat in [
+            format!("${{{{ inputs.{k} }}}}"),
+            format!("${{{{inputs.{k}}}}}"),
+        ] {
+            out = out.replace(&pat, v);
+        }
+    }
+    out
+}
+
+/// A command with the known inputs substituted in its words (its package-manager reading
+/// redone).
+fn substitute_inputs(c: &mut shell::Command, inputs: &BTreeMap<String, String>) {
+    let before = (c.program.clone(), c.args.clone());
+    c.program = with_inputs(&c.program, inputs);
+    for a in c.args.iter_mut().chain(c.argv.iter_mut()) {
+        *a = with_inputs(a, inputs);
+    }
+    if (c.program.as_str(), &c.args) != (before.0.as_str(), &before.1) {
+        c.pm = crate::pm::classify(&c.program, &c.args, &c.env);
+    }
+}
+
 fn script_commands(file: &str, text: &str, node: &YNode, run: &str) -> Vec<shell::Command> {
     let line_text = text
         .lines()
