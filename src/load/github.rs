@@ -87,6 +87,7 @@ pub fn load(root: &Path, rel: &str, text: &str) -> Result<Workflow, LoadError> {
         out: &mut out,
         stack: vec![rel.to_string()],
         inputs: BTreeMap::new(),
+        caller_matrix: BTreeMap::new(),
     };
     if let Some(jobs) = doc.get("jobs") {
         ctx.jobs(rel, text, jobs, &triggers, "", &[], 0);
@@ -109,6 +110,8 @@ struct Ctx<'a> {
     /// Inside an inlined reusable workflow: its `inputs` with literal values (the caller's
     /// `with:`, else the input's `default`), substituted for `${{ inputs.X }}`.
     inputs: BTreeMap<String, String>,
+    /// Inside an inlined reusable workflow: the calling job's `strategy.matrix`.
+    caller_matrix: BTreeMap<String, Vec<String>>,
 }
 
 impl Ctx<'_> {
@@ -187,6 +190,10 @@ impl Ctx<'_> {
                                 let inputs =
                                     call_inputs(docs.first(), job.get("with"), &self.inputs);
                                 let outer = std::mem::replace(&mut self.inputs, inputs);
+                                let mut matrix = self.caller_matrix.clone();
+                                matrix.extend(matrix_of(job));
+                                let outer_matrix =
+                                    std::mem::replace(&mut self.caller_matrix, matrix);
                                 self.stack.push(target.clone());
                                 self.jobs(
                                     &target,
@@ -199,6 +206,7 @@ impl Ctx<'_> {
                                 );
                                 self.stack.pop();
                                 self.inputs = outer;
+                                self.caller_matrix = outer_matrix;
                             }
                         }
                         Err(YamlFailure::Invalid(e) | YamlFailure::Template(e)) => {
@@ -268,21 +276,12 @@ impl Ctx<'_> {
                 allow_failure,
                 manual: false,
                 stage: String::new(),
-                matrix: job
-                    .get("strategy")
-                    .and_then(|st| st.get("matrix"))
-                    .map(|m| {
-                        m.entries()
-                            .iter()
-                            .filter_map(|(k, v)| {
-                                let values = v.strings();
-                                (!values.is_empty())
-                                    .then(|| (k.as_str().unwrap_or_default(), values))
-                            })
-                            .filter(|(k, _)| !k.is_empty() && k != "include" && k != "exclude")
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                matrix: {
+                    // A caller's matrix reaches the reusable workflow's jobs through inputs.
+                    let mut m = self.caller_matrix.clone();
+                    m.extend(matrix_of(job));
+                    m
+                },
                 steps,
                 via: if prefix.is_empty() {
                     String::new()
@@ -470,8 +469,29 @@ fn call_inputs(
             out.insert(name, with_inputs(&value, outer));
         }
     }
-    out.retain(|_, v| !v.contains("${{"));
+    // Matrix values stay as expressions: the inlined jobs carry the caller's matrix.
+    out.retain(|_, v| {
+        v.match_indices("${{")
+            .all(|(i, _)| v[i + 3..].trim_start().starts_with("matrix."))
+    });
     out
+}
+
+/// A job's `strategy.matrix` lists (name → values; `include`/`exclude` left out).
+fn matrix_of(job: &YNode) -> BTreeMap<String, Vec<String>> {
+    job.get("strategy")
+        .and_then(|st| st.get("matrix"))
+        .map(|m| {
+            m.entries()
+                .iter()
+                .filter_map(|(k, v)| {
+                    let values = v.strings();
+                    (!values.is_empty()).then(|| (k.as_str().unwrap_or_default(), values))
+                })
+                .filter(|(k, _)| !k.is_empty() && k != "include" && k != "exclude")
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `text` with `${{ inputs.X }}` replaced by the literal value of input X, where known.
