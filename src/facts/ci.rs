@@ -689,8 +689,12 @@ fn ops_of(f: &Found, step: &Step) -> Vec<String> {
     {
         ops.push("backup".to_string());
     }
-    let health_url = matches!(name.as_str(), "curl" | "wget" | "http" | "https")
-        && f.args.iter().any(|a| is_health_url(a));
+    // Programs that request the URLs they are given (HTTPie is `http`/`https`; `wait-on`
+    // polls until its URLs answer).
+    let health_url = matches!(
+        name.as_str(),
+        "curl" | "wget" | "http" | "https" | "xh" | "wait-on"
+    ) && f.args.iter().any(|a| is_health_url(a));
     let smoke_step = step.name.to_ascii_lowercase().contains("smoke");
     if health_url
         || (script && (name.contains("health") || name.contains("smoke")))
