@@ -765,6 +765,12 @@ fn words_result(
     apply: fn(&mut State, &Flag<'_>),
 ) -> PmCommand {
     let words = flags_and_positionals(args, from, value_flags, |f| apply(&mut st, f));
+    // `npm audit signatures` checks registry signatures and `npm audit fix` rewrites the
+    // lockfile: neither is a vulnerability gate.
+    let action = match words.first().map(String::as_str) {
+        Some("signatures" | "fix") if action == "audit" => "other",
+        _ => action,
+    };
     let mut out = st.result(manager, action);
     out.args = words;
     out

@@ -445,9 +445,15 @@ impl Walker<'_> {
                 }
                 _ => {
                     let sub = c.args.first().cloned().unwrap_or_default();
+                    // `npm audit signatures` / `npm audit fix` are named in full: they are
+                    // not the vulnerability audit `npm audit` is.
+                    let name = match pm.args.first() {
+                        Some(what) if sub == "audit" => format!("{} audit {what}", pm.manager),
+                        _ => format!("{} {sub}", pm.manager),
+                    };
                     self.out.push(Found {
                         kind: "tool",
-                        name: format!("{} {sub}", pm.manager),
+                        name,
                         program,
                         args: c.args.clone(),
                         explicit: false,
