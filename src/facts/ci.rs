@@ -488,6 +488,12 @@ impl Walker<'_> {
             package_dir: pkg_dir.clone(),
             level: String::new(),
         });
+        // `docker run IMAGE ARGS` runs the image's tool: `zricethezav/gitleaks detect`.
+        if let Some((tool, rest)) = container_run(name, args)
+            && depth < MAX_SCRIPT_DEPTH
+        {
+            self.tool(&tool, program, &rest, cwd, depth + 1);
+        }
         for task in runner_tasks(name, args) {
             let defined = self.packages.iter().any(|p| p.scripts.contains_key(&task))
                 || self.packages.is_empty()
@@ -727,6 +733,76 @@ fn ops_of(f: &Found, step: &Step) -> Vec<String> {
     ops
 }
 
+/// `docker run` / `podman run` flags that take a value.
+const CONTAINER_VALUE_FLAGS: &[&str] = &[
+    "-v",
+    "--volume",
+    "-e",
+    "--env",
+    "--env-file",
+    "-w",
+    "--workdir",
+    "--name",
+    "--entrypoint",
+    "-p",
+    "--publish",
+    "--network",
+    "--net",
+    "--mount",
+    "-u",
+    "--user",
+    "--platform",
+    "-l",
+    "--label",
+    "--add-host",
+    "--cpus",
+    "-m",
+    "--memory",
+    "--pull",
+    "--hostname",
+    "-h",
+    "--cap-add",
+    "--cap-drop",
+    "--security-opt",
+    "--ulimit",
+    "--tmpfs",
+    "--shm-size",
+];
+
+/// The tool a `docker run` / `podman run` runs, named after the image (`trufflesecurity/
+/// trufflehog:latest` → `trufflehog`), with the words after the image.
+pub fn container_run(program: &str, args: &[String]) -> Option<(String, Vec<String>)> {
+    if !matches!(program, "docker" | "podman") || args.first().map(String::as_str) != Some("run") {
+        return None;
+    }
+    let mut i = 1;
+    while let Some(a) = args.get(i) {
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if !a.starts_with('-') {
+            break;
+        }
+        let takes_value = !a.contains('=') && CONTAINER_VALUE_FLAGS.contains(&a.as_str());
+        i += if takes_value { 2 } else { 1 };
+    }
+    let image = args.get(i)?;
+    Some((
+        image_tool(image)?,
+        args.get(i + 1..).unwrap_or_default().to_vec(),
+    ))
+}
+
+/// The tool an image is named after: its repository's last segment, without tag or digest.
+pub fn image_tool(image: &str) -> Option<String> {
+    let image = image.trim_start_matches("docker://");
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
+    let name = last.split(':').next().unwrap_or(last);
+    (!name.is_empty() && !name.contains('$')).then(|| name.to_ascii_lowercase())
+}
+
 /// A URL whose path ends in `/health`, `/healthz`, `/_health` or `/ready`.
 pub fn is_health_url(arg: &str) -> bool {
     let a = arg.trim_matches(['"', '\'']);
@@ -814,6 +890,31 @@ fn step_runs(
             gating: step.gating,
             loc: step.loc.clone(),
         });
+        // `uses: docker://IMAGE` with `args:` runs the image's tool, as `docker run` does.
+        if let Some(tool) = step.uses.strip_prefix("docker://").and_then(image_tool) {
+            let args: Vec<String> = step
+                .with
+                .get("args")
+                .map(|a| a.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default();
+            out.push(make_run(
+                job,
+                step,
+                Found {
+                    kind: "tool",
+                    name: tool.clone(),
+                    program: tool,
+                    args,
+                    explicit: false,
+                    defined: true,
+                    package_dir: String::new(),
+                    level: String::new(),
+                },
+                step.gating,
+                step.loc.clone(),
+                seq_base,
+            ));
+        }
         return start_dir.to_string();
     }
     // `${{ matrix.x }}`, `${{ env.X }}`, `$X`: each literal value the path can take.
@@ -1233,6 +1334,30 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn container_runs_name_the_image_tool() {
+        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            container_run(
+                "docker",
+                &words(
+                    "run --rm -v a:/b -e X=1 --entrypoint sh trufflesecurity/trufflehog:3.1 git file:///b"
+                )
+            ),
+            Some(("trufflehog".to_string(), words("git file:///b")))
+        );
+        assert_eq!(
+            container_run(
+                "podman",
+                &words("run --volume=a:/b ghcr.io/gitleaks/gitleaks@sha256:ab detect")
+            ),
+            Some(("gitleaks".to_string(), words("detect")))
+        );
+        assert_eq!(container_run("docker", &words("build -t x .")), None);
+        assert_eq!(container_run("docker", &words("run --rm")), None);
+        assert_eq!(image_tool("${IMAGE}"), None);
+    }
 
     #[test]
     fn shell_variables_are_replaced_whole() {
