@@ -719,6 +719,7 @@ fn ops_of(f: &Found, step: &Step) -> Vec<String> {
     let build = (name == "docker"
         && (arg0 == "build"
             || all_args.starts_with("buildx build")
+            || all_args.starts_with("buildx bake")
             || all_args.starts_with("compose build")
             || all_args.starts_with("image build")))
         || (name == "docker-compose" && arg0 == "build")
@@ -869,7 +870,10 @@ fn step_runs(
         {
             ops.push("health".to_string());
         }
-        if lower.ends_with("/build-push-action") || lower == "build-push-action" {
+        if lower.ends_with("/build-push-action")
+            || lower == "build-push-action"
+            || lower.ends_with("/bake-action")
+        {
             ops.push("image_build".to_string());
         }
         out.push(Run {
