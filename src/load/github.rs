@@ -477,21 +477,40 @@ fn call_inputs(
     out
 }
 
-/// A job's `strategy.matrix` lists (name → values; `include`/`exclude` left out).
+/// A job's `strategy.matrix` as name → every value it takes: the lists, plus the values that
+/// `include:` entries add (`include: [{task: lint}, {task: test}]` alone is a matrix too);
+/// `exclude:` only removes combinations, so it is left out.
 fn matrix_of(job: &YNode) -> BTreeMap<String, Vec<String>> {
-    job.get("strategy")
-        .and_then(|st| st.get("matrix"))
-        .map(|m| {
-            m.entries()
-                .iter()
-                .filter_map(|(k, v)| {
-                    let values = v.strings();
-                    (!values.is_empty()).then(|| (k.as_str().unwrap_or_default(), values))
-                })
-                .filter(|(k, _)| !k.is_empty() && k != "include" && k != "exclude")
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let Some(m) = job.get("strategy").and_then(|st| st.get("matrix")) else {
+        return out;
+    };
+    let mut add = |k: &YNode, v: &YNode| {
+        let Some(name) = k.as_str().filter(|n| !n.is_empty()) else {
+            return;
+        };
+        let values = out.entry(name).or_default();
+        for value in v.strings() {
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+    };
+    for (k, v) in m.entries() {
+        match k.as_str().as_deref() {
+            Some("exclude") => {}
+            Some("include") => {
+                for entry in v.items() {
+                    for (ik, iv) in entry.entries() {
+                        add(ik, iv);
+                    }
+                }
+            }
+            _ => add(k, v),
+        }
+    }
+    out.retain(|_, v| !v.is_empty());
+    out
 }
 
 /// `text` with `${{ inputs.X }}` replaced by the literal value of input X, where known.

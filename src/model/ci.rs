@@ -128,7 +128,7 @@ pub struct Job {
     pub manual: bool,
     /// GitLab stage.
     pub stage: String,
-    /// `strategy.matrix` lists (GitHub; GitLab `parallel.matrix`): name → values, so that
+    /// `strategy.matrix` lists and the values its `include:` entries add (GitHub; GitLab `parallel.matrix`): name → values, so that
     /// `${{ matrix.service }}` in a path means each listed value.
     pub matrix: BTreeMap<String, Vec<String>>,
     /// The steps (GitLab: one step per script line). In the policy model they are in
