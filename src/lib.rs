@@ -288,6 +288,12 @@ pub fn load_root(
         });
     }
     link_build_targets(&mut repo);
+    let mut rules: Vec<&mut load::prometheus::AlertRule> = repo
+        .alert_files
+        .iter_mut()
+        .flat_map(|f| f.rules.iter_mut())
+        .collect();
+    facts::promql::follow_records(&mut rules);
     let sources_js: Vec<(String, std::path::PathBuf)> = discovery
         .files
         .iter()

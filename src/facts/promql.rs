@@ -29,6 +29,9 @@ pub struct ExprFacts {
     pub quantiles: Vec<f64>,
     /// Metric names referenced by selectors.
     pub metrics: Vec<String>,
+    /// The metric the query is, when it is one selector (optionally aggregated), such as a
+    /// recorded series: `job:http_5xx:ratio5m > 0.05`; empty otherwise.
+    pub query_metric: String,
 }
 
 /// Computes the facts of a parsed expression.
@@ -38,26 +41,79 @@ pub fn facts(expr: &Expr) -> ExprFacts {
         ..ExprFacts::default()
     };
     walk(expr, &mut f, 0);
-    if let Some((op, threshold, query)) = comparison(expr, 0) {
-        f.above = op == ">" || op == ">=";
-        f.op = op;
-        f.threshold = threshold;
-        let (inner, percent) = strip_percent(query, 0);
-        if percent {
-            f.scale = "percent".to_string();
+    // The query is what is compared with a number; a recording rule's whole expression.
+    let query = match comparison(expr, 0) {
+        Some((op, threshold, query)) => {
+            f.above = op == ">" || op == ">=";
+            f.op = op;
+            f.threshold = threshold;
+            query
         }
-        if let Some(Expr::Binary(b)) = unwrap(inner, 0)
-            && b.op.to_string() == "/"
-        {
+        None => expr,
+    };
+    let (inner, percent) = strip_percent(query, 0);
+    if percent {
+        f.scale = "percent".to_string();
+    }
+    match unwrap(inner, 0) {
+        Some(Expr::Binary(b)) if b.op.to_string() == "/" => {
             f.is_ratio = true;
             let mut num = ExprFacts::default();
             walk(&b.lhs, &mut num, 0);
             f.numerator_5xx = num.selects_5xx;
         }
+        Some(Expr::VectorSelector(vs)) => f.query_metric = vs.name.clone().unwrap_or_default(),
+        Some(Expr::Aggregate(a)) => {
+            if let Some(Expr::VectorSelector(vs)) = unwrap(&a.expr, 0) {
+                f.query_metric = vs.name.clone().unwrap_or_default();
+            }
+        }
+        _ => {}
     }
     f.metrics.sort();
     f.metrics.dedup();
     f
+}
+
+/// Alerts on recorded series inherit what the recording rule computes: an alert
+/// `job:http_5xx:ratio5m > 0.05` whose series is recorded as a 5xx ratio is a 5xx ratio
+/// alert (its ratio, 5xx, scale, quantile and metric facts), through chains of records.
+/// `rules` are every rule of the repository.
+pub fn follow_records(rules: &mut [&mut crate::load::prometheus::AlertRule]) {
+    for _ in 0..4 {
+        let records: std::collections::BTreeMap<String, ExprFacts> = rules
+            .iter()
+            .filter(|r| !r.is_alert && !r.record.is_empty())
+            .map(|r| (r.record.clone(), r.facts.clone()))
+            .collect();
+        let mut changed = false;
+        for r in rules.iter_mut() {
+            let Some(rec) = records.get(&r.facts.query_metric) else {
+                continue;
+            };
+            let f = &mut r.facts;
+            let before = f.clone();
+            f.is_ratio |= rec.is_ratio;
+            f.numerator_5xx |= rec.numerator_5xx;
+            f.selects_5xx |= rec.selects_5xx;
+            if rec.scale == "percent" {
+                f.scale = "percent".to_string();
+            }
+            for q in &rec.quantiles {
+                if !f.quantiles.contains(q) {
+                    f.quantiles.push(*q);
+                }
+            }
+            f.metrics.extend(rec.metrics.iter().cloned());
+            f.metrics.sort();
+            f.metrics.dedup();
+            f.query_metric = rec.query_metric.clone();
+            changed |= *f != before;
+        }
+        if !changed {
+            break;
+        }
+    }
 }
 
 const MAX_DEPTH: usize = 200;
@@ -239,5 +295,47 @@ mod tests {
         let f = of(r#"rate(x{status!~"5.."}[5m]) > 1"#);
         assert!(!f.selects_5xx);
         assert_eq!(of("up == 0").op, "==");
+    }
+
+    #[test]
+    fn recording_rules_are_queries_and_alerts_on_them_inherit() {
+        let rec = of(
+            r#"sum(rate(http_requests_total{status=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))"#,
+        );
+        assert!(rec.is_ratio && rec.numerator_5xx && rec.op.is_empty());
+        assert_eq!(
+            of("max(job:http_5xx:ratio5m) > 0.05").query_metric,
+            "job:http_5xx:ratio5m"
+        );
+        assert_eq!(of("job:x:ratio * 100 > 5").query_metric, "job:x:ratio");
+        let rule = |record: &str, alert: &str, expr: &str| crate::load::prometheus::AlertRule {
+            group: "g".into(),
+            alert: alert.into(),
+            record: record.into(),
+            is_alert: !alert.is_empty(),
+            expr: expr.into(),
+            expr_loc: crate::location::Location::file_start("r.yml"),
+            loc: crate::location::Location::file_start("r.yml"),
+            for_seconds: -1,
+            for_loc: crate::location::Location::file_start("r.yml"),
+            labels: Default::default(),
+            annotations: Default::default(),
+            facts: of(expr),
+        };
+        let mut a = rule("", "HighErrors", "job:http_5xx:ratio5m > 0.05");
+        let mut r1 = rule("job:http_5xx:ratio5m", "", "job:http_5xx:ratio5m_raw");
+        let mut r2 = rule(
+            "job:http_5xx:ratio5m_raw",
+            "",
+            r#"sum(rate(x{code=~"5.."}[5m])) / sum(rate(x[5m]))"#,
+        );
+        let mut other = rule("", "Other", "up == 0");
+        follow_records(&mut [&mut a, &mut r1, &mut r2, &mut other]);
+        assert!(
+            a.facts.is_ratio && a.facts.numerator_5xx,
+            "through a chain of two records"
+        );
+        assert_eq!((a.facts.op.as_str(), a.facts.threshold), (">", 0.05));
+        assert!(!other.facts.is_ratio);
     }
 }
