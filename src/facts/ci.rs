@@ -146,6 +146,18 @@ fn anchor(ci: &Ci) -> Option<Location> {
 /// A job runs only for the triggers that reach every job it needs (GitHub skips a job whose
 /// needed job was skipped, unless its `if:` uses `always()`; GitLab refuses a pipeline whose
 /// job needs a job that is not in it). Jobs are visited in `needs` rank order.
+/// The jobs a `needs:` entry names, by `<pipeline>#<id>`: usually one, several when a GitLab
+/// job became one job per environment.
+fn by_id(jobs: &[Job]) -> BTreeMap<String, Vec<usize>> {
+    let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, j) in jobs.iter().enumerate() {
+        out.entry(format!("{}#{}", j.pipeline, j.id))
+            .or_default()
+            .push(i);
+    }
+    out
+}
+
 fn restrict_by_needs(jobs: &mut [Job]) {
     type Sig = (String, bool, bool, bool);
     let sig = |t: &crate::model::ci::Trigger| -> Sig {
@@ -153,24 +165,24 @@ fn restrict_by_needs(jobs: &mut [Job]) {
     };
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|i| jobs[*i].rank);
-    let index: BTreeMap<String, usize> = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, j)| (j.key.clone(), i))
-        .collect();
+    let index = by_id(jobs);
     for i in order {
         if jobs[i].needs.is_empty() || jobs[i].condition.contains("always()") {
             continue;
         }
         let mut allowed: Option<BTreeSet<Sig>> = None;
         for n in &jobs[i].needs {
-            let Some(&d) = index.get(&format!("{}#{n}", jobs[i].pipeline)) else {
+            let Some(ds) = index.get(&format!("{}#{n}", jobs[i].pipeline)) else {
                 continue;
             };
-            if d == i {
+            if ds.contains(&i) {
                 continue;
             }
-            let theirs: BTreeSet<Sig> = jobs[d].triggers.iter().map(sig).collect();
+            // The triggers of the needed job (of all its variants).
+            let theirs: BTreeSet<Sig> = ds
+                .iter()
+                .flat_map(|d| jobs[*d].triggers.iter().map(sig))
+                .collect();
             allowed = Some(match allowed {
                 None => theirs,
                 Some(a) => a.intersection(&theirs).cloned().collect(),
@@ -187,16 +199,12 @@ fn restrict_by_needs(jobs: &mut [Job]) {
 /// Ranks jobs in their pipeline's `needs` graph (longest chain of needs; GitLab jobs without
 /// needs keep the stage rank the loader gave them).
 fn rank_jobs(jobs: &mut [Job]) {
-    let index: BTreeMap<String, usize> = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, j)| (j.key.clone(), i))
-        .collect();
+    let index = by_id(jobs);
     let mut ranks: Vec<Option<i64>> = vec![None; jobs.len()];
     fn rank(
         i: usize,
         jobs: &[Job],
-        index: &BTreeMap<String, usize>,
+        index: &BTreeMap<String, Vec<usize>>,
         ranks: &mut Vec<Option<i64>>,
         depth: usize,
     ) -> i64 {
@@ -208,10 +216,14 @@ fn rank_jobs(jobs: &mut [Job]) {
         }
         let mut r = jobs[i].rank;
         for n in &jobs[i].needs {
-            if let Some(&d) = index.get(&format!("{}#{n}", jobs[i].pipeline))
-                && d != i
+            for &d in index
+                .get(&format!("{}#{n}", jobs[i].pipeline))
+                .into_iter()
+                .flatten()
             {
-                r = r.max(rank(d, jobs, index, ranks, depth + 1) + 1);
+                if d != i {
+                    r = r.max(rank(d, jobs, index, ranks, depth + 1) + 1);
+                }
             }
         }
         ranks[i] = Some(r);
@@ -227,6 +239,7 @@ fn rank_jobs(jobs: &mut [Job]) {
 
 /// Deploy flows: what each job needs (transitively) and what needs it (transitively).
 fn flows(jobs: &mut [Job]) {
+    let index = by_id(jobs);
     let needs: BTreeMap<String, Vec<String>> = jobs
         .iter()
         .map(|j| {
@@ -234,7 +247,13 @@ fn flows(jobs: &mut [Job]) {
                 j.key.clone(),
                 j.needs
                     .iter()
-                    .map(|n| format!("{}#{n}", j.pipeline))
+                    .flat_map(|n| {
+                        index
+                            .get(&format!("{}#{n}", j.pipeline))
+                            .into_iter()
+                            .flatten()
+                            .map(|d| jobs[*d].key.clone())
+                    })
                     .collect(),
             )
         })
