@@ -320,8 +320,11 @@ pub fn deploy_environments(job: &Job, environments: &Environments) -> Vec<String
         ("production", environments.production.as_slice()),
     ];
     if job.has_environment && !job.environment.is_empty() {
-        // `environment: ${{ matrix.target }}` names each listed value.
-        for environment in expand_matrix(&job.environment, job) {
+        // `environment: ${{ matrix.target }}` names each listed value; an input choosing the
+        // environment names each of its choices.
+        let mut names = expand_matrix(&job.environment, job);
+        names.extend(job.environment_choices.iter().cloned());
+        for environment in names {
             for (name, list) in envs {
                 if names_env(&environment, list) && !out.iter().any(|o| o == name) {
                     out.push(name.to_string());

@@ -72,7 +72,9 @@ pub fn load(root: &Path, rel: &str, text: &str) -> Result<Workflow, LoadError> {
         dispatch_inputs: inputs,
         reusable_only,
     };
+    let dispatch_choices = dispatch_choices(&doc);
     let mut ctx = Ctx {
+        dispatch_choices,
         root,
         workflow_env: doc.get("env").map(YNode::string_map).unwrap_or_default(),
         workflow_dir: doc
@@ -107,6 +109,8 @@ struct Ctx<'a> {
     pipeline_name: String,
     out: &'a mut Workflow,
     stack: Vec<String>,
+    /// `workflow_dispatch` inputs of the workflow read, with the values each can take.
+    dispatch_choices: BTreeMap<String, Vec<String>>,
     /// Inside an inlined reusable workflow: its `inputs` with literal values (the caller's
     /// `with:`, else the input's `default`), substituted for `${{ inputs.X }}`.
     inputs: BTreeMap<String, String>,
@@ -233,6 +237,17 @@ impl Ctx<'_> {
                 None => (String::new(), false),
             };
             let environment = with_inputs(&environment, &self.inputs);
+            // `${{ inputs.target }}` / `${{ github.event.inputs.target }}` of a choice input.
+            let environment_choices: Vec<String> = self
+                .dispatch_choices
+                .iter()
+                .filter(|(k, _)| {
+                    [format!("inputs.{k}"), format!("github.event.inputs.{k}")]
+                        .iter()
+                        .any(|r| environment.contains(r.as_str()))
+                })
+                .flat_map(|(_, values)| values.iter().cloned())
+                .collect();
             let allow_failure = job.get("continue-on-error").is_some_and(is_true);
             let mut steps = Vec::new();
             if let Some(list) = job.get("steps") {
@@ -269,6 +284,7 @@ impl Ctx<'_> {
                 loc: key.loc(file),
                 needs,
                 environment,
+                environment_choices,
                 has_environment,
                 condition,
                 triggers: reaching,
@@ -511,6 +527,32 @@ fn matrix_of(job: &YNode) -> BTreeMap<String, Vec<String>> {
     }
     out.retain(|_, v| !v.is_empty());
     out
+}
+
+/// The `workflow_dispatch` inputs of a workflow with the values each can take: a choice
+/// input's `options`, else its `default`.
+fn dispatch_choices(doc: &YNode) -> BTreeMap<String, Vec<String>> {
+    let inputs = doc
+        .get("on")
+        .and_then(|o| o.get("workflow_dispatch"))
+        .and_then(|d| d.get("inputs"));
+    inputs
+        .map(YNode::entries)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(k, v)| {
+            let options = v.get("options").map(YNode::strings).unwrap_or_default();
+            let values = if options.is_empty() {
+                v.get("default")
+                    .and_then(YNode::as_str)
+                    .into_iter()
+                    .collect()
+            } else {
+                options
+            };
+            Some((k.as_str()?, values)).filter(|(_, v)| !v.is_empty())
+        })
+        .collect()
 }
 
 /// `text` with `${{ inputs.X }}` replaced by the literal value of input X, where known.

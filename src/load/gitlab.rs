@@ -1334,6 +1334,7 @@ fn job(
                 needs: needs.clone(),
                 has_environment: env_node.is_some(),
                 environment: g.environment,
+                environment_choices: Vec::new(),
                 condition: condition_text(&eff),
                 triggers,
                 is_pre_merge: pre_merge,

@@ -114,6 +114,10 @@ pub struct Job {
     pub needs: Vec<String>,
     /// The environment name (`environment:` string or `environment.name`), empty when none.
     pub environment: String,
+    /// The names the environment can take when an input chooses it
+    /// (`environment: ${{ inputs.target }}` with a `workflow_dispatch` choice input lists its
+    /// `options`); empty otherwise.
+    pub environment_choices: Vec<String>,
     /// Whether it declares `environment:`.
     pub has_environment: bool,
     /// The job condition as written (`if:`; GitLab rules/only/except summarised).
