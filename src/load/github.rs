@@ -265,48 +265,71 @@ impl Ctx<'_> {
             for (i, s) in steps.iter_mut().enumerate() {
                 s.index = i as i64;
             }
-            let is_pre_merge = reaching.iter().any(|t| t.pre_merge);
-            self.out.jobs.push(Job {
-                key: format!("{}#{full_id}", self.pipeline),
-                rank: 0,
-                after: Vec::new(),
-                flow_ops: Vec::new(),
-                after_ops: Vec::new(),
-                unprotected_migrations: Vec::new(),
-                id: full_id.clone(),
-                name: job
-                    .get("name")
-                    .and_then(YNode::as_str)
-                    .unwrap_or_else(|| id.clone()),
-                pipeline: self.pipeline.clone(),
-                pipeline_name: self.pipeline_name.clone(),
-                path: file.to_string(),
-                loc: key.loc(file),
-                needs,
-                environment,
-                environment_choices,
-                has_environment,
-                condition,
-                triggers: reaching,
-                is_pre_merge,
-                allow_failure,
-                manual: false,
-                stage: String::new(),
-                matrix: {
-                    // A caller's matrix reaches the reusable workflow's jobs through inputs.
-                    let mut m = self.caller_matrix.clone();
-                    m.extend(matrix_of(job));
-                    m
-                },
-                steps,
-                via: if prefix.is_empty() {
-                    String::new()
-                } else {
-                    file.to_string()
-                },
-                deploys: Vec::new(),
-                flow: Vec::new(),
-            });
+            // `environment: ${{ COND && 'production' || 'staging' }}`: each environment with
+            // the triggers for which COND can hold (or fail); one job per environment.
+            let variants: Vec<(String, Vec<Trigger>)> = match conditional_environment(&environment)
+            {
+                Some((cond, then, otherwise)) => {
+                    let negated = format!("!({cond})");
+                    let pick = |c: &str| -> Vec<Trigger> {
+                        reaching.iter().filter_map(|t| restrict(t, c)).collect()
+                    };
+                    [(then, pick(&cond)), (otherwise, pick(&negated))]
+                        .into_iter()
+                        .filter(|(_, t)| !t.is_empty())
+                        .collect()
+                }
+                None => vec![(environment.clone(), reaching.clone())],
+            };
+            let split = variants.len() > 1;
+            for (environment, reaching) in variants {
+                let is_pre_merge = reaching.iter().any(|t| t.pre_merge);
+                self.out.jobs.push(Job {
+                    key: if split {
+                        format!("{}#{full_id}@{environment}", self.pipeline)
+                    } else {
+                        format!("{}#{full_id}", self.pipeline)
+                    },
+                    rank: 0,
+                    after: Vec::new(),
+                    flow_ops: Vec::new(),
+                    after_ops: Vec::new(),
+                    unprotected_migrations: Vec::new(),
+                    id: full_id.clone(),
+                    name: job
+                        .get("name")
+                        .and_then(YNode::as_str)
+                        .unwrap_or_else(|| id.clone()),
+                    pipeline: self.pipeline.clone(),
+                    pipeline_name: self.pipeline_name.clone(),
+                    path: file.to_string(),
+                    loc: key.loc(file),
+                    needs: needs.clone(),
+                    environment,
+                    environment_choices: environment_choices.clone(),
+                    has_environment,
+                    condition: condition.clone(),
+                    triggers: reaching,
+                    is_pre_merge,
+                    allow_failure,
+                    manual: false,
+                    stage: String::new(),
+                    matrix: {
+                        // A caller's matrix reaches the reusable workflow's jobs through inputs.
+                        let mut m = self.caller_matrix.clone();
+                        m.extend(matrix_of(job));
+                        m
+                    },
+                    steps: steps.clone(),
+                    via: if prefix.is_empty() {
+                        String::new()
+                    } else {
+                        file.to_string()
+                    },
+                    deploys: Vec::new(),
+                    flow: Vec::new(),
+                });
+            }
         }
     }
 
@@ -527,6 +550,38 @@ fn matrix_of(job: &YNode) -> BTreeMap<String, Vec<String>> {
     }
     out.retain(|_, v| !v.is_empty());
     out
+}
+
+/// The parts of `${{ COND && 'A' || 'B' }}`: (COND, A, B), the literals unquoted.
+fn conditional_environment(text: &str) -> Option<(String, String, String)> {
+    let inner = text.trim().strip_prefix("${{")?.strip_suffix("}}")?.trim();
+    // Top-level operators only: outside quotes and parentheses.
+    let top = |op: &str| -> Option<usize> {
+        let (mut depth, mut quote, mut found) = (0i32, false, None);
+        for (i, c) in inner.char_indices() {
+            match c {
+                '\'' => quote = !quote,
+                '(' if !quote => depth += 1,
+                ')' if !quote => depth -= 1,
+                _ if !quote && depth == 0 && inner[i..].starts_with(op) => found = Some(i),
+                _ => {}
+            }
+        }
+        found
+    };
+    let or = top("||")?;
+    let and = top("&&").filter(|a| *a < or)?;
+    let literal = |s: &str| {
+        let s = s.trim();
+        s.strip_prefix('\'')
+            .and_then(|r| r.strip_suffix('\''))
+            .filter(|v| !v.contains('\''))
+            .map(str::to_string)
+    };
+    let cond = inner[..and].trim().to_string();
+    let then = literal(&inner[and + 2..or])?;
+    let otherwise = literal(&inner[or + 2..])?;
+    (!cond.is_empty()).then_some((cond, then, otherwise))
 }
 
 /// The `workflow_dispatch` inputs of a workflow with the values each can take: a choice
@@ -1061,6 +1116,30 @@ impl CondParser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conditional_environments_are_split_into_their_parts() {
+        let parts = |t: &str| conditional_environment(t);
+        assert_eq!(
+            parts("${{ github.ref == 'refs/heads/main' && 'production' || 'staging' }}"),
+            Some((
+                "github.ref == 'refs/heads/main'".to_string(),
+                "production".to_string(),
+                "staging".to_string()
+            ))
+        );
+        assert_eq!(
+            parts("${{ (a || b) && 'prod' || 'dev' }}").map(|p| p.0),
+            Some("(a || b)".to_string())
+        );
+        assert_eq!(parts("${{ inputs.env }}"), None);
+        assert_eq!(
+            parts("${{ a && b || 'x' }}"),
+            None,
+            "the chosen values are literals"
+        );
+        assert_eq!(parts("production"), None);
+    }
 
     fn load_tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Workflow) {
         let dir = tempfile::tempdir().expect("tempdir");
