@@ -448,29 +448,17 @@ impl Walker<'_> {
                     let tool = pm.tool.clone().unwrap_or_default();
                     self.tool(&tool, &program, &pm.args, &dir, depth);
                 }
-                "audit" => {
-                    let name = if c.args.first().map(String::as_str) == Some("npm") {
-                        format!("{} npm audit", pm.manager)
-                    } else {
-                        format!("{} audit", pm.manager)
-                    };
-                    self.out.push(Found {
-                        kind: "tool",
-                        name,
-                        program,
-                        args: c.args.clone(),
-                        explicit: false,
-                        defined: true,
-                        package_dir: pkg_dir,
-                        level: pm.audit_level.clone().unwrap_or_default(),
-                    });
-                }
-                _ => {
+                // Audits and other subcommands: a tool run named after the subcommand. An
+                // audit is named `npm audit` (`yarn npm audit`); other subcommands keep
+                // their first word too, so `npm audit signatures` is not `npm audit`.
+                action => {
                     let sub = c.args.first().cloned().unwrap_or_default();
-                    // `npm audit signatures` / `npm audit fix` are named in full: they are
-                    // not the vulnerability audit `npm audit` is.
-                    let name = match pm.args.first() {
-                        Some(what) if sub == "audit" => format!("{} audit {what}", pm.manager),
+                    let name = match (action, pm.args.first()) {
+                        ("audit", _) if sub == "npm" => format!("{} npm audit", pm.manager),
+                        ("audit", _) => format!("{} audit", pm.manager),
+                        (_, Some(what)) if sub == "audit" => {
+                            format!("{} audit {what}", pm.manager)
+                        }
                         _ => format!("{} {sub}", pm.manager),
                     };
                     self.out.push(Found {
@@ -481,7 +469,7 @@ impl Walker<'_> {
                         explicit: false,
                         defined: true,
                         package_dir: pkg_dir,
-                        level: String::new(),
+                        level: pm.audit_level.clone().unwrap_or_default(),
                     });
                 }
             }

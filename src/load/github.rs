@@ -552,36 +552,55 @@ fn matrix_of(job: &YNode) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// The parts of `${{ COND && 'A' || 'B' }}`: (COND, A, B), the literals unquoted.
+/// The parts of `${{ COND && 'A' || 'B' }}`: (COND, A, B), the literals unquoted; read with
+/// the tokenizer of job conditions.
 fn conditional_environment(text: &str) -> Option<(String, String, String)> {
-    let inner = text.trim().strip_prefix("${{")?.strip_suffix("}}")?.trim();
-    // Top-level operators only: outside quotes and parentheses.
-    let top = |op: &str| -> Option<usize> {
-        let (mut depth, mut quote, mut found) = (0i32, false, None);
-        for (i, c) in inner.char_indices() {
-            match c {
-                '\'' => quote = !quote,
-                '(' if !quote => depth += 1,
-                ')' if !quote => depth -= 1,
-                _ if !quote && depth == 0 && inner[i..].starts_with(op) => found = Some(i),
+    let inner = text.trim().strip_prefix("${{")?.strip_suffix("}}")?;
+    let tokens = tokenize(inner)?;
+    // The last `op` outside parentheses in `tokens`.
+    let top = |tokens: &[Tok], op: &str| {
+        let mut depth = 0i32;
+        let mut found = None;
+        for (i, t) in tokens.iter().enumerate() {
+            match t {
+                Tok::LParen => depth += 1,
+                Tok::RParen => depth -= 1,
+                Tok::Op(o) if depth == 0 && *o == op => found = Some(i),
                 _ => {}
             }
         }
         found
     };
-    let or = top("||")?;
-    let and = top("&&").filter(|a| *a < or)?;
-    let literal = |s: &str| {
-        let s = s.trim();
-        s.strip_prefix('\'')
-            .and_then(|r| r.strip_suffix('\''))
-            .filter(|v| !v.contains('\''))
-            .map(str::to_string)
+    let or = top(&tokens, "||")?;
+    let and = top(&tokens[..or], "&&")?;
+    let (Some(Tok::Str(then)), Some(Tok::Str(otherwise))) = (
+        Some(&tokens[and + 1..or])
+            .filter(|t| t.len() == 1)
+            .map(|t| &t[0]),
+        Some(&tokens[or + 1..])
+            .filter(|t| t.len() == 1)
+            .map(|t| &t[0]),
+    ) else {
+        return None;
     };
-    let cond = inner[..and].trim().to_string();
-    let then = literal(&inner[and + 2..or])?;
-    let otherwise = literal(&inner[or + 2..])?;
-    (!cond.is_empty()).then_some((cond, then, otherwise))
+    let cond = &tokens[..and];
+    (!cond.is_empty()).then(|| (untokenize(cond), then.clone(), otherwise.clone()))
+}
+
+/// Tokens written back as an expression that [`tokenize`] reads the same way.
+fn untokenize(tokens: &[Tok]) -> String {
+    tokens
+        .iter()
+        .map(|t| match t {
+            Tok::Ident(s) => s.clone(),
+            Tok::Str(s) => format!("'{}'", s.replace('\'', "''")),
+            Tok::Op(o) => (*o).to_string(),
+            Tok::LParen => "(".to_string(),
+            Tok::RParen => ")".to_string(),
+            Tok::Comma => ",".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The `workflow_dispatch` inputs of a workflow with the values each can take: a choice
@@ -1130,7 +1149,12 @@ mod tests {
         );
         assert_eq!(
             parts("${{ (a || b) && 'prod' || 'dev' }}").map(|p| p.0),
-            Some("(a || b)".to_string())
+            Some("( a || b )".to_string())
+        );
+        assert_eq!(
+            parts("${{ startsWith(github.ref, 'refs/tags/') && 'production' || 'staging' }}")
+                .map(|p| p.0),
+            Some("startsWith ( github.ref , 'refs/tags/' )".to_string())
         );
         assert_eq!(parts("${{ inputs.env }}"), None);
         assert_eq!(
