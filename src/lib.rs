@@ -305,7 +305,7 @@ pub fn load_root(
     repo.app = app;
     facts::app::compute(&mut repo.app);
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));
-    let nx = load::nx::NxTasks::load(root, &discovery.all_files);
+    let nx = load::nx::NxTasks::load(root, &discovery.all_files, &repo.packages);
     facts::ci::compute(&mut repo.ci, &repo.packages, environments, &nx);
     // Suppression comments are read from every YAML file and Dockerfile loaded (not from
     // package.json, which has no comments, nor from the fallback README added below).

@@ -55,8 +55,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
     for job in &ci.jobs {
         // GitLab runs every script line of a job in one shell, so a `cd` carries over to the
         // next lines; each GitHub step starts in the workspace (or its working-directory).
-        let one_shell =
-            job.pipeline.ends_with(".gitlab-ci.yml") || job.pipeline.ends_with(".gitlab-ci.yaml");
+        let one_shell = is_gitlab(job);
         let mut shell_dir = String::new();
         for step in &job.steps {
             let start = if one_shell {

@@ -1291,6 +1291,8 @@ fn job(
         .and_then(|i| i64::try_from(i).ok())
         .unwrap_or(0);
     let split = groups.len() > 1;
+    let condition = condition_text(&eff);
+    let matrix = parallel_matrix(&eff);
     groups
         .into_iter()
         .map(|g| {
@@ -1335,13 +1337,13 @@ fn job(
                 has_environment: env_node.is_some(),
                 environment: g.environment,
                 environment_choices: Vec::new(),
-                condition: condition_text(&eff),
+                condition: condition.clone(),
                 triggers,
                 is_pre_merge: pre_merge,
                 allow_failure,
                 manual,
                 stage: stage.clone(),
-                matrix: parallel_matrix(&eff),
+                matrix: matrix.clone(),
                 steps,
                 via: String::new(),
                 deploys: Vec::new(),

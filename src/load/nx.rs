@@ -1,6 +1,6 @@
 //! Nx task names, for the definedness of tasks that `nx run-many -t A`, `nx affected -t A` and
 //! `nx run P:A` name: the `targets` of every `project.json`, the `targetDefaults` of `nx.json`,
-//! and `nx.targets` of package.json files. Nx plugins infer more targets from tool configs
+//! and `nx.targets` of package.json files (already parsed by their loader). Nx plugins infer more targets from tool configs
 //! (`@nx/eslint` gives `lint`), so when `nx.json` lists `plugins` any task counts as defined.
 //! Files that cannot be read or parsed contribute nothing (they are not catalog inputs).
 
@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::Value;
+
+use crate::load::package_json::Package;
 
 /// The Nx tasks a repository defines.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,12 +26,16 @@ impl NxTasks {
         self.inferred || self.names.contains(name)
     }
 
-    /// Reads the Nx files among `files` (root-relative paths) under `root`.
-    pub fn load(root: &Path, files: &[String]) -> NxTasks {
+    /// Reads the Nx files among `files` (root-relative paths) under `root`, and takes the
+    /// `nx.targets` of the parsed `packages`.
+    pub fn load(root: &Path, files: &[String], packages: &[Package]) -> NxTasks {
         let mut out = NxTasks::default();
+        for p in packages {
+            out.names.extend(p.nx_targets.iter().cloned());
+        }
         for rel in files {
             let name = rel.rsplit('/').next().unwrap_or(rel);
-            if !matches!(name, "project.json" | "nx.json" | "package.json") {
+            if !matches!(name, "project.json" | "nx.json") {
                 continue;
             }
             let Ok(text) = crate::load::read_text(&root.join(rel), rel) else {
@@ -45,16 +51,13 @@ impl NxTasks {
             };
             match name {
                 "project.json" => out.names.extend(keys(doc.get("targets"))),
-                "nx.json" => {
+                _ => {
                     out.names.extend(keys(doc.get("targetDefaults")));
                     out.inferred |= doc
                         .get("plugins")
                         .and_then(Value::as_array)
                         .is_some_and(|p| !p.is_empty());
                 }
-                _ => out
-                    .names
-                    .extend(keys(doc.get("nx").and_then(|n| n.get("targets")))),
             }
         }
         out
@@ -87,7 +90,12 @@ mod tests {
             std::fs::write(&p, text).expect("write");
             rels.push(rel.to_string());
         }
-        let nx = NxTasks::load(dir.path(), &rels);
+        let packages = [crate::load::package_json::load(
+            "libs/ui/package.json",
+            r#"{"nx": {"targets": {"storybook": {}}}}"#,
+        )
+        .expect("parses")];
+        let nx = NxTasks::load(dir.path(), &rels, &packages);
         let names: Vec<&str> = nx.names.iter().map(String::as_str).collect();
         assert_eq!(names, ["lint", "storybook", "test", "typecheck"]);
         assert!(!nx.inferred && nx.defines("lint") && !nx.defines("e2e"));
@@ -96,7 +104,7 @@ mod tests {
             r#"{"plugins": ["@nx/eslint/plugin"]}"#,
         )
         .expect("write");
-        let nx = NxTasks::load(dir.path(), &rels);
+        let nx = NxTasks::load(dir.path(), &rels, &[]);
         assert!(nx.inferred && nx.defines("e2e"));
     }
 }

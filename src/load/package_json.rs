@@ -29,6 +29,8 @@ pub struct Package {
     pub dependency_locs: BTreeMap<String, Location>,
     /// `workspaces` globs (array form or `{packages: [...]}`).
     pub workspaces: Vec<String>,
+    /// Nx targets the package defines (`nx.targets` keys).
+    pub nx_targets: Vec<String>,
     /// Line 1 of the file.
     pub loc: Location,
 }
@@ -55,6 +57,7 @@ pub fn load(rel: &str, text: &str) -> Result<Package, LoadError> {
         dev_dependencies: BTreeMap::new(),
         dependency_locs: BTreeMap::new(),
         workspaces: Vec::new(),
+        nx_targets: Vec::new(),
         loc: Location::file_start(rel),
     };
     // Valid JSON that the YAML parser refuses (tabs, odd escapes) keeps its facts empty
@@ -84,6 +87,11 @@ pub fn load(rel: &str, text: &str) -> Result<Package, LoadError> {
         Some(w) => w.get("packages").map(YNode::strings).unwrap_or_default(),
         None => Vec::new(),
     };
+    pkg.nx_targets = root
+        .get("nx")
+        .and_then(|n| n.get("targets"))
+        .map(|t| t.entries().iter().filter_map(|(k, _)| k.as_str()).collect())
+        .unwrap_or_default();
     Ok(pkg)
 }
 
@@ -102,6 +110,12 @@ mod tests {
             Some(5)
         );
         assert_eq!(p.workspaces, vec!["packages/*"]);
+        let nx = load(
+            "a/package.json",
+            r#"{"nx": {"targets": {"storybook": {}}}}"#,
+        )
+        .expect("loads");
+        assert_eq!(nx.nx_targets, vec!["storybook"]);
         let err = load("package.json", "{\n  \"a\": 1,\n}\n").unwrap_err();
         assert_eq!(err.loc.line, 3);
     }
