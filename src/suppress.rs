@@ -143,7 +143,7 @@ pub fn apply(
         })
         .collect();
     let mut notes = Vec::new();
-    for s in suppressions {
+    for (s, used) in suppressions.iter().zip(used) {
         for rule in &s.rules {
             if let Some(by) = locked_by(rule) {
                 notes.push(Notification {
@@ -156,8 +156,6 @@ pub fn apply(
                 });
             }
         }
-    }
-    for (s, used) in suppressions.iter().zip(used) {
         let unknown: Vec<&str> = s
             .rules
             .iter()
