@@ -51,6 +51,19 @@ fn sarif_of(args: &[&str]) -> (serde_json::Value, i32) {
     )
 }
 
+/// SARIF of `examples/legacy-store` checked with the built-in pack and the policies in `dir`.
+fn legacy_sarif_with(dir: &std::path::Path) -> (serde_json::Value, i32) {
+    let root = crate::support::examples().join("legacy-store");
+    sarif_of(&[
+        "check",
+        root.to_str().expect("utf-8"),
+        "--format",
+        "sarif",
+        "--policy",
+        dir.to_str().expect("utf-8"),
+    ])
+}
+
 fn validate(doc: &serde_json::Value) {
     let schema = sarif_schema();
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
@@ -161,15 +174,7 @@ fn every_help_uri_resolves_to_an_anchor_of_the_rule_reference() {
         policy("ACME011", "help_uri: https://wiki.example/acme011\n"),
     )
     .expect("write");
-    let root = crate::support::examples().join("legacy-store");
-    let (doc, _) = sarif_of(&[
-        "check",
-        root.to_str().expect("utf-8"),
-        "--format",
-        "sarif",
-        "--policy",
-        policies.to_str().expect("utf-8"),
-    ]);
+    let (doc, _) = legacy_sarif_with(&policies);
     validate(&doc);
     let reference = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md"),
@@ -214,15 +219,7 @@ fn a_policy_that_fails_to_evaluate_is_exit_two_and_an_unsuccessful_execution() {
         "id: ACME020\ntitle: t\nseverity: note\ndocs: {what: w, why: y, fix: f}\nviolations: repo.dockerfiles.filter(d, d.nosuchfield == 1)\nmessage: m\n",
     )
     .expect("write");
-    let root = crate::support::examples().join("legacy-store");
-    let (doc, code) = sarif_of(&[
-        "check",
-        root.to_str().expect("utf-8"),
-        "--format",
-        "sarif",
-        "--policy",
-        policies.to_str().expect("utf-8"),
-    ]);
+    let (doc, code) = legacy_sarif_with(&policies);
     validate(&doc);
     assert_eq!(code, 2, "the rule was not checked");
     let invocation = &doc["runs"][0]["invocations"][0];
