@@ -331,14 +331,6 @@ fn read_at(path: &Path, files: &mut Vec<(Source, ConfigFile)>) -> Result<(), Box
             ));
         }
     }
-    for (i, g) in file.exclude.iter().enumerate() {
-        if let Err(e) = globset::Glob::new(g) {
-            return Err(source.error(
-                &["exclude", &i.to_string()],
-                format!("exclude pattern {g:?} is not a valid glob: {}", e.kind()),
-            ));
-        }
-    }
     let parent = file.extends.clone();
     let depth = files.len();
     files.push((source, file));
@@ -536,9 +528,12 @@ pub fn validate(chain: &Chain, set: &PolicySet) -> Result<Config, Box<ConfigErro
     }
     for (src, file) in &chain.files {
         for (i, g) in file.exclude.iter().enumerate() {
-            let Some(mut x) = crate::Exclude::new(g) else {
-                return Err(src.error(&["exclude", &i.to_string()], format!("invalid glob {g:?}")));
-            };
+            let mut x = crate::Exclude::new(g).map_err(|e| {
+                src.error(
+                    &["exclude", &i.to_string()],
+                    format!("exclude pattern {g:?} is not a valid glob: {}", e.kind()),
+                )
+            })?;
             x.spares.clone_from(&locked_above);
             cfg.exclude.push(x);
         }

@@ -60,9 +60,9 @@ pub struct Exclude {
 }
 
 impl Exclude {
-    /// An exclude of `pattern` that spares nothing (`None` when the glob is invalid).
-    pub fn new(pattern: &str) -> Option<Exclude> {
-        globset::Glob::new(pattern).ok().map(|g| Exclude {
+    /// An exclude of `pattern` that spares nothing.
+    pub fn new(pattern: &str) -> Result<Exclude, globset::Error> {
+        globset::Glob::new(pattern).map(|g| Exclude {
             glob: g.compile_matcher(),
             spares: Vec::new(),
         })
