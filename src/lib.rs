@@ -376,7 +376,7 @@ fn compose_outcome(
     text: &str,
     compose_files: &BTreeSet<&str>,
 ) -> FileOutcome {
-    let dir = f.rel.rsplit_once('/').map_or("", |(d, _)| d);
+    let dir = load::dir_of(&f.rel);
     let in_dir = |name: &str| {
         if dir.is_empty() {
             name.to_string()

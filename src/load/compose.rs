@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::load::yaml::YamlFailure;
 use crate::load::ytree::{self, YNode, YValue};
-use crate::load::{LoadError, join_relative, read_text};
+use crate::load::{LoadError, dir_of, join_relative, read_text};
 use crate::location::Location;
 use crate::model::compose::{ComposeProject, EnvEntry, EnvFile, Service};
 use crate::model::image::ImageRef;
@@ -176,11 +176,6 @@ fn parse_doc(rel: &str, text: &str) -> Result<YNode, LoadError> {
         });
     }
     Ok(doc)
-}
-
-/// The directory of a relative path ("" for the root).
-fn dir_of(rel: &str) -> &str {
-    rel.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
 impl Ctx<'_> {

@@ -1350,7 +1350,7 @@ fn package_name(spec: &str) -> Option<&str> {
 
 /// Resolves a local specifier imported by `importer` to a scanned file.
 fn resolve(importer: &str, spec: &str, known: &HashSet<&str>) -> Option<String> {
-    let dir = importer.rsplit_once('/').map_or("", |(d, _)| d);
+    let dir = crate::load::dir_of(importer);
     if let Some(rest) = spec.strip_prefix("@/").or_else(|| spec.strip_prefix("~/")) {
         // A root alias: the nearest ancestor directory where `src/<rest>` or `<rest>` exists.
         let mut anc = Some(dir);
@@ -1366,7 +1366,7 @@ fn resolve(importer: &str, spec: &str, known: &HashSet<&str>) -> Option<String> 
             anc = if a.is_empty() {
                 None
             } else {
-                Some(a.rsplit_once('/').map_or("", |(d, _)| d))
+                Some(crate::load::dir_of(a))
             };
         }
         return None;

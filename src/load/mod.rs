@@ -130,6 +130,11 @@ pub fn join_relative(base: &str, path: &str) -> String {
     parts.join("/")
 }
 
+/// The directory of a root-relative path ("" for the root).
+pub fn dir_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
 /// A short reason for an I/O error, naming symlink loops explicitly.
 fn io_reason(e: &std::io::Error) -> String {
     if e.raw_os_error() == Some(40) {

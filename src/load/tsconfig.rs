@@ -11,6 +11,7 @@ use oxc_ast::ast::{ArrayExpressionElement, Expression, ObjectExpression, ObjectP
 use oxc_parser::Parser;
 use oxc_span::SourceType;
 
+use crate::load::dir_of;
 use crate::load::js::join_path as join;
 
 /// Largest config file read.
@@ -45,7 +46,7 @@ impl Aliases {
             if paths.is_empty() {
                 continue;
             }
-            let dir = parent(rel).to_string();
+            let dir = dir_of(rel).to_string();
             match configs.iter_mut().find(|c| c.dir == dir) {
                 Some(c) => c.paths.extend(paths),
                 None => configs.push(AliasConfig { dir, paths }),
@@ -60,7 +61,7 @@ impl Aliases {
     /// by `importer`, may denote through the nearest config's aliases; empty when none
     /// applies.
     pub fn candidates(&self, importer: &str, spec: &str) -> Vec<String> {
-        let dir = parent(importer);
+        let dir = dir_of(importer);
         let Some(config) = self
             .configs
             .iter()
@@ -85,10 +86,6 @@ impl Aliases {
 fn is_config_name(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     name == "jsconfig.json" || (name.starts_with("tsconfig") && name.ends_with(".json"))
-}
-
-fn parent(rel: &str) -> &str {
-    rel.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
 /// What `*` stands for when `spec` matches `pattern` (`""` for an exact pattern).
@@ -128,7 +125,7 @@ fn read_paths(root: &Path, rel: &str, depth: usize) -> Vec<(String, Vec<String>)
     let Expression::ObjectExpression(top) = stmt.expression.get_inner_expression() else {
         return Vec::new();
     };
-    let dir = parent(rel);
+    let dir = dir_of(rel);
     let options = object(top, "compilerOptions");
     let base = options
         .and_then(|o| string(o, "baseUrl"))
@@ -227,7 +224,7 @@ mod tests {
         let mut rels = Vec::new();
         for (rel, text) in files {
             let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::create_dir_all(p.dir_of().expect("parent")).expect("mkdir");
             std::fs::write(&p, text).expect("write");
             rels.push((*rel).to_string());
         }
