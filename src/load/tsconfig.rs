@@ -224,7 +224,7 @@ mod tests {
         let mut rels = Vec::new();
         for (rel, text) in files {
             let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.dir_of().expect("parent")).expect("mkdir");
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
             std::fs::write(&p, text).expect("write");
             rels.push((*rel).to_string());
         }
