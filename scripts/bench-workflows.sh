@@ -7,14 +7,7 @@
 #   scripts/bench-workflows.sh [N]        (default 500)
 set -euo pipefail
 n=${1:-500}
-here=$(cd "$(dirname "$0")/.." && pwd)
-cd "$here"
-[ -n "${SHIPSHAPE_BIN:-}" ] || cargo build --release --quiet
-bin=${SHIPSHAPE_BIN:-$here/target/release/shipshape}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-repo=$work/repo
-mkdir -p "$repo/.github/workflows"
+. "$(dirname "$0")/bench-common.sh"
 cat > "$repo/package.json" <<'JSON'
 {"name": "bench", "scripts": {"lint": "eslint .", "typecheck": "tsc --noEmit", "test": "jest",
  "test:integration": "jest -c integration", "build": "tsc", "migrate": "medusa db:migrate"}}
@@ -51,7 +44,6 @@ jobs:
 YAML
 done
 echo "synthetic repository: $n workflows in $repo"
-command -v hyperfine >/dev/null || { echo "hyperfine not installed (apt-get install hyperfine)"; exit 1; }
 cmds=("$bin check $repo --format json --output /dev/null --fail-on never")
 if command -v zizmor >/dev/null; then
   cmds+=("zizmor --offline --no-exit-codes --format plain $repo")
@@ -60,7 +52,6 @@ if command -v actionlint >/dev/null; then
   cmds+=("sh -c 'cd $repo && actionlint -no-color >/dev/null || true'")
 fi
 hyperfine --warmup 1 --runs 5 "${cmds[@]}"
-rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -n 1; }
 echo "peak RSS shipshape: $(rss "$bin" check "$repo" --format json --output /dev/null --fail-on never) KiB"
 if command -v zizmor >/dev/null; then
   echo "peak RSS zizmor: $(rss zizmor --offline --no-exit-codes --format plain "$repo") KiB"

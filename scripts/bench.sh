@@ -6,14 +6,7 @@
 #   scripts/bench.sh [N]        (default 200)
 set -euo pipefail
 n=${1:-200}
-here=$(cd "$(dirname "$0")/.." && pwd)
-cd "$here"
-[ -n "${SHIPSHAPE_BIN:-}" ] || cargo build --release --quiet
-bin=${SHIPSHAPE_BIN:-$here/target/release/shipshape}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-repo=$work/repo
-mkdir -p "$repo/.github/workflows"
+. "$(dirname "$0")/bench-common.sh"
 echo '{"name":"mono","private":true,"workspaces":["services/*"]}' > "$repo/package.json"
 for i in $(seq 1 "$n"); do
   d=$repo/services/svc$i
@@ -39,13 +32,11 @@ DF
   printf 'on: [pull_request]\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n' > "$repo/.github/workflows/svc$i.yml"
 done
 echo "synthetic repository: $n services in $repo"
-command -v hyperfine >/dev/null || { echo "hyperfine not installed (apt-get install hyperfine)"; exit 1; }
 cmds=("$bin check $repo --format json --output /dev/null --fail-on never")
 if command -v hadolint >/dev/null; then
   cmds+=("find $repo -name Dockerfile -exec hadolint --no-fail {} +")
 fi
 hyperfine --warmup 2 --runs 10 "${cmds[@]}"
-rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -n 1; }
 echo "peak RSS shipshape: $(rss "$bin" check "$repo" --format json --output /dev/null --fail-on never) KiB"
 if command -v hadolint >/dev/null; then
   echo "peak RSS hadolint (all files, one process): $(rss sh -c "find $repo -name Dockerfile -exec hadolint --no-fail {} + >/dev/null") KiB"
