@@ -77,7 +77,7 @@ while read -r repo commit; do
   fi
   tree=$work/${repo/\//__}@$commit
   mkdir -p "$tree"
-  git -C "$m" archive --format=tar "$commit" | tar -x -C "$tree"
+  python3 "$here/scripts/export-tree.py" "$m" "$commit" "$tree"
   start=$(date +%s.%N)
   rc=0
   "$bin" check "$tree" --no-config --format json --fail-on never --output "$work/out.json" || rc=$?
