@@ -27,7 +27,7 @@ pub enum YamlFailure {
 pub fn parse_documents<T: DeserializeOwned>(rel: &str, text: &str) -> Result<Vec<T>, YamlFailure> {
     serde_saphyr::from_str_multiple_with_options::<T, Vec<T>>(text, options()).map_err(|e| {
         let err = to_load_error(rel, &e);
-        if is_template(text) {
+        if is_template(text) && template_explains_failure(text, err.loc.line) {
             YamlFailure::Template(LoadError {
                 message: format!("{rel} is a template ({{{{ ... }}}}), not YAML: skipped"),
                 loc: err.loc,
@@ -47,6 +47,81 @@ pub fn check(rel: &str, text: &str) -> Result<(), YamlFailure> {
 pub fn is_template(text: &str) -> bool {
     text.match_indices("{{")
         .any(|(i, _)| i == 0 || text.as_bytes().get(i - 1) != Some(&b'$'))
+}
+
+/// Whether a parse failure of a file holding template markers is due to the templating:
+/// the text with every `{{ ... }}` neutralised (a line that is only a directive becomes blank,
+/// any other marker becomes a same-length plain word) parses, or the error sits on a line
+/// that holds a marker. A file whose YAML is broken elsewhere (a stray list item after the
+/// last group of a rules file whose annotations say `{{ $labels.instance }}`) is invalid YAML,
+/// not a template.
+fn template_explains_failure(text: &str, error_line: u32) -> bool {
+    let has_marker = |line: &str| is_template(line);
+    let lines: Vec<&str> = text.lines().collect();
+    let marked = |n: u32| {
+        n > 0
+            && lines
+                .get(n as usize - 1)
+                .is_some_and(|l| has_marker(l))
+    };
+    if marked(error_line) {
+        return true;
+    }
+    let neutral = neutralise_templates(text);
+    match serde_saphyr::from_str_multiple_with_options::<
+        serde::de::IgnoredAny,
+        Vec<serde::de::IgnoredAny>,
+    >(&neutral, options())
+    {
+        Ok(_) => true,
+        Err(e) => e
+            .location()
+            .is_some_and(|l| marked(u32::try_from(l.line()).unwrap_or(0))),
+    }
+}
+
+/// The text with template markers neutralised, line structure kept: a line that holds only
+/// directives (`{{- if .Values.x }}`, `{{ end }}`) becomes empty; every other `{{ ... }}`
+/// becomes a run of `x` of the same length.
+fn neutralise_templates(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        let mut rest = body;
+        let mut kept = String::with_capacity(body.len());
+        let mut only_directives = true;
+        while let Some(start) = rest.find("{{") {
+            if start > 0 && rest.as_bytes()[start - 1] == b'$' {
+                kept.push_str(&rest[..start + 2]);
+                rest = &rest[start + 2..];
+                only_directives = false;
+                continue;
+            }
+            let Some(len) = rest[start..].find("}}") else {
+                break;
+            };
+            if !rest[..start].trim().is_empty() {
+                only_directives = false;
+            }
+            kept.push_str(&rest[..start]);
+            kept.extend(std::iter::repeat_n('x', len + 2));
+            rest = &rest[start + len + 2..];
+        }
+        if !rest.trim().is_empty() {
+            only_directives = false;
+        }
+        kept.push_str(rest);
+        if only_directives && is_template(body) {
+            out.push_str(nl);
+        } else {
+            out.push_str(&kept);
+            out.push_str(nl);
+        }
+    }
+    out
 }
 
 /// Maps a parser error onto the file, keeping its position when the parser knows one.
@@ -89,6 +164,21 @@ mod tests {
         let tpl = "groups:\n{{ range .Values.x }}\n  - a\n{{ end }}\n";
         assert!(matches!(check("t.yml", tpl), Err(YamlFailure::Template(_))));
         assert!(!is_template("run: echo ${{ github.sha }}"));
+    }
+
+    #[test]
+    fn broken_yaml_with_template_strings_is_invalid_not_a_template() {
+        let text = "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up == 0\n        annotations: {summary: \"down {{ $labels.instance }}\"}\n- \"/etc/prometheus/extra.yml\"\n";
+        match check("alerts.yml", text) {
+            Err(YamlFailure::Invalid(e)) => assert_eq!(e.loc.line, 7, "{e:?}"),
+            other => panic!("expected invalid YAML, got {other:?}"),
+        }
+        let helm = "{{- if .Values.enabled }}\napiVersion: v1\nkind: X\nmetadata:\n  labels:\n    {{- include \"labels\" . | nindent 4 }}\nspec: {{ .Values.spec }}\n{{- end }}\n";
+        assert!(matches!(check("t.yaml", helm), Err(YamlFailure::Template(_)) | Ok(())));
+        assert_eq!(
+            neutralise_templates("a: {{ .x }}\n{{ end }}\nb: ${{ c }}\n"),
+            "a: xxxxxxxx\n\nb: ${{ c }}\n"
+        );
     }
 
     #[test]
