@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
-    Argument, ArrayExpressionElement, BindingIdentifier, BindingPattern, CallExpression, Class,
+    Argument, BinaryOperator, ArrayExpressionElement, BindingIdentifier, BindingPattern, CallExpression, Class,
     ClassElement, Declaration, Decorator, ExportAllDeclaration, ExportFromDeclaration, Expression,
     FormalParameters, IdentifierName, IdentifierReference, ImportDeclaration,
     ImportDeclarationSpecifier, ImportExpression, JSXElement, NewExpression, ObjectExpression,
@@ -870,9 +870,7 @@ impl<'s> Walker<'s> {
             return;
         };
         let name = match new.arguments.first().and_then(Argument::as_expression) {
-            Some(Expression::ObjectExpression(o)) => object_strings(o, "name")
-                .and_then(|v| v.into_iter().next())
-                .unwrap_or_default(),
+            Some(Expression::ObjectExpression(o)) => metric_name(o).unwrap_or_default(),
             _ => String::new(),
         };
         self.out.metrics.push(Metric {
@@ -902,7 +900,7 @@ impl<'s> Walker<'s> {
         else {
             return;
         };
-        let Some(name) = object_strings(o, "name").and_then(|v| v.into_iter().next()) else {
+        let Some(name) = metric_name(o) else {
             return;
         };
         self.out.metrics.push(Metric {
@@ -1208,6 +1206,42 @@ fn static_string(expr: &Expression<'_>) -> Option<String> {
         Expression::StringLiteral(s) => Some(s.value.to_string()),
         Expression::TemplateLiteral(t) => t.single_quasi().map(|s| s.to_string()),
         _ => None,
+    }
+}
+
+/// The name of a metric's options object (`{ name: ... }`): its literal text, with the parts
+/// computed at run time left out, so `${prefix}orders_total` and `prefix + 'orders_total'`
+/// are `orders_total` (the rules match words inside the name, and a prefix never carries
+/// them). `None` when no part of it is literal.
+fn metric_name(o: &ObjectExpression<'_>) -> Option<String> {
+    o.properties.iter().find_map(|p| match p {
+        ObjectPropertyKind::ObjectProperty(p) if p.key.static_name().as_deref() == Some("name") => {
+            let mut out = String::new();
+            literal_parts(p.value.get_inner_expression(), &mut out, 0);
+            (!out.is_empty()).then_some(out)
+        }
+        _ => None,
+    })
+}
+
+/// Appends the literal text of a string expression: string literals, the quasis of template
+/// literals, and both sides of `+` (nesting bounded).
+fn literal_parts(expr: &Expression<'_>, out: &mut String, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    match expr.get_inner_expression() {
+        Expression::StringLiteral(s) => out.push_str(s.value.as_str()),
+        Expression::TemplateLiteral(t) => {
+            for q in &t.quasis {
+                out.push_str(q.value.cooked.unwrap_or(q.value.raw).as_str());
+            }
+        }
+        Expression::BinaryExpression(b) if b.operator == BinaryOperator::Addition => {
+            literal_parts(&b.left, out, depth + 1);
+            literal_parts(&b.right, out, depth + 1);
+        }
+        _ => {}
     }
 }
 
