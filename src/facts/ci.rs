@@ -1042,27 +1042,67 @@ fn expand_command(c: &Command, job: &Job, step: &Step) -> Vec<Command> {
         return vec![c.clone()];
     }
     let mut variants: Vec<Command> = Vec::new();
-    for text in expand(&joined, job, step) {
-        if text == joined {
-            continue;
-        }
-        let mut parts = text.split(SEP).map(str::to_string);
-        let mut v = c.clone();
-        v.program = parts.next().unwrap_or_default();
-        v.args = parts.collect();
-        v.pm = crate::pm::classify(&v.program, &v.args, &v.env);
+    let mut add = |v: Command| {
         if !variants
             .iter()
             .any(|x| x.program == v.program && x.args == v.args)
         {
             variants.push(v);
         }
+    };
+    let mut texts: Vec<String> = expand(&joined, job, step)
+        .into_iter()
+        .filter(|t| *t != joined)
+        .collect();
+    // A value holding several words (`run: ${{ matrix.script }}` with `yarn lint`) is split
+    // into words like any command line: the expanded source text is parsed again.
+    let spaced = |t: &str| {
+        without_expressions(t)
+            .split(SEP)
+            .any(|w| w.contains(char::is_whitespace))
+    };
+    if !spaced(&joined) && texts.iter().any(|t| spaced(t)) {
+        let reparsed: Option<Vec<Vec<Command>>> = expand(&c.text, job, step)
+            .iter()
+            .map(|t| shell::parse_script(t, &c.loc.file, c.loc.line, c.loc.col).ok())
+            .collect();
+        if let Some(lists) = reparsed {
+            for mut x in lists.into_iter().flatten() {
+                x.loc = c.loc.clone();
+                x.neutralised |= c.neutralised;
+                add(x);
+            }
+            texts.clear();
+        }
+    }
+    for text in texts {
+        let mut parts = text.split(SEP).map(str::to_string);
+        let mut v = c.clone();
+        v.program = parts.next().unwrap_or_default();
+        v.args = parts.collect();
+        v.pm = crate::pm::classify(&v.program, &v.args, &v.env);
+        add(v);
     }
     if variants.is_empty() {
         vec![c.clone()]
     } else {
         variants
     }
+}
+
+/// `text` without its `${{ ... }}` expressions.
+fn without_expressions(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find("}}") {
+            Some(j) => rest = &rest[i + j + 2..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The runs of one step with its shell starting in `start_dir`.
