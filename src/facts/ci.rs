@@ -61,7 +61,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
             let start = if one_shell {
                 shell_dir.clone()
             } else {
-                crate::load::join_relative("", &step.working_directory)
+                enter("", &step.working_directory)
             };
             shell_dir = step_runs(job, step, (packages, nx), &start, &mut runs);
             step_pushes(job, step, &mut pushes);
@@ -348,6 +348,31 @@ pub fn deploy_environments(job: &Job, environments: &Environments) -> Vec<String
     out
 }
 
+/// Variables that hold the repository root: GitLab's `$CI_PROJECT_DIR`, GitHub's
+/// `$GITHUB_WORKSPACE` and `${{ github.workspace }}`.
+const ROOT_VARIABLES: &[&str] = &[
+    "${{ github.workspace }}",
+    "${{github.workspace}}",
+    "${CI_PROJECT_DIR}",
+    "$CI_PROJECT_DIR",
+    "${GITHUB_WORKSPACE}",
+    "$GITHUB_WORKSPACE",
+];
+
+/// The directory that `cd PATH` (or a working directory) enters from `base`: relative to
+/// `base`, or to the root when `path` starts with a root variable.
+fn enter(base: &str, path: &str) -> String {
+    let path = path.trim();
+    for v in ROOT_VARIABLES {
+        if let Some(rest) = path.strip_prefix(v)
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            return crate::load::join_relative("", rest);
+        }
+    }
+    crate::load::join_relative(base, path)
+}
+
 /// The package.json in effect in `dir`: the nearest at or above it.
 fn package_in<'p>(dir: &str, packages: &'p [Package]) -> Option<&'p Package> {
     let mut d = dir.to_string();
@@ -391,7 +416,7 @@ impl Walker<'_> {
         let base = program.rsplit('/').next().unwrap_or(&program).to_string();
         if let Some(pm) = &c.pm {
             let dir = match &pm.dir {
-                Some(d) => crate::load::join_relative(cwd, d),
+                Some(d) => enter(cwd, d),
                 None => cwd.to_string(),
             };
             let unresolved = unresolved || dir.contains('$');
@@ -1119,7 +1144,7 @@ fn step_runs_in(
     for (ci, c) in step.commands.iter().enumerate() {
         if c.program == "cd" {
             if let Some(d) = c.args.first() {
-                cwd = crate::load::join_relative(&cwd, d);
+                cwd = enter(&cwd, d);
             }
             continue;
         }
