@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use crate::load::nx::NxTasks;
 use crate::load::package_json::Package;
 use crate::location::Location;
-use crate::model::ci::{Ci, Job, Push, Run, Step};
+use crate::model::ci::{Ci, Job, Push, Run, Step, Trigger};
 use crate::shell::{self, Command};
 
 /// How deep script bodies are followed.
@@ -158,10 +158,6 @@ fn by_id(jobs: &[Job]) -> BTreeMap<String, Vec<usize>> {
 }
 
 fn restrict_by_needs(jobs: &mut [Job]) {
-    type Sig = (String, bool, bool, bool);
-    let sig = |t: &crate::model::ci::Trigger| -> Sig {
-        (t.event.clone(), t.default_branch, t.tag_only, t.pre_merge)
-    };
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|i| jobs[*i].rank);
     let index = by_id(jobs);
@@ -169,7 +165,8 @@ fn restrict_by_needs(jobs: &mut [Job]) {
         if jobs[i].needs.is_empty() || jobs[i].condition.contains("always()") {
             continue;
         }
-        let mut allowed: Option<BTreeSet<Sig>> = None;
+        let gitlab = is_gitlab(&jobs[i]);
+        let mut triggers = jobs[i].triggers.clone();
         for n in &jobs[i].needs {
             let Some(ds) = index.get(&format!("{}#{n}", jobs[i].pipeline)) else {
                 continue;
@@ -178,21 +175,44 @@ fn restrict_by_needs(jobs: &mut [Job]) {
                 continue;
             }
             // The triggers of the needed job (of all its variants).
-            let theirs: BTreeSet<Sig> = ds
-                .iter()
-                .flat_map(|d| jobs[*d].triggers.iter().map(sig))
+            let theirs: Vec<&Trigger> = ds.iter().flat_map(|d| &jobs[*d].triggers).collect();
+            triggers = triggers
+                .into_iter()
+                .filter_map(|t| admitted(&t, &theirs, gitlab))
                 .collect();
-            allowed = Some(match allowed {
-                None => theirs,
-                Some(a) => a.intersection(&theirs).cloned().collect(),
-            });
         }
-        if let Some(allowed) = allowed {
-            let job = &mut jobs[i];
-            job.triggers.retain(|t| allowed.contains(&sig(t)));
-            job.is_pre_merge = job.is_pre_merge && job.triggers.iter().any(|t| t.pre_merge);
-        }
+        let job = &mut jobs[i];
+        job.triggers = triggers;
+        job.is_pre_merge = job.is_pre_merge && job.triggers.iter().any(|t| t.pre_merge);
     }
+}
+
+/// The part of trigger `t` that a needed job whose triggers are `theirs` also runs for.
+/// GitHub: the same trigger of the workflow (its event at the same key), with the branches
+/// both keep (`push: [main, staging]` narrowed to `main` by an `if:` is admitted by a needed
+/// job that runs for both). GitLab: a source of the same kind.
+fn admitted(t: &Trigger, theirs: &[&Trigger], gitlab: bool) -> Option<Trigger> {
+    if gitlab {
+        let sig = |t: &Trigger| (t.event.clone(), t.default_branch, t.tag_only, t.pre_merge);
+        return theirs.iter().any(|u| sig(u) == sig(t)).then(|| t.clone());
+    }
+    let same: Vec<&&Trigger> = theirs
+        .iter()
+        .filter(|u| u.event == t.event && u.loc == t.loc)
+        .collect();
+    if same.is_empty() {
+        return None;
+    }
+    if t.branches.is_empty() || same.iter().any(|u| u.branches.is_empty()) {
+        return Some(t.clone());
+    }
+    let kept: Vec<String> = t
+        .branches
+        .iter()
+        .filter(|b| same.iter().any(|u| u.branches.contains(b)))
+        .cloned()
+        .collect();
+    (!kept.is_empty()).then(|| crate::load::github::with_branches(t, kept))
 }
 
 /// Ranks jobs in their pipeline's `needs` graph (longest chain of needs; GitLab jobs without

@@ -773,15 +773,20 @@ fn join_parts(t: &Trigger, parts: &[&Trigger]) -> Option<Trigger> {
         .filter(|b| parts.iter().any(|p| p.branches.contains(b)))
         .cloned()
         .collect();
+    Some(with_branches(t, kept))
+}
+
+/// A `push` trigger narrowed to `kept` (some of its branch patterns), classified again.
+pub fn with_branches(t: &Trigger, kept: Vec<String>) -> Trigger {
     if kept == t.branches {
-        return Some(t.clone());
+        return t.clone();
     }
     let mut out = t.clone();
     out.branches = kept;
     out.pre_merge = false;
     out.default_branch = false;
     classify_trigger(&mut out, false);
-    Some(out)
+    out
 }
 
 /// The part of a trigger that a job condition admits: `None` when the condition is false for
