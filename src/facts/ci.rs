@@ -1208,6 +1208,12 @@ pub fn is_immutable_tag(tag: &str, tag_trigger: bool) -> bool {
         "CI_COMMIT_TAG",
         "outputs.tags",
         "outputs.version",
+        // `fromJSON(steps.meta.outputs.json).tags`
+        "outputs.json",
+        // The environment `docker/metadata-action` exports to later steps.
+        "DOCKER_METADATA_OUTPUT_TAGS",
+        "DOCKER_METADATA_OUTPUT_JSON",
+        "DOCKER_METADATA_OUTPUT_VERSION",
     ];
     // A shell variable named like a commit SHA (`$GIT_SHA`, `${SHORT_SHA}`) or a
     // `git rev-parse` substitution also derives from the commit.
@@ -1233,7 +1239,10 @@ fn tag_repository(tag: &str) -> &str {
 fn is_opaque_tag(tag: &str) -> bool {
     let t = tag.trim().trim_matches(['"', '\'']);
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    (t.starts_with("${{") && t.ends_with("}}") && t.matches("${{").count() == 1)
+    let substitution = (t.starts_with("$(") && t.ends_with(')'))
+        || (t.len() > 1 && t.starts_with('`') && t.ends_with('`'));
+    substitution
+        || (t.starts_with("${{") && t.ends_with("}}") && t.matches("${{").count() == 1)
         || t.strip_prefix("${")
             .and_then(|r| r.strip_suffix('}'))
             .is_some_and(ident)
@@ -1326,15 +1335,19 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
         .iter()
         .any(|t| t.tag_only || t.event == "release");
     let resolve = |t: &str| -> String {
-        // `$NAME`/`${NAME}`/`${{ env.NAME }}` from the step's env, one level.
+        // `$NAME`/`${NAME}`/`${{ env.NAME }}` from the step's env (GitHub workflow, job and
+        // step `env:`; GitLab global and job `variables:`), a few levels deep.
         let mut s = t.to_string();
-        for (k, v) in &step.env {
-            for pat in [
-                format!("${{{{ env.{k} }}}}"),
-                format!("${{{k}}}"),
-                format!("${k}"),
-            ] {
-                s = s.replace(&pat, v);
+        for _ in 0..4 {
+            let before = s.clone();
+            for (k, v) in &step.env {
+                s = s
+                    .replace(&format!("${{{{ env.{k} }}}}"), v)
+                    .replace(&format!("${{{{env.{k}}}}}"), v);
+                s = subst_var(&s, k, v);
+            }
+            if s == before {
+                break;
             }
         }
         s
@@ -1367,13 +1380,11 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
                 t.split(['\n', ','])
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
-                    .map(str::to_string)
+                    .map(resolve)
                     .collect()
             })
             .unwrap_or_default();
-        let immutable = tags
-            .iter()
-            .any(|t| is_immutable_tag(&resolve(t), tag_trigger));
+        let immutable = tags.iter().any(|t| is_immutable_tag(t, tag_trigger));
         out.push(Push {
             tags,
             immutable,
@@ -1417,9 +1428,16 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
             ["buildx", "imagetools", "create", rest @ ..] => tag_flags(rest),
             _ => continue,
         };
-        let immutable = tags
-            .iter()
-            .any(|t: &String| is_immutable_tag(&resolve(t), tag_trigger));
+        // A word that is a command substitution (`$(jq ... <<< "$DOCKER_METADATA_OUTPUT_JSON")`)
+        // can expand into the tag flags themselves: a tag list made at run time is not judged.
+        let tag_values = tag_flags(&a);
+        if a.iter().any(|w| {
+            (w.starts_with("$(") || w.starts_with('`')) && !tag_values.iter().any(|t| t == w)
+        }) {
+            continue;
+        }
+        let tags: Vec<String> = tags.iter().map(|t| resolve(t)).collect();
+        let immutable = tags.iter().any(|t| is_immutable_tag(t, tag_trigger));
         out.push(Push {
             tags,
             immutable,
