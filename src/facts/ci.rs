@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use crate::load::nx::NxTasks;
 use crate::load::package_json::Package;
 use crate::location::Location;
-use crate::model::ci::{Ci, Job, Push, Run, Step};
+use crate::model::ci::{Ci, Job, Push, Run, Step, Trigger};
 use crate::shell::{self, Command};
 
 /// How deep script bodies are followed.
@@ -61,7 +61,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
             let start = if one_shell {
                 shell_dir.clone()
             } else {
-                crate::load::join_relative("", &step.working_directory)
+                enter("", &step.working_directory)
             };
             shell_dir = step_runs(job, step, (packages, nx), &start, &mut runs);
             step_pushes(job, step, &mut pushes);
@@ -158,10 +158,6 @@ fn by_id(jobs: &[Job]) -> BTreeMap<String, Vec<usize>> {
 }
 
 fn restrict_by_needs(jobs: &mut [Job]) {
-    type Sig = (String, bool, bool, bool);
-    let sig = |t: &crate::model::ci::Trigger| -> Sig {
-        (t.event.clone(), t.default_branch, t.tag_only, t.pre_merge)
-    };
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|i| jobs[*i].rank);
     let index = by_id(jobs);
@@ -169,7 +165,8 @@ fn restrict_by_needs(jobs: &mut [Job]) {
         if jobs[i].needs.is_empty() || jobs[i].condition.contains("always()") {
             continue;
         }
-        let mut allowed: Option<BTreeSet<Sig>> = None;
+        let gitlab = is_gitlab(&jobs[i]);
+        let mut triggers = jobs[i].triggers.clone();
         for n in &jobs[i].needs {
             let Some(ds) = index.get(&format!("{}#{n}", jobs[i].pipeline)) else {
                 continue;
@@ -178,21 +175,44 @@ fn restrict_by_needs(jobs: &mut [Job]) {
                 continue;
             }
             // The triggers of the needed job (of all its variants).
-            let theirs: BTreeSet<Sig> = ds
-                .iter()
-                .flat_map(|d| jobs[*d].triggers.iter().map(sig))
+            let theirs: Vec<&Trigger> = ds.iter().flat_map(|d| &jobs[*d].triggers).collect();
+            triggers = triggers
+                .into_iter()
+                .filter_map(|t| admitted(&t, &theirs, gitlab))
                 .collect();
-            allowed = Some(match allowed {
-                None => theirs,
-                Some(a) => a.intersection(&theirs).cloned().collect(),
-            });
         }
-        if let Some(allowed) = allowed {
-            let job = &mut jobs[i];
-            job.triggers.retain(|t| allowed.contains(&sig(t)));
-            job.is_pre_merge = job.is_pre_merge && job.triggers.iter().any(|t| t.pre_merge);
-        }
+        let job = &mut jobs[i];
+        job.triggers = triggers;
+        job.is_pre_merge = job.is_pre_merge && job.triggers.iter().any(|t| t.pre_merge);
     }
+}
+
+/// The part of trigger `t` that a needed job whose triggers are `theirs` also runs for.
+/// GitHub: the same trigger of the workflow (its event at the same key), with the branches
+/// both keep (`push: [main, staging]` narrowed to `main` by an `if:` is admitted by a needed
+/// job that runs for both). GitLab: a source of the same kind.
+fn admitted(t: &Trigger, theirs: &[&Trigger], gitlab: bool) -> Option<Trigger> {
+    if gitlab {
+        let sig = |t: &Trigger| (t.event.clone(), t.default_branch, t.tag_only, t.pre_merge);
+        return theirs.iter().any(|u| sig(u) == sig(t)).then(|| t.clone());
+    }
+    let same: Vec<&&Trigger> = theirs
+        .iter()
+        .filter(|u| u.event == t.event && u.loc == t.loc)
+        .collect();
+    if same.is_empty() {
+        return None;
+    }
+    if t.branches.is_empty() || same.iter().any(|u| u.branches.is_empty()) {
+        return Some(t.clone());
+    }
+    let kept: Vec<String> = t
+        .branches
+        .iter()
+        .filter(|b| same.iter().any(|u| u.branches.contains(b)))
+        .cloned()
+        .collect();
+    (!kept.is_empty()).then(|| crate::load::github::with_branches(t, kept))
 }
 
 /// Ranks jobs in their pipeline's `needs` graph (longest chain of needs; GitLab jobs without
@@ -348,6 +368,31 @@ pub fn deploy_environments(job: &Job, environments: &Environments) -> Vec<String
     out
 }
 
+/// Variables that hold the repository root: GitLab's `$CI_PROJECT_DIR`, GitHub's
+/// `$GITHUB_WORKSPACE` and `${{ github.workspace }}`.
+const ROOT_VARIABLES: &[&str] = &[
+    "${{ github.workspace }}",
+    "${{github.workspace}}",
+    "${CI_PROJECT_DIR}",
+    "$CI_PROJECT_DIR",
+    "${GITHUB_WORKSPACE}",
+    "$GITHUB_WORKSPACE",
+];
+
+/// The directory that `cd PATH` (or a working directory) enters from `base`: relative to
+/// `base`, or to the root when `path` starts with a root variable.
+fn enter(base: &str, path: &str) -> String {
+    let path = path.trim();
+    for v in ROOT_VARIABLES {
+        if let Some(rest) = path.strip_prefix(v)
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            return crate::load::join_relative("", rest);
+        }
+    }
+    crate::load::join_relative(base, path)
+}
+
 /// The package.json in effect in `dir`: the nearest at or above it.
 fn package_in<'p>(dir: &str, packages: &'p [Package]) -> Option<&'p Package> {
     let mut d = dir.to_string();
@@ -391,7 +436,7 @@ impl Walker<'_> {
         let base = program.rsplit('/').next().unwrap_or(&program).to_string();
         if let Some(pm) = &c.pm {
             let dir = match &pm.dir {
-                Some(d) => crate::load::join_relative(cwd, d),
+                Some(d) => enter(cwd, d),
                 None => cwd.to_string(),
             };
             let unresolved = unresolved || dir.contains('$');
@@ -1042,27 +1087,67 @@ fn expand_command(c: &Command, job: &Job, step: &Step) -> Vec<Command> {
         return vec![c.clone()];
     }
     let mut variants: Vec<Command> = Vec::new();
-    for text in expand(&joined, job, step) {
-        if text == joined {
-            continue;
-        }
-        let mut parts = text.split(SEP).map(str::to_string);
-        let mut v = c.clone();
-        v.program = parts.next().unwrap_or_default();
-        v.args = parts.collect();
-        v.pm = crate::pm::classify(&v.program, &v.args, &v.env);
+    let mut add = |v: Command| {
         if !variants
             .iter()
             .any(|x| x.program == v.program && x.args == v.args)
         {
             variants.push(v);
         }
+    };
+    let mut texts: Vec<String> = expand(&joined, job, step)
+        .into_iter()
+        .filter(|t| *t != joined)
+        .collect();
+    // A value holding several words (`run: ${{ matrix.script }}` with `yarn lint`) is split
+    // into words like any command line: the expanded source text is parsed again.
+    let spaced = |t: &str| {
+        without_expressions(t)
+            .split(SEP)
+            .any(|w| w.contains(char::is_whitespace))
+    };
+    if !spaced(&joined) && texts.iter().any(|t| spaced(t)) {
+        let reparsed: Option<Vec<Vec<Command>>> = expand(&c.text, job, step)
+            .iter()
+            .map(|t| shell::parse_script(t, &c.loc.file, c.loc.line, c.loc.col).ok())
+            .collect();
+        if let Some(lists) = reparsed {
+            for mut x in lists.into_iter().flatten() {
+                x.loc = c.loc.clone();
+                x.neutralised |= c.neutralised;
+                add(x);
+            }
+            texts.clear();
+        }
+    }
+    for text in texts {
+        let mut parts = text.split(SEP).map(str::to_string);
+        let mut v = c.clone();
+        v.program = parts.next().unwrap_or_default();
+        v.args = parts.collect();
+        v.pm = crate::pm::classify(&v.program, &v.args, &v.env);
+        add(v);
     }
     if variants.is_empty() {
         vec![c.clone()]
     } else {
         variants
     }
+}
+
+/// `text` without its `${{ ... }}` expressions.
+fn without_expressions(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find("}}") {
+            Some(j) => rest = &rest[i + j + 2..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The runs of one step with its shell starting in `start_dir`.
@@ -1079,7 +1164,7 @@ fn step_runs_in(
     for (ci, c) in step.commands.iter().enumerate() {
         if c.program == "cd" {
             if let Some(d) = c.args.first() {
-                cwd = crate::load::join_relative(&cwd, d);
+                cwd = enter(&cwd, d);
             }
             continue;
         }
@@ -1123,6 +1208,12 @@ pub fn is_immutable_tag(tag: &str, tag_trigger: bool) -> bool {
         "CI_COMMIT_TAG",
         "outputs.tags",
         "outputs.version",
+        // `fromJSON(steps.meta.outputs.json).tags`
+        "outputs.json",
+        // The environment `docker/metadata-action` exports to later steps.
+        "DOCKER_METADATA_OUTPUT_TAGS",
+        "DOCKER_METADATA_OUTPUT_JSON",
+        "DOCKER_METADATA_OUTPUT_VERSION",
     ];
     // A shell variable named like a commit SHA (`$GIT_SHA`, `${SHORT_SHA}`) or a
     // `git rev-parse` substitution also derives from the commit.
@@ -1148,7 +1239,10 @@ fn tag_repository(tag: &str) -> &str {
 fn is_opaque_tag(tag: &str) -> bool {
     let t = tag.trim().trim_matches(['"', '\'']);
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    (t.starts_with("${{") && t.ends_with("}}") && t.matches("${{").count() == 1)
+    let substitution = (t.starts_with("$(") && t.ends_with(')'))
+        || (t.len() > 1 && t.starts_with('`') && t.ends_with('`'));
+    substitution
+        || (t.starts_with("${{") && t.ends_with("}}") && t.matches("${{").count() == 1)
         || t.strip_prefix("${")
             .and_then(|r| r.strip_suffix('}'))
             .is_some_and(ident)
@@ -1241,15 +1335,19 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
         .iter()
         .any(|t| t.tag_only || t.event == "release");
     let resolve = |t: &str| -> String {
-        // `$NAME`/`${NAME}`/`${{ env.NAME }}` from the step's env, one level.
+        // `$NAME`/`${NAME}`/`${{ env.NAME }}` from the step's env (GitHub workflow, job and
+        // step `env:`; GitLab global and job `variables:`), a few levels deep.
         let mut s = t.to_string();
-        for (k, v) in &step.env {
-            for pat in [
-                format!("${{{{ env.{k} }}}}"),
-                format!("${{{k}}}"),
-                format!("${k}"),
-            ] {
-                s = s.replace(&pat, v);
+        for _ in 0..4 {
+            let before = s.clone();
+            for (k, v) in &step.env {
+                s = s
+                    .replace(&format!("${{{{ env.{k} }}}}"), v)
+                    .replace(&format!("${{{{env.{k}}}}}"), v);
+                s = subst_var(&s, k, v);
+            }
+            if s == before {
+                break;
             }
         }
         s
@@ -1282,13 +1380,11 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
                 t.split(['\n', ','])
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
-                    .map(str::to_string)
+                    .map(resolve)
                     .collect()
             })
             .unwrap_or_default();
-        let immutable = tags
-            .iter()
-            .any(|t| is_immutable_tag(&resolve(t), tag_trigger));
+        let immutable = tags.iter().any(|t| is_immutable_tag(t, tag_trigger));
         out.push(Push {
             tags,
             immutable,
@@ -1332,9 +1428,16 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
             ["buildx", "imagetools", "create", rest @ ..] => tag_flags(rest),
             _ => continue,
         };
-        let immutable = tags
-            .iter()
-            .any(|t: &String| is_immutable_tag(&resolve(t), tag_trigger));
+        // A word that is a command substitution (`$(jq ... <<< "$DOCKER_METADATA_OUTPUT_JSON")`)
+        // can expand into the tag flags themselves: a tag list made at run time is not judged.
+        let tag_values = tag_flags(&a);
+        if a.iter().any(|w| {
+            (w.starts_with("$(") || w.starts_with('`')) && !tag_values.iter().any(|t| t == w)
+        }) {
+            continue;
+        }
+        let tags: Vec<String> = tags.iter().map(|t| resolve(t)).collect();
+        let immutable = tags.iter().any(|t| is_immutable_tag(t, tag_trigger));
         out.push(Push {
             tags,
             immutable,

@@ -167,9 +167,10 @@ impl Ctx<'_> {
                 }
             }
             let condition = job.get("if").and_then(YNode::as_str).unwrap_or_default();
+            let in_call = !prefix.is_empty();
             let reaching: Vec<Trigger> = triggers
                 .iter()
-                .filter_map(|t| restrict(t, &condition))
+                .filter_map(|t| restrict(t, &condition, in_call))
                 .collect();
             // A local reusable workflow: its jobs count as this job's, with these triggers.
             if let Some(uses) = job.get("uses").and_then(YNode::as_str) {
@@ -265,24 +266,25 @@ impl Ctx<'_> {
             for (i, s) in steps.iter_mut().enumerate() {
                 s.index = i as i64;
             }
-            // `environment: ${{ COND && 'production' || 'staging' }}`: each environment with
-            // the triggers for which COND can hold (or fail); one job per environment.
-            let variants: Vec<(String, Vec<Trigger>)> = match conditional_environment(&environment)
-            {
-                Some((cond, then, otherwise)) => {
-                    let negated = format!("!({cond})");
-                    let pick = |c: &str| -> Vec<Trigger> {
-                        reaching.iter().filter_map(|t| restrict(t, c)).collect()
-                    };
-                    [(then, pick(&cond)), (otherwise, pick(&negated))]
-                        .into_iter()
-                        .filter(|(_, t)| !t.is_empty())
-                        .collect()
-                }
-                None => vec![(environment.clone(), reaching.clone())],
+            // `environment: ${{ COND && 'production' || 'staging' }}`, `${{ inputs.env ||
+            // 'staging' }}`: each environment with the triggers that give it; one job per
+            // environment. Where the value is not known, the text as written, with the
+            // values a choice input offers.
+            let variants: Vec<(String, Vec<String>, Vec<Trigger>)> =
+                environments_by_trigger(&environment, &reaching, in_call)
+                    .into_iter()
+                    .map(|(known, t)| match known {
+                        Some(e) => (e, Vec::new(), t),
+                        None => (environment.clone(), environment_choices.clone(), t),
+                    })
+                    .collect();
+            let variants = if variants.is_empty() {
+                vec![(environment.clone(), environment_choices.clone(), Vec::new())]
+            } else {
+                variants
             };
             let split = variants.len() > 1;
-            for (environment, reaching) in variants {
+            for (environment, environment_choices, reaching) in variants {
                 let is_pre_merge = reaching.iter().any(|t| t.pre_merge);
                 self.out.jobs.push(Job {
                     key: if split {
@@ -306,7 +308,7 @@ impl Ctx<'_> {
                     loc: key.loc(file),
                     needs: needs.clone(),
                     environment,
-                    environment_choices: environment_choices.clone(),
+                    environment_choices,
                     has_environment,
                     condition: condition.clone(),
                     triggers: reaching,
@@ -552,57 +554,6 @@ fn matrix_of(job: &YNode) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// The parts of `${{ COND && 'A' || 'B' }}`: (COND, A, B), the literals unquoted; read with
-/// the tokenizer of job conditions.
-fn conditional_environment(text: &str) -> Option<(String, String, String)> {
-    let inner = text.trim().strip_prefix("${{")?.strip_suffix("}}")?;
-    let tokens = tokenize(inner)?;
-    // The last `op` outside parentheses in `tokens`.
-    let top = |tokens: &[Tok], op: &str| {
-        let mut depth = 0i32;
-        let mut found = None;
-        for (i, t) in tokens.iter().enumerate() {
-            match t {
-                Tok::LParen => depth += 1,
-                Tok::RParen => depth -= 1,
-                Tok::Op(o) if depth == 0 && *o == op => found = Some(i),
-                _ => {}
-            }
-        }
-        found
-    };
-    let or = top(&tokens, "||")?;
-    let and = top(&tokens[..or], "&&")?;
-    let (Some(Tok::Str(then)), Some(Tok::Str(otherwise))) = (
-        Some(&tokens[and + 1..or])
-            .filter(|t| t.len() == 1)
-            .map(|t| &t[0]),
-        Some(&tokens[or + 1..])
-            .filter(|t| t.len() == 1)
-            .map(|t| &t[0]),
-    ) else {
-        return None;
-    };
-    let cond = &tokens[..and];
-    (!cond.is_empty()).then(|| (untokenize(cond), then.clone(), otherwise.clone()))
-}
-
-/// Tokens written back as an expression that [`tokenize`] reads the same way.
-fn untokenize(tokens: &[Tok]) -> String {
-    tokens
-        .iter()
-        .map(|t| match t {
-            Tok::Ident(s) => s.clone(),
-            Tok::Str(s) => format!("'{}'", s.replace('\'', "''")),
-            Tok::Op(o) => (*o).to_string(),
-            Tok::LParen => "(".to_string(),
-            Tok::RParen => ")".to_string(),
-            Tok::Comma => ",".to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The `workflow_dispatch` inputs of a workflow with the values each can take: a choice
 /// input's `options`, else its `default`.
 fn dispatch_choices(doc: &YNode) -> BTreeMap<String, Vec<String>> {
@@ -787,46 +738,148 @@ fn classify_trigger(t: &mut Trigger, tags_ignore: bool) {
     }
 }
 
+/// A trigger cut into the parts that expressions can tell apart: a `push` on several
+/// branches becomes one part per literal branch, plus one for its patterns (`[main, develop,
+/// 'feature/**']` is `main`, `develop` and `feature/**`); other triggers are one part.
+fn split_branches(t: &Trigger) -> Vec<Trigger> {
+    let literal = |b: &String| !b.contains(['*', '?', '!', '[']);
+    if t.event != "push" || t.branches.len() < 2 || !t.tags.is_empty() {
+        return vec![t.clone()];
+    }
+    let mut out: Vec<Trigger> = Vec::new();
+    let patterns: Vec<String> = t.branches.iter().filter(|b| !literal(b)).cloned().collect();
+    for b in t.branches.iter().filter(|b| literal(b)) {
+        let mut one = t.clone();
+        one.branches = vec![b.clone()];
+        out.push(one);
+    }
+    if !patterns.is_empty() {
+        let mut rest = t.clone();
+        rest.branches = patterns;
+        out.push(rest);
+    }
+    out
+}
+
+/// The trigger `t` restricted to the branches of `parts` (parts of `t` from
+/// [`split_branches`]): `None` without parts, `t` itself when every part is kept.
+fn join_parts(t: &Trigger, parts: &[&Trigger]) -> Option<Trigger> {
+    if parts.is_empty() {
+        return None;
+    }
+    let kept: Vec<String> = t
+        .branches
+        .iter()
+        .filter(|b| parts.iter().any(|p| p.branches.contains(b)))
+        .cloned()
+        .collect();
+    Some(with_branches(t, kept))
+}
+
+/// A `push` trigger narrowed to `kept` (some of its branch patterns), classified again.
+pub fn with_branches(t: &Trigger, kept: Vec<String>) -> Trigger {
+    if kept == t.branches {
+        return t.clone();
+    }
+    let mut out = t.clone();
+    out.branches = kept;
+    out.pre_merge = false;
+    out.default_branch = false;
+    classify_trigger(&mut out, false);
+    out
+}
+
 /// The part of a trigger that a job condition admits: `None` when the condition is false for
-/// it. A `push` on several literal branches is judged branch by branch, so that
-/// `github.ref == 'refs/heads/main'` keeps only `main` (and the trigger stops being
+/// it. A `push` on several branches is judged branch by branch (see [`split_branches`]), so
+/// that `github.ref == 'refs/heads/main'` keeps only `main` (and the trigger stops being
 /// pre-merge).
-fn restrict(t: &Trigger, condition: &str) -> Option<Trigger> {
+fn restrict(t: &Trigger, condition: &str, in_call: bool) -> Option<Trigger> {
     if condition.is_empty() {
         return Some(t.clone());
     }
-    let literal = |b: &String| !b.contains(['*', '?', '!', '[']);
-    if t.event == "push"
-        && t.branches.len() > 1
-        && t.branches.iter().all(literal)
-        && t.tags.is_empty()
-    {
-        let kept: Vec<String> = t
-            .branches
-            .iter()
-            .filter(|b| {
-                let mut one = t.clone();
-                one.branches = vec![(*b).clone()];
-                eval_condition(condition, &one) != Some(false)
-            })
-            .cloned()
-            .collect();
-        if kept.is_empty() {
-            return None;
-        }
-        let mut out = t.clone();
-        out.branches = kept;
-        out.pre_merge = false;
-        out.default_branch = false;
-        classify_trigger(&mut out, false);
-        return Some(out);
+    let parts = split_branches(t);
+    let kept: Vec<&Trigger> = parts
+        .iter()
+        .filter(|p| eval_condition_in(condition, p, in_call) != Some(false))
+        .collect();
+    join_parts(t, &kept)
+}
+
+/// The environments a job's `environment:` names, per trigger: an expression
+/// (`${{ github.ref_name == 'main' && 'production' || github.ref_name }}`) is evaluated for
+/// each part of each trigger (see [`split_branches`]) and the job's triggers are grouped by the
+/// environment they give. A value not known for some part keeps the text as written for it.
+fn environments_by_trigger(
+    environment: &str,
+    reaching: &[Trigger],
+    in_call: bool,
+) -> Vec<(Option<String>, Vec<Trigger>)> {
+    let whole = environment.trim();
+    let is_expression =
+        whole.starts_with("${{") && whole.ends_with("}}") && whole.matches("${{").count() == 1;
+    if !is_expression {
+        return vec![(None, reaching.to_vec())];
     }
-    (eval_condition(condition, t) != Some(false)).then(|| t.clone())
+    // (environment, trigger index, part).
+    let mut found: Vec<(Option<String>, usize, Trigger)> = Vec::new();
+    for (i, t) in reaching.iter().enumerate() {
+        for part in split_branches(t) {
+            let values = eval_value(whole, &part, in_call).unwrap_or_else(|| tri(None));
+            let names: Vec<Option<String>> = if values.iter().any(|v| matches!(v, Poss::Any(_))) {
+                vec![None]
+            } else {
+                values
+                    .iter()
+                    .map(|v| match v {
+                        Poss::Str(s) => Some(s.clone()),
+                        Poss::Bool(b) => Some(b.to_string()),
+                        Poss::Any(_) => None,
+                    })
+                    .collect()
+            };
+            for n in names {
+                found.push((n, i, part.clone()));
+            }
+        }
+    }
+    let mut order: Vec<Option<String>> = Vec::new();
+    for (n, _, _) in &found {
+        if !order.contains(n) {
+            order.push(n.clone());
+        }
+    }
+    order
+        .into_iter()
+        .map(|n| {
+            let triggers = reaching
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| {
+                    let parts: Vec<&Trigger> = found
+                        .iter()
+                        .filter(|(m, j, _)| *m == n && *j == i)
+                        .map(|(_, _, p)| p)
+                        .collect();
+                    join_parts(t, &parts)
+                })
+                .collect();
+            (n, triggers)
+        })
+        .collect()
 }
 
 /// What a trigger tells about `github.*` values: `Some(v)` when known for every run it
 /// starts.
-fn known_value(var: &str, t: &Trigger) -> Option<String> {
+fn known_value(var: &str, t: &Trigger, in_call: bool) -> Option<String> {
+    let dispatch = t.event == "workflow_dispatch";
+    // Inputs are empty for the triggers that give none (inside a reusable workflow, `inputs`
+    // are the caller's).
+    if var.starts_with("github.event.inputs.") && !dispatch {
+        return Some(String::new());
+    }
+    if var.starts_with("inputs.") && !in_call && !dispatch && t.event != "workflow_call" {
+        return Some(String::new());
+    }
     match var {
         "github.event_name" => Some(t.event.clone()),
         "github.ref" | "github.ref_name" => {
@@ -871,7 +924,19 @@ fn ref_kind(t: &Trigger) -> Option<&'static str> {
 
 /// Evaluates a job `if:` for one trigger: `Some(true/false)` when known, `None` when not.
 pub fn eval_condition(cond: &str, t: &Trigger) -> Option<bool> {
-    let c = cond.trim();
+    eval_condition_in(cond, t, false)
+}
+
+/// [`eval_condition`]; `in_call` tells that the expression is read inside a reusable workflow
+/// called from the trigger's workflow, where `inputs.*` come from the caller.
+fn eval_condition_in(cond: &str, t: &Trigger, in_call: bool) -> Option<bool> {
+    truthiness(&eval_value(cond, t, in_call)?)
+}
+
+/// The values an expression (`${{ ... }}` or its inside) can take for one trigger, `None` when
+/// it does not parse.
+fn eval_value(expr: &str, t: &Trigger, in_call: bool) -> Option<Vec<Poss>> {
+    let c = expr.trim();
     let c = c
         .strip_prefix("${{")
         .and_then(|s| s.strip_suffix("}}"))
@@ -881,9 +946,47 @@ pub fn eval_condition(cond: &str, t: &Trigger) -> Option<bool> {
         tokens,
         pos: 0,
         trigger: t,
+        in_call,
     };
     let v = p.or()?;
-    (p.pos == p.tokens.len()).then_some(v).flatten()
+    (p.pos == p.tokens.len()).then_some(v)
+}
+
+/// One value an expression can take: a string, a boolean, or a value not known (whose
+/// truthiness may still be known: `x || 'a'` is truthy whatever `x` is).
+#[derive(Debug, Clone, PartialEq)]
+enum Poss {
+    Str(String),
+    Bool(bool),
+    Any(Option<bool>),
+}
+
+/// The most values one expression is followed with; beyond, it is unknown.
+const MAX_POSS: usize = 16;
+
+fn truthy(p: &Poss) -> Option<bool> {
+    match p {
+        Poss::Str(s) => Some(!s.is_empty()),
+        Poss::Bool(b) => Some(*b),
+        Poss::Any(t) => *t,
+    }
+}
+
+/// Whether every value is truthy (`Some(true)`), none is (`Some(false)`), or it is unknown.
+fn truthiness(values: &[Poss]) -> Option<bool> {
+    let mut it = values.iter().map(truthy);
+    let first = it.next()??;
+    it.all(|t| t == Some(first)).then_some(first)
+}
+
+/// Adds `p` to `out` unless present; past [`MAX_POSS`] values the whole is unknown.
+fn push_poss(out: &mut Vec<Poss>, p: Poss) {
+    if !out.contains(&p) {
+        out.push(p);
+    }
+    if out.len() > MAX_POSS {
+        *out = vec![Poss::Any(None)];
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -971,83 +1074,119 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
     Some(out)
 }
 
-/// A value in a condition: a known string, or unknown.
+/// An operand: a literal, a variable (kept by name: `github.ref` rules out other ref kinds
+/// even when its value is unknown), or the values of a sub-expression.
 #[derive(Debug, Clone)]
 enum Val {
     Known(String),
     Var(String),
-    Bool(Option<bool>),
+    Values(Vec<Poss>),
 }
 
 struct CondParser<'t> {
     tokens: Vec<Tok>,
     pos: usize,
     trigger: &'t Trigger,
+    /// Inside a reusable workflow: `inputs.*` come from the caller.
+    in_call: bool,
 }
 
-/// Three-valued `&&`, `||`, `!`; the outer `Option` is a syntax error (whole condition
-/// unknown), the inner one an unknown value.
+/// Three-valued truth: `None` is unknown.
 type Tri = Option<bool>;
+
+fn tri(t: Tri) -> Vec<Poss> {
+    vec![t.map_or(Poss::Any(None), Poss::Bool)]
+}
 
 impl CondParser<'_> {
     fn peek(&self) -> Option<&Tok> {
         self.tokens.get(self.pos)
     }
-    fn or(&mut self) -> Option<Tri> {
+    /// `a || b`: `a` when truthy, else `b`. The outer `Option` is a syntax error.
+    fn or(&mut self) -> Option<Vec<Poss>> {
         let mut v = self.and()?;
         while self.peek() == Some(&Tok::Op("||")) {
             self.pos += 1;
             let r = self.and()?;
-            v = match (v, r) {
-                (Some(true), _) | (_, Some(true)) => Some(true),
-                (Some(false), Some(false)) => Some(false),
-                _ => None,
-            };
+            let mut out = Vec::new();
+            for p in v {
+                match truthy(&p) {
+                    Some(true) => push_poss(&mut out, p),
+                    Some(false) => r.iter().for_each(|q| push_poss(&mut out, q.clone())),
+                    None => {
+                        push_poss(&mut out, Poss::Any(Some(true)));
+                        r.iter().for_each(|q| push_poss(&mut out, q.clone()));
+                    }
+                }
+            }
+            v = out;
         }
         Some(v)
     }
-    fn and(&mut self) -> Option<Tri> {
+    /// `a && b`: `a` when falsy, else `b`.
+    fn and(&mut self) -> Option<Vec<Poss>> {
         let mut v = self.not()?;
         while self.peek() == Some(&Tok::Op("&&")) {
             self.pos += 1;
             let r = self.not()?;
-            v = match (v, r) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            };
+            let mut out = Vec::new();
+            for p in v {
+                match truthy(&p) {
+                    Some(false) => push_poss(&mut out, p),
+                    Some(true) => r.iter().for_each(|q| push_poss(&mut out, q.clone())),
+                    None => {
+                        push_poss(&mut out, Poss::Any(Some(false)));
+                        r.iter().for_each(|q| push_poss(&mut out, q.clone()));
+                    }
+                }
+            }
+            v = out;
         }
         Some(v)
     }
-    fn not(&mut self) -> Option<Tri> {
+    fn not(&mut self) -> Option<Vec<Poss>> {
         if self.peek() == Some(&Tok::Op("!")) {
             self.pos += 1;
-            return Some(self.not()?.map(|b| !b));
+            let v = self.not()?;
+            let mut out = Vec::new();
+            for p in &v {
+                push_poss(
+                    &mut out,
+                    truthy(p).map_or(Poss::Any(None), |b| Poss::Bool(!b)),
+                );
+            }
+            return Some(out);
         }
         self.cmp()
     }
-    fn cmp(&mut self) -> Option<Tri> {
+    fn cmp(&mut self) -> Option<Vec<Poss>> {
         let left = self.atom()?;
         if let Some(Tok::Op(op @ ("==" | "!=" | "<" | ">" | "<=" | ">="))) = self.peek().cloned() {
             self.pos += 1;
             let right = self.atom()?;
             if op != "==" && op != "!=" {
-                return Some(None);
+                return Some(tri(None));
             }
             let eq = self.equals(&left, &right);
-            return Some(if op == "==" { eq } else { eq.map(|b| !b) });
+            return Some(tri(if op == "==" { eq } else { eq.map(|b| !b) }));
         }
-        Some(match left {
-            Val::Bool(b) => b,
-            Val::Known(s) => Some(!s.is_empty()),
-            Val::Var(_) => None,
-        })
+        Some(self.values(&left))
     }
-    fn resolve(&self, v: &Val) -> Option<String> {
+    /// The values an operand can take for the trigger.
+    fn values(&self, v: &Val) -> Vec<Poss> {
         match v {
-            Val::Known(s) => Some(s.clone()),
-            Val::Var(name) => known_value(name, self.trigger),
-            Val::Bool(_) => None,
+            Val::Known(s) => vec![Poss::Str(s.clone())],
+            Val::Var(name) => vec![
+                known_value(name, self.trigger, self.in_call).map_or(Poss::Any(None), Poss::Str),
+            ],
+            Val::Values(p) => p.clone(),
+        }
+    }
+    /// The single string an operand has, when known.
+    fn resolve(&self, v: &Val) -> Option<String> {
+        match self.values(v).as_slice() {
+            [Poss::Str(s)] => Some(s.clone()),
+            _ => None,
         }
     }
     fn equals(&self, a: &Val, b: &Val) -> Tri {
@@ -1056,17 +1195,36 @@ impl CondParser<'_> {
             (None, Some(lit)) | (Some(lit), None) => {
                 let var = match (a, b) {
                     (Val::Var(n), _) | (_, Val::Var(n)) => n.as_str(),
-                    _ => return None,
+                    _ => return self.equals_values(a, b),
                 };
                 if var == "github.ref" {
                     let kind = ref_kind(self.trigger)?;
                     (!lit.starts_with(kind)).then_some(false)
                 } else {
-                    None
+                    self.equals_values(a, b)
                 }
             }
-            _ => None,
+            _ => self.equals_values(a, b),
         }
+    }
+    /// Equality over every pair of values the operands can take.
+    fn equals_values(&self, a: &Val, b: &Val) -> Tri {
+        let (xs, ys) = (self.values(a), self.values(b));
+        let mut seen: Option<bool> = None;
+        for x in &xs {
+            for y in &ys {
+                let eq = match (x, y) {
+                    (Poss::Str(x), Poss::Str(y)) => x == y,
+                    (Poss::Bool(x), Poss::Bool(y)) => x == y,
+                    _ => return None,
+                };
+                if seen.is_some_and(|s| s != eq) {
+                    return None;
+                }
+                seen = Some(eq);
+            }
+        }
+        seen
     }
     fn atom(&mut self) -> Option<Val> {
         let tok = self.peek()?.clone();
@@ -1076,7 +1234,7 @@ impl CondParser<'_> {
             Tok::LParen => {
                 let v = self.or()?;
                 (self.peek() == Some(&Tok::RParen)).then(|| self.pos += 1)?;
-                Some(Val::Bool(v))
+                Some(Val::Values(v))
             }
             Tok::Ident(name) => {
                 if self.peek() == Some(&Tok::LParen) {
@@ -1092,11 +1250,11 @@ impl CondParser<'_> {
                         }
                     }
                     self.pos += 1;
-                    return Some(Val::Bool(self.call(&name, &args)));
+                    return Some(Val::Values(tri(self.call(&name, &args))));
                 }
                 Some(match name.as_str() {
-                    "true" => Val::Bool(Some(true)),
-                    "false" => Val::Bool(Some(false)),
+                    "true" => Val::Values(vec![Poss::Bool(true)]),
+                    "false" => Val::Values(vec![Poss::Bool(false)]),
                     _ => Val::Var(name),
                 })
             }
@@ -1137,32 +1295,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn conditional_environments_are_split_into_their_parts() {
-        let parts = |t: &str| conditional_environment(t);
+    fn environments_are_evaluated_per_trigger() {
+        let (_d, wf) = load_tree(&[(
+            ".github/workflows/d.yml",
+            "on:\n  push: {branches: [main, uat, 'feature/**']}\n  pull_request:\n  workflow_dispatch:\njobs:\n  a:\n    environment: ${{ github.ref_name == 'main' && 'production' || github.ref_name }}\n    steps: [{run: x}]\n  b:\n    environment: ${{ inputs.env || 'staging' }}\n    steps: [{run: x}]\n",
+        )]);
+        let summary = |id: &str| -> Vec<(String, Vec<String>)> {
+            wf.jobs
+                .iter()
+                .filter(|j| j.id == id)
+                .map(|j| {
+                    (
+                        j.environment.clone(),
+                        j.triggers
+                            .iter()
+                            .map(|t| format!("{}{:?}", t.event, t.branches))
+                            .collect(),
+                    )
+                })
+                .collect()
+        };
+        let own = |v: &[(&str, &[&str])]| -> Vec<(String, Vec<String>)> {
+            v.iter()
+                .map(|(e, t)| (e.to_string(), t.iter().map(|s| s.to_string()).collect()))
+                .collect()
+        };
+        let raw_a = "${{ github.ref_name == 'main' && 'production' || github.ref_name }}";
         assert_eq!(
-            parts("${{ github.ref == 'refs/heads/main' && 'production' || 'staging' }}"),
-            Some((
-                "github.ref == 'refs/heads/main'".to_string(),
-                "production".to_string(),
-                "staging".to_string()
-            ))
+            summary("a"),
+            own(&[
+                ("production", &["push[\"main\"]"]),
+                ("uat", &["push[\"uat\"]"]),
+                (
+                    raw_a,
+                    &[
+                        "push[\"feature/**\"]",
+                        "pull_request[]",
+                        "workflow_dispatch[]"
+                    ]
+                ),
+            ])
         );
         assert_eq!(
-            parts("${{ (a || b) && 'prod' || 'dev' }}").map(|p| p.0),
-            Some("( a || b )".to_string())
+            summary("b"),
+            own(&[
+                (
+                    "staging",
+                    &["push[\"main\", \"uat\", \"feature/**\"]", "pull_request[]"]
+                ),
+                ("${{ inputs.env || 'staging' }}", &["workflow_dispatch[]"]),
+            ])
         );
-        assert_eq!(
-            parts("${{ startsWith(github.ref, 'refs/tags/') && 'production' || 'staging' }}")
-                .map(|p| p.0),
-            Some("startsWith ( github.ref , 'refs/tags/' )".to_string())
-        );
-        assert_eq!(parts("${{ inputs.env }}"), None);
-        assert_eq!(
-            parts("${{ a && b || 'x' }}"),
-            None,
-            "the chosen values are literals"
-        );
-        assert_eq!(parts("production"), None);
     }
 
     fn load_tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Workflow) {

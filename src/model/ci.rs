@@ -247,7 +247,8 @@ pub struct External {
 /// An image push by a CI step.
 #[derive(Debug, Clone, Serialize)]
 pub struct Push {
-    /// The tags pushed (as written).
+    /// The tags pushed, with the literal values of `env:` (GitHub workflow, job, step) and
+    /// `variables:` (GitLab global and job, through `extends`) resolved.
     pub tags: Vec<String>,
     /// Whether some tag is not `latest` and derives from the commit or release.
     pub immutable: bool,
