@@ -612,6 +612,14 @@ fn url_password(text: &str) -> bool {
     }
 }
 
+/// Whether a value is a boolean-like flag: `true`, `false`, `yes`, `no`, `0` or `1` (any case).
+fn is_flag_value(v: &str) -> bool {
+    let v = v.trim();
+    ["true", "false", "yes", "no", "0", "1"]
+        .iter()
+        .any(|f| v.eq_ignore_ascii_case(f))
+}
+
 fn env_entry(name: String, value: String, has_value: bool, loc: Location) -> EnvEntry {
     let parts = parse_interp(&value);
     let literal = !parts.iter().any(|p| matches!(p, Part::Var { .. }));
@@ -630,8 +638,11 @@ fn env_entry(name: String, value: String, has_value: bool, loc: Location) -> Env
             .and_then(|(_, r)| r.split('@').next())
             .and_then(|u| u.split_once(':'))
             .is_some_and(|(_, p)| !p.contains('$'));
+    // A flag value (`MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`) switches a setting; it is no secret.
+    let secret_literal = |v: &str| !v.trim().is_empty() && !is_flag_value(v);
     let literal_credential = has_value
-        && ((secret_name && ((literal && !value.trim().is_empty()) || !defaults.is_empty()))
+        && ((secret_name
+            && ((literal && secret_literal(&value)) || defaults.iter().any(|d| secret_literal(d))))
             || raw_url_password
             || defaults.iter().any(|d| url_password(d)));
     EnvEntry {
@@ -674,6 +685,10 @@ mod tests {
         assert!(!e("${DB_PASSWORD}").literal_credential);
         assert!(e("${DB_PASSWORD:-hunter2}").literal_credential);
         assert!(e("hunter2").literal_credential);
+        assert!(!e("yes").literal_credential);
+        assert!(!e("FALSE").literal_credential);
+        assert!(!e("${DB_PASSWORD:-1}").literal_credential);
+        assert!(e("${DB_PASSWORD:-10}").literal_credential);
         assert!(!e("$$ESCAPED").injected);
         let u = |v: &str| {
             env_entry(
