@@ -725,13 +725,22 @@ fn ops_of(f: &Found, step: &Step) -> Vec<String> {
     {
         ops.push("health".to_string());
     }
-    let build = (name == "docker"
-        && (arg0 == "build"
-            || all_args.starts_with("buildx build")
-            || all_args.starts_with("buildx bake")
-            || all_args.starts_with("compose build")
-            || all_args.starts_with("image build")))
-        || (name == "docker-compose" && arg0 == "build")
+    let docker = docker_command(&name, &f.args);
+    let docker_is = |path: &[&str]| {
+        docker.as_ref().is_some_and(|w| {
+            w.len() >= path.len() && w.iter().zip(path).all(|(a, b)| a.eq_ignore_ascii_case(b))
+        })
+    };
+    let build = [
+        &["build"][..],
+        &["buildx", "build"],
+        &["buildx", "bake"],
+        &["compose", "build"],
+        &["image", "build"],
+        &["builder", "build"],
+    ]
+    .iter()
+    .any(|p| docker_is(p))
         || matches!(
             name.as_str(),
             "buildctl" | "buildctl-daemonless.sh" | "kaniko" | "executor"
@@ -741,6 +750,91 @@ fn ops_of(f: &Found, step: &Step) -> Vec<String> {
         ops.push("image_build".to_string());
     }
     ops
+}
+
+/// Options of `docker` itself (before the subcommand) that take a value.
+const DOCKER_GLOBAL_VALUE_FLAGS: &[&str] = &[
+    "-c",
+    "--context",
+    "--config",
+    "-H",
+    "--host",
+    "-l",
+    "--log-level",
+    "--tlscacert",
+    "--tlscert",
+    "--tlskey",
+];
+
+/// Options of `docker compose` / `docker-compose` (before its subcommand) that take a value.
+const COMPOSE_GLOBAL_VALUE_FLAGS: &[&str] = &[
+    "-f",
+    "--file",
+    "-p",
+    "--project-name",
+    "--profile",
+    "--env-file",
+    "--project-directory",
+    "--ansi",
+    "--progress",
+    "--parallel",
+    "-c",
+    "--context",
+    "-H",
+    "--host",
+    "--log-level",
+    "--tlscacert",
+    "--tlscert",
+    "--tlskey",
+];
+
+/// Options of `docker buildx` (before its subcommand) that take a value.
+const BUILDX_GLOBAL_VALUE_FLAGS: &[&str] = &["--builder"];
+
+/// The words after the leading options: `-f x --ansi never build api` → `build api`.
+fn skip_global_options<'a>(args: &'a [String], value_flags: &[&str]) -> &'a [String] {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if !a.starts_with('-') {
+            break;
+        }
+        let takes_value = !a.contains('=') && value_flags.contains(&a.as_str());
+        i += if takes_value { 2 } else { 1 };
+    }
+    args.get(i..).unwrap_or_default()
+}
+
+/// The subcommand path of a `docker` or `docker-compose` command, with the global options of
+/// `docker`, `docker compose` and `docker buildx` skipped: `docker --context ci compose -f
+/// x.yml -p app build api` → `compose build api`; `docker-compose -f x build` → `compose
+/// build`. `None` for other programs.
+fn docker_command(name: &str, args: &[String]) -> Option<Vec<String>> {
+    let (group, rest) = match name {
+        "docker" => {
+            let rest = skip_global_options(args, DOCKER_GLOBAL_VALUE_FLAGS);
+            match rest.split_first() {
+                Some((sub, tail)) if sub == "compose" => ("compose", tail),
+                Some((sub, tail)) if sub == "buildx" => ("buildx", tail),
+                _ => return Some(rest.to_vec()),
+            }
+        }
+        "docker-compose" => ("compose", args),
+        _ => return None,
+    };
+    let flags = if group == "compose" {
+        COMPOSE_GLOBAL_VALUE_FLAGS
+    } else {
+        BUILDX_GLOBAL_VALUE_FLAGS
+    };
+    Some(
+        std::iter::once(group.to_string())
+            .chain(skip_global_options(rest, flags).iter().cloned())
+            .collect(),
+    )
 }
 
 /// `docker run` / `podman run` flags that take a value.
@@ -1347,6 +1441,33 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_global_options_are_skipped() {
+        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        let cmd = |n: &str, s: &str| docker_command(n, &words(s)).map(|w| w.join(" "));
+        assert_eq!(
+            cmd(
+                "docker",
+                "--context ci compose -f a.yml -p app --profile x build api"
+            )
+            .as_deref(),
+            Some("compose build api")
+        );
+        assert_eq!(
+            cmd("docker-compose", "--file=a.yml --ansi never build").as_deref(),
+            Some("compose build")
+        );
+        assert_eq!(
+            cmd("docker", "buildx --builder b build .").as_deref(),
+            Some("buildx build .")
+        );
+        assert_eq!(
+            cmd("docker", "compose -f build.yml up").as_deref(),
+            Some("compose up")
+        );
+        assert_eq!(cmd("podman", "build ."), None);
+    }
 
     #[test]
     fn container_runs_name_the_image_tool() {
