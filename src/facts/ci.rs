@@ -749,6 +749,26 @@ fn ops_of(f: &Found, step: &Step) -> Vec<String> {
     if build {
         ops.push("image_build".to_string());
     }
+    // `docker image inspect` / `docker inspect` reads the image size only through a format
+    // template that names it; without one it is an existence check.
+    if let Some(words) = docker
+        .as_ref()
+        .filter(|_| docker_is(&["inspect"]) || docker_is(&["image", "inspect"]))
+    {
+        let mut it = words.iter();
+        let mut reads_size = false;
+        while let Some(w) = it.next() {
+            let template = match w.split_once('=') {
+                Some(("--format" | "-f", v)) => Some(v.to_string()),
+                None if w == "--format" || w == "-f" => it.next().cloned(),
+                _ => None,
+            };
+            reads_size |= template.is_some_and(|t| t.contains("Size"));
+        }
+        if reads_size {
+            ops.push("image_size".to_string());
+        }
+    }
     ops
 }
 
