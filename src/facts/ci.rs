@@ -437,7 +437,7 @@ impl Walker<'_> {
                                 .collect()
                         };
                         for (d, body) in bodies {
-                            self.body(&d, &name, &body, depth);
+                            self.body(&d, &name, &body, &pm.args, depth);
                         }
                     } else {
                         self.tool(&name, &program, &pm.args, &dir, depth);
@@ -523,17 +523,28 @@ impl Walker<'_> {
                 .filter_map(|p| Some((p.dir.clone(), p.scripts.get(&task)?.clone())))
                 .collect();
             for (d, body) in bodies {
-                self.body(&d, &task, &body, depth);
+                self.body(&d, &task, &body, &[], depth);
             }
         }
     }
 
-    /// Follows a script's body (its commands run in the package's directory).
-    fn body(&mut self, dir: &str, name: &str, body: &str, depth: usize) {
-        if depth >= MAX_SCRIPT_DEPTH || !self.visited.insert((dir.to_string(), name.to_string())) {
+    /// Follows a script's body (its commands run in the package's directory). The run's own
+    /// arguments are appended to the body, as package managers do (`npm run lint -- --fix`
+    /// runs `<body> --fix`; `yarn @app verify` with `"@app": "yarn workspace @acme/app"`
+    /// runs `yarn workspace @acme/app verify`).
+    fn body(&mut self, dir: &str, name: &str, body: &str, args: &[String], depth: usize) {
+        let text = std::iter::once(body.trim_end().to_string())
+            .chain(args.iter().map(|a| shell::quote_word(a)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let key = std::iter::once(name)
+            .chain(args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if depth >= MAX_SCRIPT_DEPTH || !self.visited.insert((dir.to_string(), key)) {
             return;
         }
-        let Ok(cmds) = shell::parse_script(body, "package.json", 1, 1) else {
+        let Ok(cmds) = shell::parse_script(&text, "package.json", 1, 1) else {
             return;
         };
         let mut cwd = dir.to_string();
