@@ -380,16 +380,23 @@ fn parse_file(root: &Path, f: &walk::Discovered, compose_files: &BTreeSet<&str>)
         FileKind::GithubWorkflow => FileOutcome::Github(load::github::load(root, &f.rel, &text)),
         FileKind::GitlabCi => FileOutcome::Gitlab(load::gitlab::load(root, &f.rel, &text)),
         FileKind::PackageJson => FileOutcome::Package(load::package_json::load(&f.rel, &text)),
-        FileKind::Compose => compose_outcome(root, f, &text, compose_files, false)
-            .unwrap_or_else(|| {
+        FileKind::Compose => {
+            compose_outcome(root, f, &text, compose_files, false).unwrap_or_else(|| {
                 kind = FileKind::YamlCandidate;
                 FileOutcome::Rules(load::prometheus::probe(&f.rel, &text))
-            }),
+            })
+        }
         FileKind::GithubAction => FileOutcome::Yaml(load::yaml::check(&f.rel, &text)),
         FileKind::YamlCandidate | FileKind::JsSource => {
             let probe = load::prometheus::probe(&f.rel, &text);
-            let nothing = probe.file.is_none() && probe.errors.is_empty() && probe.skipped.is_none();
-            let name = f.rel.rsplit('/').next().unwrap_or(&f.rel).to_ascii_lowercase();
+            let nothing =
+                probe.file.is_none() && probe.errors.is_empty() && probe.skipped.is_none();
+            let name = f
+                .rel
+                .rsplit('/')
+                .next()
+                .unwrap_or(&f.rel)
+                .to_ascii_lowercase();
             let gitlab_name = name.starts_with(".gitlab-ci.");
             match (nothing && !gitlab_name && load::compose::may_be_compose(&text))
                 .then(|| compose_outcome(root, f, &text, compose_files, true))

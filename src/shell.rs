@@ -1592,9 +1592,18 @@ mod tests {
 
     #[test]
     fn quoted_words_parse_back_as_themselves() {
-        for w in ["verify", "--max-warnings=0", "a b", "it's", "$HOME", "", "x;y", "*"] {
-            let cmds = parse_script(&format!("echo {}", quote_word(w)), "f", 1, 1)
-                .unwrap_or_default();
+        for w in [
+            "verify",
+            "--max-warnings=0",
+            "a b",
+            "it's",
+            "$HOME",
+            "",
+            "x;y",
+            "*",
+        ] {
+            let cmds =
+                parse_script(&format!("echo {}", quote_word(w)), "f", 1, 1).unwrap_or_default();
             assert_eq!(cmds.len(), 1, "{w}");
             assert_eq!(cmds[0].args, vec![w.to_string()], "{w}");
         }

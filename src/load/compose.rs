@@ -768,7 +768,10 @@ mod tests {
         let is = |text: &str, by_content: bool| {
             parse_compose("x.yml", text, by_content).map(|d| d.is_some())
         };
-        assert_eq!(is("services:\n  db:\n    image: postgres\n", true), Ok(true));
+        assert_eq!(
+            is("services:\n  db:\n    image: postgres\n", true),
+            Ok(true)
+        );
         assert_eq!(is("services:\n  app:\n    build: .\n", true), Ok(true));
         assert_eq!(is("services:\n  mail:\n    host: x\n", true), Ok(false));
         assert_eq!(is("services: [a, b]\n", true), Ok(false));
