@@ -164,8 +164,35 @@ pub fn load_root(
         .filter(|f| f.kind != FileKind::JsSource)
         .map(|f| (f, parse_file(root, f, &compose_files)))
         .collect();
+    // GitLab CI files and their local includes are never Compose files, whatever their
+    // name or content.
+    let gitlab_files: BTreeSet<String> = parsed
+        .iter()
+        .filter_map(|(_, p)| match p {
+            Parsed::Read(_, _, o) => match o.as_ref() {
+                FileOutcome::Gitlab(Ok(g)) => Some(g.sources.iter().map(|(p, _)| p.clone())),
+                _ => None,
+            },
+            Parsed::Unreadable(_) => None,
+        })
+        .flatten()
+        .collect();
     for (f, parsed) in parsed {
-        let kind = f.kind;
+        let (text, kind, outcome) = match parsed {
+            Parsed::Unreadable(e) => {
+                if f.kind != FileKind::YamlCandidate {
+                    repo.files.push(InputFile {
+                        path: f.rel.clone(),
+                        kind: kind_name(f.kind).to_string(),
+                        loc: Location::file_start(&f.rel),
+                    });
+                    fail(&mut repo, &mut unloadable, e, true);
+                }
+                continue;
+            }
+            Parsed::Read(_, FileKind::Compose, _) if gitlab_files.contains(&f.rel) => continue,
+            Parsed::Read(text, kind, outcome) => (text, kind, outcome),
+        };
         if kind != FileKind::YamlCandidate {
             repo.files.push(InputFile {
                 path: f.rel.clone(),
@@ -173,15 +200,6 @@ pub fn load_root(
                 loc: Location::file_start(&f.rel),
             });
         }
-        let (text, outcome) = match parsed {
-            Parsed::Unreadable(e) => {
-                if kind != FileKind::YamlCandidate {
-                    fail(&mut repo, &mut unloadable, e, true);
-                }
-                continue;
-            }
-            Parsed::Read(text, outcome) => (text, outcome),
-        };
         let mut keep = kind != FileKind::YamlCandidate;
         match *outcome {
             FileOutcome::Dockerfile(r) => match r {
@@ -333,8 +351,10 @@ pub fn load_root(
 enum Parsed {
     /// The file could not be read.
     Unreadable(LoadError),
-    /// Its text and what its loader made of it.
-    Read(String, Box<FileOutcome>),
+    /// Its text, its kind as confirmed by its content (a YAML candidate can turn out to be a
+    /// Compose file, a file named like a Compose file a Kubernetes manifest), and what its
+    /// loader made of it.
+    Read(String, FileKind, Box<FileOutcome>),
 }
 
 /// What a file's loader returned.
@@ -354,28 +374,56 @@ fn parse_file(root: &Path, f: &walk::Discovered, compose_files: &BTreeSet<&str>)
         Ok(t) => t,
         Err(e) => return Parsed::Unreadable(e),
     };
+    let mut kind = f.kind;
     let outcome = match f.kind {
         FileKind::Dockerfile => FileOutcome::Dockerfile(load::dockerfile::load(&f.rel, &text, &[])),
         FileKind::GithubWorkflow => FileOutcome::Github(load::github::load(root, &f.rel, &text)),
         FileKind::GitlabCi => FileOutcome::Gitlab(load::gitlab::load(root, &f.rel, &text)),
         FileKind::PackageJson => FileOutcome::Package(load::package_json::load(&f.rel, &text)),
-        FileKind::Compose => compose_outcome(root, f, &text, compose_files),
+        FileKind::Compose => {
+            compose_outcome(root, f, &text, compose_files, false).unwrap_or_else(|| {
+                kind = FileKind::YamlCandidate;
+                FileOutcome::Rules(load::prometheus::probe(&f.rel, &text))
+            })
+        }
         FileKind::GithubAction => FileOutcome::Yaml(load::yaml::check(&f.rel, &text)),
         FileKind::YamlCandidate | FileKind::JsSource => {
-            FileOutcome::Rules(load::prometheus::probe(&f.rel, &text))
+            let probe = load::prometheus::probe(&f.rel, &text);
+            let nothing =
+                probe.file.is_none() && probe.errors.is_empty() && probe.skipped.is_none();
+            let name = f
+                .rel
+                .rsplit('/')
+                .next()
+                .unwrap_or(&f.rel)
+                .to_ascii_lowercase();
+            let gitlab_name = name.starts_with(".gitlab-ci.");
+            match (nothing && !gitlab_name && load::compose::may_be_compose(&text))
+                .then(|| compose_outcome(root, f, &text, compose_files, true))
+                .flatten()
+            {
+                Some(compose) => {
+                    kind = FileKind::Compose;
+                    compose
+                }
+                None => FileOutcome::Rules(probe),
+            }
         }
     };
-    Parsed::Read(text, Box::new(outcome))
+    Parsed::Read(text, kind, Box::new(outcome))
 }
 
 /// A Compose file: an override whose base exists is only checked (its base's project merges
 /// it); any other file is a project, with its directory's override merged when it is a base.
+/// `None` when the file is no Compose file after all (a Kubernetes manifest; for a file found
+/// `by_content`, one without the Compose shape).
 fn compose_outcome(
     root: &Path,
     f: &walk::Discovered,
     text: &str,
     compose_files: &BTreeSet<&str>,
-) -> FileOutcome {
+    by_content: bool,
+) -> Option<FileOutcome> {
     let dir = load::dir_of(&f.rel);
     let in_dir = |name: &str| {
         if dir.is_empty() {
@@ -399,16 +447,23 @@ fn compose_outcome(
                     .any(|o| in_dir(o) == f.rel)
         });
         if has_base {
-            return FileOutcome::Yaml(load::yaml::check(&f.rel, text));
+            return Some(FileOutcome::Yaml(load::yaml::check(&f.rel, text)));
         }
     }
+    let doc = match load::compose::parse_compose(&f.rel, text, by_content) {
+        Ok(Some(doc)) => doc,
+        Ok(None) => return None,
+        Err(e) => return Some(FileOutcome::Compose(Err(e))),
+    };
     let over = load::compose::override_names(&f.rel)
         .iter()
         .map(|o| in_dir(o))
         .find(|o| compose_files.contains(o.as_str()));
     let over_text = over.as_ref().and_then(|o| read_text(&root.join(o), o).ok());
     let over_pair = over.as_deref().zip(over_text.as_deref());
-    FileOutcome::Compose(load::compose::load(root, &f.rel, text, over_pair))
+    Some(FileOutcome::Compose(load::compose::load_doc(
+        root, &f.rel, doc, over_pair,
+    )))
 }
 
 /// Final stages follow the builds that target each Dockerfile (Compose `build.target`).

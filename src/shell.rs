@@ -128,6 +128,20 @@ pub enum ShellError {
     },
 }
 
+/// `word` quoted for a shell command line, so that it parses back as the one word: left
+/// bare when it holds only characters without meaning to the shell, else single-quoted.
+pub fn quote_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// Parses `script`, the text of a shell script found in `file` starting at line `first_line`,
 /// column `first_col` (both 1-based), and returns its simple commands in source order.
 ///
@@ -1575,6 +1589,25 @@ fn same_line(a: &ast::AndOrList, b: &ast::AndOrList) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_words_parse_back_as_themselves() {
+        for w in [
+            "verify",
+            "--max-warnings=0",
+            "a b",
+            "it's",
+            "$HOME",
+            "",
+            "x;y",
+            "*",
+        ] {
+            let cmds =
+                parse_script(&format!("echo {}", quote_word(w)), "f", 1, 1).unwrap_or_default();
+            assert_eq!(cmds.len(), 1, "{w}");
+            assert_eq!(cmds[0].args, vec![w.to_string()], "{w}");
+        }
+    }
 
     fn parse(script: &str) -> Vec<Command> {
         match parse_script(script, "ci.yml", 1, 1) {

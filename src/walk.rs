@@ -1,6 +1,6 @@
 //! File discovery: the one place that builds the `ignore` walker and classifies every file of
-//! a repository root into the input kinds of the catalog (by name, and for alert rules by a
-//! cheap content probe that the loader confirms).
+//! a repository root into the input kinds of the catalog (by name, and for alert rules and
+//! Compose files not named as such by a cheap content probe that the loader confirms).
 
 use std::path::{Path, PathBuf};
 
@@ -51,10 +51,12 @@ pub enum FileKind {
     /// A Dockerfile: `Dockerfile`, `Dockerfile.*`, `*.Dockerfile`, `Containerfile`,
     /// `Containerfile.*` outside `.devcontainer/`; templates (`.hbs`, `.j2`, ...) excluded.
     Dockerfile,
-    /// A Compose file: `compose.y*ml`, `compose.*.y*ml`, `docker-compose.y*ml`,
-    /// `docker-compose.*.y*ml`.
+    /// A Compose file by name: `compose.y*ml`, `docker-compose*.y*ml`, `*compose*.y*ml`
+    /// (`docker-compose-dev.yml`, `local.docker-compose.yaml`, `dev.compose.yml`). Other YAML
+    /// files can be Compose files by content (see [`FileKind::YamlCandidate`]).
     Compose,
-    /// Any other YAML file: a Prometheus rules candidate, confirmed by content when loaded.
+    /// Any other YAML file: a Prometheus rules or Compose candidate, confirmed by content when
+    /// loaded.
     YamlCandidate,
     /// A `package.json`.
     PackageJson,
@@ -241,10 +243,7 @@ pub fn is_compose_name(lower: &str) -> bool {
     else {
         return false;
     };
-    stem == "compose"
-        || stem == "docker-compose"
-        || stem.starts_with("compose.")
-        || stem.starts_with("docker-compose.")
+    stem.contains("compose")
 }
 
 #[cfg(test)]
@@ -287,7 +286,12 @@ mod tests {
             ("docker-compose.yml", Some(FileKind::Compose)),
             ("docker-compose.prod.yml", Some(FileKind::Compose)),
             ("compose.override.yaml", Some(FileKind::Compose)),
-            ("my-compose.yml", Some(FileKind::YamlCandidate)),
+            ("my-compose.yml", Some(FileKind::Compose)),
+            ("docker-compose-dev.yml", Some(FileKind::Compose)),
+            ("local.docker-compose.yaml", Some(FileKind::Compose)),
+            ("dev.compose.yml", Some(FileKind::Compose)),
+            ("compose.json", None),
+            ("stack.yml", Some(FileKind::YamlCandidate)),
             ("monitoring/alerts.yml", Some(FileKind::YamlCandidate)),
             ("package.json", Some(FileKind::PackageJson)),
             ("src/api/health/route.ts", Some(FileKind::JsSource)),

@@ -482,7 +482,7 @@ impl Walker<'_> {
                                 .collect()
                         };
                         for (d, body) in bodies {
-                            self.body(&d, &name, &body, depth);
+                            self.body(&d, &name, &body, &pm.args, depth);
                         }
                     } else {
                         self.tool(&name, &program, &pm.args, &dir, depth);
@@ -568,17 +568,28 @@ impl Walker<'_> {
                 .filter_map(|p| Some((p.dir.clone(), p.scripts.get(&task)?.clone())))
                 .collect();
             for (d, body) in bodies {
-                self.body(&d, &task, &body, depth);
+                self.body(&d, &task, &body, &[], depth);
             }
         }
     }
 
-    /// Follows a script's body (its commands run in the package's directory).
-    fn body(&mut self, dir: &str, name: &str, body: &str, depth: usize) {
-        if depth >= MAX_SCRIPT_DEPTH || !self.visited.insert((dir.to_string(), name.to_string())) {
+    /// Follows a script's body (its commands run in the package's directory). The run's own
+    /// arguments are appended to the body, as package managers do (`npm run lint -- --fix`
+    /// runs `<body> --fix`; `yarn @app verify` with `"@app": "yarn workspace @acme/app"`
+    /// runs `yarn workspace @acme/app verify`).
+    fn body(&mut self, dir: &str, name: &str, body: &str, args: &[String], depth: usize) {
+        let text = std::iter::once(body.trim_end().to_string())
+            .chain(args.iter().map(|a| shell::quote_word(a)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let key = std::iter::once(name)
+            .chain(args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if depth >= MAX_SCRIPT_DEPTH || !self.visited.insert((dir.to_string(), key)) {
             return;
         }
-        let Ok(cmds) = shell::parse_script(body, "package.json", 1, 1) else {
+        let Ok(cmds) = shell::parse_script(&text, "package.json", 1, 1) else {
             return;
         };
         let mut cwd = dir.to_string();
@@ -770,13 +781,22 @@ fn ops_of(f: &Found, step: &Step) -> Vec<String> {
     {
         ops.push("health".to_string());
     }
-    let build = (name == "docker"
-        && (arg0 == "build"
-            || all_args.starts_with("buildx build")
-            || all_args.starts_with("buildx bake")
-            || all_args.starts_with("compose build")
-            || all_args.starts_with("image build")))
-        || (name == "docker-compose" && arg0 == "build")
+    let docker = docker_command(&name, &f.args);
+    let docker_is = |path: &[&str]| {
+        docker.as_ref().is_some_and(|w| {
+            w.len() >= path.len() && w.iter().zip(path).all(|(a, b)| a.eq_ignore_ascii_case(b))
+        })
+    };
+    let build = [
+        &["build"][..],
+        &["buildx", "build"],
+        &["buildx", "bake"],
+        &["compose", "build"],
+        &["image", "build"],
+        &["builder", "build"],
+    ]
+    .iter()
+    .any(|p| docker_is(p))
         || matches!(
             name.as_str(),
             "buildctl" | "buildctl-daemonless.sh" | "kaniko" | "executor"
@@ -785,7 +805,112 @@ fn ops_of(f: &Found, step: &Step) -> Vec<String> {
     if build {
         ops.push("image_build".to_string());
     }
+    // `docker image inspect` / `docker inspect` reads the image size only through a format
+    // template that names it; without one it is an existence check.
+    if let Some(words) = docker
+        .as_ref()
+        .filter(|_| docker_is(&["inspect"]) || docker_is(&["image", "inspect"]))
+    {
+        let mut it = words.iter();
+        let mut reads_size = false;
+        while let Some(w) = it.next() {
+            let template = match w.split_once('=') {
+                Some(("--format" | "-f", v)) => Some(v.to_string()),
+                None if w == "--format" || w == "-f" => it.next().cloned(),
+                _ => None,
+            };
+            reads_size |= template.is_some_and(|t| t.contains("Size"));
+        }
+        if reads_size {
+            ops.push("image_size".to_string());
+        }
+    }
     ops
+}
+
+/// Options of `docker` itself (before the subcommand) that take a value.
+const DOCKER_GLOBAL_VALUE_FLAGS: &[&str] = &[
+    "-c",
+    "--context",
+    "--config",
+    "-H",
+    "--host",
+    "-l",
+    "--log-level",
+    "--tlscacert",
+    "--tlscert",
+    "--tlskey",
+];
+
+/// Options of `docker compose` / `docker-compose` (before its subcommand) that take a value.
+const COMPOSE_GLOBAL_VALUE_FLAGS: &[&str] = &[
+    "-f",
+    "--file",
+    "-p",
+    "--project-name",
+    "--profile",
+    "--env-file",
+    "--project-directory",
+    "--ansi",
+    "--progress",
+    "--parallel",
+    "-c",
+    "--context",
+    "-H",
+    "--host",
+    "--log-level",
+    "--tlscacert",
+    "--tlscert",
+    "--tlskey",
+];
+
+/// Options of `docker buildx` (before its subcommand) that take a value.
+const BUILDX_GLOBAL_VALUE_FLAGS: &[&str] = &["--builder"];
+
+/// The words after the leading options: `-f x --ansi never build api` → `build api`.
+fn skip_global_options<'a>(args: &'a [String], value_flags: &[&str]) -> &'a [String] {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if !a.starts_with('-') {
+            break;
+        }
+        let takes_value = !a.contains('=') && value_flags.contains(&a.as_str());
+        i += if takes_value { 2 } else { 1 };
+    }
+    args.get(i..).unwrap_or_default()
+}
+
+/// The subcommand path of a `docker` or `docker-compose` command, with the global options of
+/// `docker`, `docker compose` and `docker buildx` skipped: `docker --context ci compose -f
+/// x.yml -p app build api` → `compose build api`; `docker-compose -f x build` → `compose
+/// build`. `None` for other programs.
+fn docker_command(name: &str, args: &[String]) -> Option<Vec<String>> {
+    let (group, rest) = match name {
+        "docker" => {
+            let rest = skip_global_options(args, DOCKER_GLOBAL_VALUE_FLAGS);
+            match rest.split_first() {
+                Some((sub, tail)) if sub == "compose" => ("compose", tail),
+                Some((sub, tail)) if sub == "buildx" => ("buildx", tail),
+                _ => return Some(rest.to_vec()),
+            }
+        }
+        "docker-compose" => ("compose", args),
+        _ => return None,
+    };
+    let flags = if group == "compose" {
+        COMPOSE_GLOBAL_VALUE_FLAGS
+    } else {
+        BUILDX_GLOBAL_VALUE_FLAGS
+    };
+    Some(
+        std::iter::once(group.to_string())
+            .chain(skip_global_options(rest, flags).iter().cloned())
+            .collect(),
+    )
 }
 
 /// `docker run` / `podman run` flags that take a value.
@@ -1450,6 +1575,33 @@ fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_global_options_are_skipped() {
+        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        let cmd = |n: &str, s: &str| docker_command(n, &words(s)).map(|w| w.join(" "));
+        assert_eq!(
+            cmd(
+                "docker",
+                "--context ci compose -f a.yml -p app --profile x build api"
+            )
+            .as_deref(),
+            Some("compose build api")
+        );
+        assert_eq!(
+            cmd("docker-compose", "--file=a.yml --ansi never build").as_deref(),
+            Some("compose build")
+        );
+        assert_eq!(
+            cmd("docker", "buildx --builder b build .").as_deref(),
+            Some("buildx build .")
+        );
+        assert_eq!(
+            cmd("docker", "compose -f build.yml up").as_deref(),
+            Some("compose up")
+        );
+        assert_eq!(cmd("podman", "build ."), None);
+    }
 
     #[test]
     fn container_runs_name_the_image_tool() {

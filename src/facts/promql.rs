@@ -16,11 +16,13 @@ pub struct ExprFacts {
     pub threshold: f64,
     /// Whether the alert fires when the query goes above the threshold (`>`/`>=`).
     pub above: bool,
-    /// `percent` when the query multiplies by 100, else `ratio`.
+    /// `percent` when the query's product/quotient chain has a factor 100 (`100 * a / b`,
+    /// `a / b * 100`), else `ratio`.
     pub scale: String,
-    /// Whether the query (below the comparison and any `* 100`) is a division.
+    /// Whether the query (below the comparison, without the factor 100) divides by something
+    /// that is not a number: its product/quotient chain has a non-constant divisor.
     pub is_ratio: bool,
-    /// Whether the numerator of that division selects 5xx responses (a matcher on a
+    /// Whether the numerator of that division (the chain's multiplied factors) selects 5xx responses (a matcher on a
     /// status/code label with a value such as `5..`, `5.*`, `5xx`, `^5..$`).
     pub numerator_5xx: bool,
     /// Whether any selector of the expression selects 5xx responses.
@@ -51,24 +53,33 @@ pub fn facts(expr: &Expr) -> ExprFacts {
         }
         None => expr,
     };
-    let (inner, percent) = strip_percent(query, 0);
-    if percent {
+    // The query as a product/quotient chain: `100 * a / b`, `a * 100 / b`, `(a / b) * 100`
+    // and `100 * (a / b)` are all the factors `100`, `a` over `b`.
+    let mut chain = Chain::default();
+    chain.add(query, false, 0);
+    let hundred = |x: &&Expr| matches!(unwrap(x, 0), Some(Expr::NumberLiteral(n)) if (n.val - 100.0).abs() < f64::EPSILON);
+    if let Some(i) = chain.num.iter().position(hundred) {
         f.scale = "percent".to_string();
+        chain.num.remove(i);
     }
-    match unwrap(inner, 0) {
-        Some(Expr::Binary(b)) if b.op.to_string() == "/" => {
-            f.is_ratio = true;
-            let mut num = ExprFacts::default();
-            walk(&b.lhs, &mut num, 0);
-            f.numerator_5xx = num.selects_5xx;
+    let constant = |x: &&Expr| matches!(unwrap(x, 0), Some(Expr::NumberLiteral(_)));
+    if chain.den.iter().any(|x| !constant(x)) {
+        f.is_ratio = true;
+        let mut num = ExprFacts::default();
+        for x in &chain.num {
+            walk(x, &mut num, 0);
         }
-        Some(Expr::VectorSelector(vs)) => f.query_metric = vs.name.clone().unwrap_or_default(),
-        Some(Expr::Aggregate(a)) => {
-            if let Some(Expr::VectorSelector(vs)) = unwrap(&a.expr, 0) {
-                f.query_metric = vs.name.clone().unwrap_or_default();
+        f.numerator_5xx = num.selects_5xx;
+    } else if let [one] = chain.num.as_slice() {
+        match unwrap(one, 0) {
+            Some(Expr::VectorSelector(vs)) => f.query_metric = vs.name.clone().unwrap_or_default(),
+            Some(Expr::Aggregate(a)) => {
+                if let Some(Expr::VectorSelector(vs)) = unwrap(&a.expr, 0) {
+                    f.query_metric = vs.name.clone().unwrap_or_default();
+                }
             }
+            _ => {}
         }
-        _ => {}
     }
     f.metrics.sort();
     f.metrics.dedup();
@@ -165,23 +176,40 @@ fn comparison(e: &Expr, depth: usize) -> Option<(String, f64, &Expr)> {
     None
 }
 
-/// Strips a top `* 100` (either side); says whether it was there.
-fn strip_percent(e: &Expr, depth: usize) -> (&Expr, bool) {
-    let Some(u) = unwrap(e, depth) else {
-        return (e, false);
-    };
-    if let Expr::Binary(b) = u
-        && b.op.to_string() == "*"
-    {
-        let hundred = |x: &Expr| matches!(unwrap(x, 0), Some(Expr::NumberLiteral(n)) if (n.val - 100.0).abs() < f64::EPSILON);
-        if hundred(&b.rhs) {
-            return (&b.lhs, true);
+/// The factors of a product/quotient chain, through parentheses: those multiplied (`num`)
+/// and those divided by (`den`). `a / (b / c)` has `a`, `c` over `b`.
+#[derive(Default)]
+struct Chain<'a> {
+    num: Vec<&'a Expr>,
+    den: Vec<&'a Expr>,
+}
+
+impl<'a> Chain<'a> {
+    fn add(&mut self, e: &'a Expr, inverted: bool, depth: usize) {
+        let Some(u) = unwrap(e, depth).filter(|_| depth <= MAX_DEPTH) else {
+            return;
+        };
+        if let Expr::Binary(b) = u {
+            match b.op.to_string().as_str() {
+                "*" => {
+                    self.add(&b.lhs, inverted, depth + 1);
+                    self.add(&b.rhs, inverted, depth + 1);
+                    return;
+                }
+                "/" => {
+                    self.add(&b.lhs, inverted, depth + 1);
+                    self.add(&b.rhs, !inverted, depth + 1);
+                    return;
+                }
+                _ => {}
+            }
         }
-        if hundred(&b.lhs) {
-            return (&b.rhs, true);
+        if inverted {
+            self.den.push(u);
+        } else {
+            self.num.push(u);
         }
     }
-    (u, false)
 }
 
 /// Whether a matcher value selects 5xx status codes.
@@ -295,6 +323,33 @@ mod tests {
         let f = of(r#"rate(x{status!~"5.."}[5m]) > 1"#);
         assert!(!f.selects_5xx);
         assert_eq!(of("up == 0").op, "==");
+    }
+
+    #[test]
+    fn the_percent_factor_anywhere_in_the_chain() {
+        for e in [
+            "100 * a / b > 90",
+            "a * 100 / b > 90",
+            "100 * (a / b) > 90",
+            "(a / b) * 100 > 90",
+            "a / b * 100 > 90",
+            "(100 * a) / (b) > 90",
+        ] {
+            let f = of(e);
+            assert_eq!(
+                (f.scale.as_str(), f.is_ratio, f.threshold),
+                ("percent", true, 90.0),
+                "{e}"
+            );
+        }
+        let f = of(r#"100 * sum(rate(x{status=~"5.."}[5m])) / sum(rate(x[5m])) > 5"#);
+        assert!(f.numerator_5xx && f.is_ratio);
+        // Dividing by a constant converts units; it is no ratio.
+        let f = of("node_memory_used_bytes / 1024 / 1024 > 900");
+        assert_eq!((f.scale.as_str(), f.is_ratio), ("ratio", false));
+        // The 5xx selector in the divisor is no 5xx numerator.
+        let f = of(r#"sum(rate(x[5m])) / sum(rate(x{status=~"5.."}[5m])) > 5"#);
+        assert!(f.is_ratio && !f.numerator_5xx);
     }
 
     #[test]

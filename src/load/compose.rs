@@ -117,7 +117,59 @@ pub fn load(
     text: &str,
     override_file: Option<(&str, &str)>,
 ) -> Result<Loaded, LoadError> {
-    let doc = parse_doc(rel, text)?;
+    load_doc(root, rel, parse_doc(rel, text)?, override_file)
+}
+
+/// Cheap textual pre-filter: could this text be a Compose file?
+pub fn may_be_compose(text: &str) -> bool {
+    text.contains("services") && (text.contains("image") || text.contains("build"))
+}
+
+/// Whether some document of a YAML stream is a Kubernetes manifest (top-level `apiVersion`
+/// or `kind`).
+fn is_kubernetes(docs: &[YNode]) -> bool {
+    docs.iter()
+        .any(|d| d.entry("apiVersion").is_some() || d.entry("kind").is_some())
+}
+
+/// Whether a document has the shape of a Compose file: a top-level `services:` mapping in
+/// which some service has `image:` or `build:`.
+fn has_compose_shape(doc: &YNode) -> bool {
+    doc.entry("services").is_some_and(|(_, services)| {
+        services
+            .entries()
+            .iter()
+            .any(|(_, s)| s.entry("image").is_some() || s.entry("build").is_some())
+    })
+}
+
+/// Reads a YAML file as a Compose file: its document, or `None` when it is not one. A
+/// Kubernetes manifest (a document with top-level `apiVersion`/`kind`) never is; a file found
+/// `by_content` (not named as a Compose file) is one only when its document has the Compose
+/// shape ([`has_compose_shape`]), and one that does not parse is then no Compose file either.
+pub fn parse_compose(rel: &str, text: &str, by_content: bool) -> Result<Option<YNode>, LoadError> {
+    let docs = match ytree::parse(rel, text) {
+        Ok(d) => d,
+        Err(_) if by_content => return Ok(None),
+        Err(YamlFailure::Invalid(e) | YamlFailure::Template(e)) => return Err(e),
+    };
+    if is_kubernetes(&docs) {
+        return Ok(None);
+    }
+    let doc = first_doc(rel, docs)?;
+    if by_content && !has_compose_shape(&doc) {
+        return Ok(None);
+    }
+    Ok(Some(doc))
+}
+
+/// [`load`] of an already parsed document.
+pub fn load_doc(
+    root: &Path,
+    rel: &str,
+    doc: YNode,
+    override_file: Option<(&str, &str)>,
+) -> Result<Loaded, LoadError> {
     let mut ctx = Ctx {
         root,
         errors: Vec::new(),
@@ -164,6 +216,11 @@ fn parse_doc(rel: &str, text: &str) -> Result<YNode, LoadError> {
     let docs = ytree::parse(rel, text).map_err(|e| match e {
         YamlFailure::Invalid(e) | YamlFailure::Template(e) => e,
     })?;
+    first_doc(rel, docs)
+}
+
+/// The first non-null document of a stream, which must be a mapping.
+fn first_doc(rel: &str, docs: Vec<YNode>) -> Result<YNode, LoadError> {
     let doc = docs.into_iter().find(|d| !d.is_null()).unwrap_or(YNode {
         value: YValue::Map(Vec::new()),
         line: 1,
@@ -612,6 +669,14 @@ fn url_password(text: &str) -> bool {
     }
 }
 
+/// Whether a value is a boolean-like flag: `true`, `false`, `yes`, `no`, `0` or `1` (any case).
+fn is_flag_value(v: &str) -> bool {
+    let v = v.trim();
+    ["true", "false", "yes", "no", "0", "1"]
+        .iter()
+        .any(|f| v.eq_ignore_ascii_case(f))
+}
+
 fn env_entry(name: String, value: String, has_value: bool, loc: Location) -> EnvEntry {
     let parts = parse_interp(&value);
     let literal = !parts.iter().any(|p| matches!(p, Part::Var { .. }));
@@ -630,8 +695,12 @@ fn env_entry(name: String, value: String, has_value: bool, loc: Location) -> Env
             .and_then(|(_, r)| r.split('@').next())
             .and_then(|u| u.split_once(':'))
             .is_some_and(|(_, p)| !p.contains('$'));
+    // A flag value (`MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`) switches a setting; it is no secret.
+    let secret_literal = |v: &str| !v.trim().is_empty() && !is_flag_value(v);
     let literal_credential = has_value
-        && ((secret_name && ((literal && !value.trim().is_empty()) || !defaults.is_empty()))
+        && ((secret_name
+            && ((literal && secret_literal(&value))
+                || defaults.iter().any(|d| secret_literal(d))))
             || raw_url_password
             || defaults.iter().any(|d| url_password(d)));
     EnvEntry {
@@ -674,6 +743,10 @@ mod tests {
         assert!(!e("${DB_PASSWORD}").literal_credential);
         assert!(e("${DB_PASSWORD:-hunter2}").literal_credential);
         assert!(e("hunter2").literal_credential);
+        assert!(!e("yes").literal_credential);
+        assert!(!e("FALSE").literal_credential);
+        assert!(!e("${DB_PASSWORD:-1}").literal_credential);
+        assert!(e("${DB_PASSWORD:-10}").literal_credential);
         assert!(!e("$$ESCAPED").injected);
         let u = |v: &str| {
             env_entry(
@@ -688,6 +761,27 @@ mod tests {
         assert!(!u("postgres://db:5432/medusa").literal_credential);
         assert!(u("${DATABASE_URL:-postgres://u:p@db/x}").literal_credential);
         assert!(u("${DATABASE_URL}").injected);
+    }
+
+    #[test]
+    fn compose_files_by_content() {
+        let is = |text: &str, by_content: bool| {
+            parse_compose("x.yml", text, by_content).map(|d| d.is_some())
+        };
+        assert_eq!(
+            is("services:\n  db:\n    image: postgres\n", true),
+            Ok(true)
+        );
+        assert_eq!(is("services:\n  app:\n    build: .\n", true), Ok(true));
+        assert_eq!(is("services:\n  mail:\n    host: x\n", true), Ok(false));
+        assert_eq!(is("services: [a, b]\n", true), Ok(false));
+        assert_eq!(is("services: [\n", true), Ok(false));
+        let k8s = "apiVersion: v1\nkind: List\nservices:\n  db:\n    image: postgres\n";
+        assert_eq!(is(k8s, true), Ok(false));
+        assert_eq!(is(k8s, false), Ok(false));
+        // Named as a Compose file: any mapping is read, and a syntax error is reported.
+        assert_eq!(is("services: {}\n", false), Ok(true));
+        assert!(is("services: [\n", false).is_err());
     }
 
     #[test]

@@ -744,7 +744,12 @@ impl<'s> Walker<'s> {
     /// `healthRouter` imported from `./routes/health`, `require('./routes/health')`,
     /// `health.router`, `createHealthRouter(deps)`, `new HealthController(deps).router`.
     fn handler_module(&self, arg: &Argument<'_>) -> Option<String> {
-        let mut expr = arg.as_expression()?.get_inner_expression();
+        self.handler_module_of(arg.as_expression()?)
+    }
+
+    /// [`Self::handler_module`] of an expression.
+    fn handler_module_of(&self, expr: &Expression<'_>) -> Option<String> {
+        let mut expr = expr.get_inner_expression();
         for _ in 0..8 {
             if let Some(spec) = module_of(expr) {
                 return Some(spec);
@@ -815,6 +820,38 @@ impl<'s> Walker<'s> {
                 method: method.to_string(),
                 loc: self.loc(call.span),
                 handler: handler.clone(),
+            });
+        }
+    }
+
+    /// Routes of a route table: the string keys starting with `/` of an object literal's
+    /// `routes` property (`Bun.serve({ routes: { '/health': handler } })`), each declared at
+    /// its key.
+    fn route_table(&mut self, o: &ObjectExpression<'_>) {
+        let table = o.properties.iter().find_map(|p| match p {
+            ObjectPropertyKind::ObjectProperty(p)
+                if p.key.static_name().as_deref() == Some("routes") =>
+            {
+                match p.value.get_inner_expression() {
+                    Expression::ObjectExpression(t) => Some(t),
+                    _ => None,
+                }
+            }
+            _ => None,
+        });
+        let Some(table) = table else { return };
+        for p in &table.properties {
+            let ObjectPropertyKind::ObjectProperty(p) = p else {
+                continue;
+            };
+            let Some(path) = p.key.static_name().filter(|k| k.starts_with('/')) else {
+                continue;
+            };
+            self.out.routes.push(RawRoute {
+                path: path.to_string(),
+                method: "route".to_string(),
+                loc: self.loc(p.span),
+                handler: self.handler_module_of(&p.value),
             });
         }
     }
@@ -1135,6 +1172,11 @@ impl<'a> Visit<'a> for Walker<'_> {
         walk::walk_call_expression(self, it);
         self.in_scope_callback -= 1;
         self.scopes.truncate(self.scopes.len() - pushed);
+    }
+
+    fn visit_object_expression(&mut self, it: &ObjectExpression<'a>) {
+        self.route_table(it);
+        walk::walk_object_expression(self, it);
     }
 
     fn visit_new_expression(&mut self, it: &NewExpression<'a>) {
