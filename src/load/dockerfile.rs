@@ -121,7 +121,7 @@ impl Builder<'_> {
     }
 
     fn instruction(&mut self, ins: &DfInstruction<'_>) {
-        let (keyword, span) = instruction_span(ins);
+        let (keyword, span) = instruction_span(ins, self.text);
         let loc = self.loc(span.start, span.end);
         let text = self
             .text
@@ -133,9 +133,11 @@ impl Builder<'_> {
                     .to_string()
             })
             .unwrap_or_default();
+        // A `FROM` starts the stage it belongs to.
+        let own_stage = matches!(ins, DfInstruction::From(_)) as i64;
         self.instructions.push(Instruction {
             keyword: keyword.to_string(),
-            stage: self.stages.len() as i64 - 1,
+            stage: self.stages.len() as i64 - 1 + own_stage,
             text,
             loc: loc.clone(),
         });
@@ -469,7 +471,10 @@ fn source_paths(src: &[Source<'_>]) -> Vec<String> {
 }
 
 /// The keyword and the byte span of a whole instruction.
-fn instruction_span(ins: &DfInstruction<'_>) -> (&'static str, std::ops::Range<usize>) {
+fn instruction_span(
+    ins: &DfInstruction<'_>,
+    text: &str,
+) -> (&'static str, std::ops::Range<usize>) {
     use DfInstruction as I;
     fn cmd_end(c: &DfCommand<'_>) -> usize {
         match c {
@@ -501,14 +506,50 @@ fn instruction_span(ins: &DfInstruction<'_>) -> (&'static str, std::ops::Range<u
             e.expose.span.start..e.arguments.last().map_or(e.expose.span.end, |a| a.span.end),
         ),
         I::Label(l) => ("LABEL", l.label.span.start..l.arguments.span.end),
-        I::Healthcheck(h) => ("HEALTHCHECK", h.healthcheck.span.clone()),
+        I::Healthcheck(h) => (
+            "HEALTHCHECK",
+            h.healthcheck.span.start
+                ..match &h.arguments {
+                    parse_dockerfile::HealthcheckArguments::Cmd { arguments, .. } => {
+                        cmd_end(arguments)
+                    }
+                    parse_dockerfile::HealthcheckArguments::None { none, .. } => none.span.end,
+                    _ => h.healthcheck.span.end,
+                },
+        ),
         I::Maintainer(m) => ("MAINTAINER", m.maintainer.span.start..m.name.span.end),
-        I::Onbuild(o) => ("ONBUILD", o.onbuild.span.clone()),
-        I::Shell(s) => ("SHELL", s.shell.span.clone()),
+        I::Onbuild(o) => (
+            "ONBUILD",
+            o.onbuild.span.start..instruction_span(&o.instruction, text).1.end,
+        ),
+        // The arguments' spans stop inside the JSON array: the closing `]` ends the line.
+        I::Shell(s) => (
+            "SHELL",
+            s.shell.span.start
+                ..s.arguments
+                    .last()
+                    .map_or(s.shell.span.end, |a| line_end(text, a.span.end)),
+        ),
         I::Stopsignal(s) => ("STOPSIGNAL", s.stopsignal.span.start..s.arguments.span.end),
-        I::Volume(v) => ("VOLUME", v.volume.span.clone()),
+        I::Volume(v) => (
+            "VOLUME",
+            v.volume.span.start
+                ..match &v.arguments {
+                    parse_dockerfile::JsonOrStringArray::Json(a) => a.span.end,
+                    parse_dockerfile::JsonOrStringArray::String(a) => {
+                        a.last().map_or(v.volume.span.end, |w| w.span.end)
+                    }
+                },
+        ),
         _ => ("UNKNOWN", 0..0),
     }
+}
+
+/// The end of the line that `at` is on, trailing whitespace excluded.
+fn line_end(text: &str, at: usize) -> usize {
+    let rest = text.get(at..).unwrap_or("");
+    let line = rest.split('\n').next().unwrap_or("");
+    at + line.trim_end().len()
 }
 
 /// Sets the final stages from the builds known for this Dockerfile: the stages they target
@@ -882,4 +923,43 @@ mod tests {
         assert!(!is_within("/application", "/app"));
         assert!(!is_within("/app", "/app/x"));
     }
+    #[test]
+    fn every_instruction_has_its_text_span_and_stage() {
+        let text = "ARG V=1\nFROM node:18-alpine AS a\nHEALTHCHECK --interval=30s CMD wget -qO- http://localhost/health || exit 1\nONBUILD RUN npm ci\nSHELL [\"/bin/sh\", \"-c\"]\nVOLUME [\"/data\"]\nVOLUME /a /b\nHEALTHCHECK NONE\nFROM a\n";
+        let d = load("Dockerfile", text, &[]).expect("parses");
+        let got: Vec<(&str, i64, &str, u32, u32)> = d
+            .instructions
+            .iter()
+            .map(|i| {
+                (
+                    i.keyword.as_str(),
+                    i.stage,
+                    i.text.as_str(),
+                    i.loc.line,
+                    i.loc.end_col,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("ARG", -1, "V=1", 1, 8),
+                ("FROM", 0, "node:18-alpine AS a", 2, 25),
+                (
+                    "HEALTHCHECK",
+                    0,
+                    "--interval=30s CMD wget -qO- http://localhost/health || exit 1",
+                    3,
+                    75
+                ),
+                ("ONBUILD", 0, "RUN npm ci", 4, 19),
+                ("SHELL", 0, "[\"/bin/sh\", \"-c\"]", 5, 24),
+                ("VOLUME", 0, "[\"/data\"]", 6, 17),
+                ("VOLUME", 0, "/a /b", 7, 13),
+                ("HEALTHCHECK", 0, "NONE", 8, 17),
+                ("FROM", 1, "a", 9, 7),
+            ]
+        );
+    }
+
 }

@@ -191,10 +191,12 @@ pub struct DevSource {
 pub struct Instruction {
     /// The keyword in upper case (`FROM`, `RUN`, ...).
     pub keyword: String,
-    /// Stage index the instruction belongs to (-1 before the first `FROM`).
+    /// Stage index the instruction belongs to (-1 before the first `FROM`; a `FROM` belongs to
+    /// the stage it starts).
     pub stage: i64,
-    /// The instruction's arguments as written.
+    /// The instruction's arguments as written (everything after the keyword, for every
+    /// keyword, `ONBUILD RUN npm ci` giving `RUN npm ci`).
     pub text: String,
-    /// The instruction's lines.
+    /// The whole instruction, keyword to last argument.
     pub loc: Location,
 }
