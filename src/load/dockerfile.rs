@@ -251,6 +251,7 @@ impl Builder<'_> {
             runs_full_install: false,
             is_full_install: false,
             install_dirs: Vec::new(),
+            prod_dirs: Vec::new(),
             installs_then_builds: false,
             runs_build: false,
             copies_from_earlier_stage: false,
@@ -265,6 +266,7 @@ impl Builder<'_> {
             stage.inherited_envs = p.inherited_envs.iter().chain(&p.envs).cloned().collect();
             stage.is_full_install = p.is_full_install;
             stage.install_dirs = p.install_dirs.clone();
+            stage.prod_dirs = p.prod_dirs.clone();
             stage.installs_then_builds = p.installs_then_builds;
             if p.is_full_install {
                 stage.dev_dependency_sources.push(DevSource {
@@ -322,6 +324,10 @@ impl Builder<'_> {
             if src.is_full_install {
                 for s in &copy.sources {
                     let abs = join_path("/", s);
+                    // The output of `pnpm deploy --prod` holds production dependencies only.
+                    if src.prod_dirs.iter().any(|d| is_within(&abs, d)) {
+                        continue;
+                    }
                     let hit = abs.split('/').any(|c| c == "node_modules")
                         || src.install_dirs.iter().any(|d| is_within(d, &abs));
                     if hit {
@@ -443,11 +449,31 @@ impl Builder<'_> {
                     stage.installs_then_builds = true;
                 }
             }
-            if is_prune(c) {
+            if is_prune(c) || (node_env_prod && is_full_install(c)) {
                 // A prune removes the dev dependencies that came before it in this stage.
                 stage.dev_dependency_sources.clear();
                 stage.is_full_install = false;
                 stage.install_dirs.clear();
+            }
+            let removed = removed_paths(c, &cwd);
+            if !removed.is_empty() && !stage.install_dirs.is_empty() {
+                // `rm -rf node_modules` (or a directory holding it) after the install leaves
+                // no dependencies there to ship.
+                stage.install_dirs.retain(|d| {
+                    !removed.iter().any(|r| {
+                        is_within(d, r) || join_path(d, "node_modules") == *r
+                    })
+                });
+                if stage.install_dirs.is_empty() {
+                    stage.dev_dependency_sources.clear();
+                    stage.is_full_install = false;
+                }
+            }
+            if let Some(dir) = prod_deploy_dir(c) {
+                let dir = join_path(&cwd, &dir);
+                if !stage.prod_dirs.contains(&dir) {
+                    stage.prod_dirs.push(dir);
+                }
             }
         }
         stage.commands.extend(commands.iter().cloned());
@@ -615,42 +641,83 @@ pub fn is_full_install(c: &Command) -> bool {
     })
 }
 
-/// A build: script `build` or `build:*`, `medusa build`, `tsc`, `nest build` (directly or
-/// through `npx`/`pnpm exec`/`yarn <bin>`).
+/// A build: script `build` or `build:*` (also as a task of a task runner: `turbo run build`,
+/// `nx run-many -t build`, `lerna run build`), `medusa build`, `tsc`, `nest build` (directly
+/// or through `npx`/`pnpm exec`/`yarn <bin>`).
 pub fn is_build(c: &Command) -> bool {
-    let first = |args: &[String]| args.first().map(String::as_str) == Some("build");
+    let build_name = |n: &str| n == "build" || n.starts_with("build:");
+    let binary = |name: &str, args: &[String]| match name {
+        "tsc" => true,
+        "medusa" | "nest" => args.first().map(String::as_str) == Some("build"),
+        "turbo" | "nx" | "lerna" => crate::facts::ci::runner_tasks(name, args)
+            .iter()
+            .any(|t| build_name(t)),
+        _ => false,
+    };
     if let Some(pm) = &c.pm {
-        let name = match pm.action.as_str() {
-            "script" | "short" => pm.script.as_deref(),
-            "tool" => pm.tool.as_deref(),
-            _ => None,
-        };
-        return match name {
-            Some(n) if n == "build" || n.starts_with("build:") => pm.action != "tool",
-            Some("tsc") => true,
-            Some("medusa" | "nest") => first(&pm.args),
+        return match pm.action.as_str() {
+            "script" | "short" => pm
+                .script
+                .as_deref()
+                .is_some_and(|n| build_name(n) || binary(n, &pm.args)),
+            "tool" => pm.tool.as_deref().is_some_and(|n| binary(n, &pm.args)),
             _ => false,
         };
     }
     let base = c.program.rsplit('/').next().unwrap_or(&c.program);
-    match base {
-        "tsc" => true,
-        "medusa" | "nest" => first(&c.args),
-        _ => false,
-    }
+    binary(base, &c.args)
 }
 
-/// A prune of dev dependencies (`npm prune --omit=dev`, `pnpm prune --prod`), or a clean
-/// production-only reinstall (`npm ci --omit=dev` deletes `node_modules` first).
+/// A prune of dev dependencies (`npm prune --omit=dev`, `pnpm prune --prod`), or a
+/// production-only install of the project's dependencies (`npm ci --omit=dev`,
+/// `pnpm install --prod`, `yarn install --production`, `yarn workspaces focus --production`):
+/// run after a full install in the same stage, it removes the dev dependencies.
 pub fn is_prune(c: &Command) -> bool {
     c.pm.as_ref().is_some_and(|pm| {
-        let prod = pm.install.as_ref().is_some_and(|i| i.prod_only);
-        (pm.action == "prune" && prod)
-            || (pm.action == "install"
-                && prod
-                && pm.manager == "npm"
-                && c.args.first().map(String::as_str) == Some("ci"))
+        pm.install.as_ref().is_some_and(|i| {
+            i.prod_only
+                && match pm.action.as_str() {
+                    "prune" => true,
+                    "install" => !i.global && !i.adds_packages,
+                    _ => false,
+                }
+        })
     })
+}
+
+/// The paths `rm -r`/`rm -rf` removes, made absolute against `cwd` (empty for any other
+/// command, and for paths that hold a variable or a glob).
+fn removed_paths(c: &Command, cwd: &str) -> Vec<String> {
+    let base = c.program.rsplit('/').next().unwrap_or(&c.program);
+    if base != "rm" {
+        return Vec::new();
+    }
+    let mut recursive = false;
+    let mut paths = Vec::new();
+    let mut flags_done = false;
+    for a in &c.args {
+        if !flags_done && a == "--" {
+            flags_done = true;
+        } else if !flags_done && a.starts_with("--") {
+            recursive |= a == "--recursive";
+        } else if !flags_done && a.starts_with('-') && a.len() > 1 {
+            recursive |= a.contains(['r', 'R']);
+        } else if !a.contains(['$', '*', '?', '[']) {
+            paths.push(join_path(cwd, a));
+        }
+    }
+    if recursive { paths } else { Vec::new() }
+}
+
+/// The output directory of `pnpm deploy --prod DIR` (also `pnpm --filter X deploy --prod
+/// DIR`), which holds production dependencies only.
+fn prod_deploy_dir(c: &Command) -> Option<String> {
+    let pm = c.pm.as_ref()?;
+    let prod = pm.install.as_ref().is_some_and(|i| i.prod_only);
+    (pm.action == "deploy" && prod)
+        .then(|| pm.args.first().cloned())
+        .flatten()
+        .filter(|d| !d.contains('$'))
 }
 
 /// Parses `ENV`/`ARG` arguments: `K=V K2="v w"`, the legacy `ENV K some value` form, and

@@ -92,6 +92,10 @@ pub struct Stage {
     /// Directories in which the stage (or a stage it is built `FROM`) ran a full install or
     /// received `node_modules` from one.
     pub install_dirs: Vec<String>,
+    /// Directories that hold production dependencies only, although the stage has dev
+    /// dependencies elsewhere: the output directories of `pnpm deploy --prod DIR` (also
+    /// inherited through `FROM <stage>`). Copying them out does not ship dev dependencies.
+    pub prod_dirs: Vec<String>,
     /// The stage, together with the stages it is built `FROM`, runs a full install and after
     /// it a build (script `build`, `medusa build`, `tsc`, `nest build`).
     pub installs_then_builds: bool,
