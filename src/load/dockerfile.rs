@@ -71,6 +71,7 @@ pub fn load(rel: &str, text: &str, targets: &[String]) -> Result<Dockerfile, Loa
     Ok(Dockerfile {
         path: rel.to_string(),
         loc: Location::file_start(rel),
+        is_node: stages.iter().any(|s| s.is_node),
         stages,
         final_stages,
         global_args: b.global_args,
@@ -193,6 +194,21 @@ impl Builder<'_> {
                 self.copy("ADD", String::new(), sources, a.dest.value.to_string(), loc);
             }
             DfInstruction::Run(r) => self.run(r, loc),
+            DfInstruction::Cmd(parse_dockerfile::CmdInstruction { arguments, .. })
+            | DfInstruction::Entrypoint(parse_dockerfile::EntrypointInstruction {
+                arguments, ..
+            }) => {
+                let program = match arguments {
+                    DfCommand::Exec(words) => words.value.first().map(|w| w.value.to_string()),
+                    DfCommand::Shell(s) => s.value.split_whitespace().next().map(str::to_string),
+                    _ => None,
+                };
+                if let Some(stage) = self.stages.last_mut()
+                    && program.is_some_and(|p| runs_node(&p))
+                {
+                    stage.is_node = true;
+                }
+            }
             _ => {}
         }
     }
@@ -225,6 +241,7 @@ impl Builder<'_> {
                 None => ("unresolved", None),
             }
         };
+        let node_image = image.as_ref().is_some_and(is_node_image);
         let mut stage = Stage {
             index,
             name,
@@ -237,6 +254,7 @@ impl Builder<'_> {
                 platform,
                 loc: loc.clone(),
             },
+            is_node: node_image,
             loc,
             is_final: false,
             runs: Vec::new(),
@@ -267,6 +285,7 @@ impl Builder<'_> {
             stage.is_full_install = p.is_full_install;
             stage.install_dirs = p.install_dirs.clone();
             stage.prod_dirs = p.prod_dirs.clone();
+            stage.is_node |= p.is_node;
             stage.installs_then_builds = p.installs_then_builds;
             if p.is_full_install {
                 stage.dev_dependency_sources.push(DevSource {
@@ -425,6 +444,9 @@ impl Builder<'_> {
             .is_some_and(|e| e.value.trim() == "production");
         let mut cwd = stage.workdir.clone();
         for c in &commands {
+            if runs_node(&c.program) || c.pm.is_some() {
+                stage.is_node = true;
+            }
             if c.program == "cd" {
                 if let Some(d) = c.args.first() {
                     cwd = join_path(&cwd, d);
@@ -628,6 +650,28 @@ fn shell_quote(word: &str) -> String {
     } else {
         format!("'{}'", word.replace('\'', r"'\''"))
     }
+}
+
+/// Whether `program` is Node.js or a Node package manager (`node`, `npm`, `npx`, `yarn`,
+/// `pnpm`, `bun`, `bunx`, `corepack`), by base name.
+fn runs_node(program: &str) -> bool {
+    let base = program.rsplit('/').next().unwrap_or(program);
+    matches!(
+        base,
+        "node" | "nodejs" | "npm" | "npx" | "yarn" | "yarnpkg" | "pnpm" | "pnpx" | "bun"
+            | "bunx" | "corepack" | "deno"
+    )
+}
+
+/// Whether a (normalised) image is a Node image: repository `node`, or one with a word (split
+/// on `/`, `-`, `_`, `.`) that is `bun` or starts with `node` or `deno` (`oven/bun`,
+/// `cimg/node`, `ubi8/nodejs-20`, `denoland/deno`, `devcontainers/typescript-node`); words
+/// only, so `ubuntu` is not a Bun image.
+fn is_node_image(img: &ImageRef) -> bool {
+    img.repository
+        .to_ascii_lowercase()
+        .split(['/', '-', '_', '.'])
+        .any(|w| w == "bun" || w.starts_with("node") || w.starts_with("deno"))
 }
 
 /// A dependency install of the project's dependencies without production-only flags.

@@ -17,6 +17,9 @@ pub struct Dockerfile {
     pub loc: Location,
     /// Build stages in file order.
     pub stages: Vec<Stage>,
+    /// Whether some stage is a Node stage (see [`Stage::is_node`]): the catalog's "Node
+    /// Dockerfile", the only kind DF001–DF003 judge.
+    pub is_node: bool,
     /// Indexes of the final stages: the stages that builds target, plus the last stage when
     /// some build names no target or no build of this Dockerfile is known.
     pub final_stages: Vec<i64>,
@@ -64,6 +67,12 @@ pub struct Stage {
     pub loc: Location,
     /// Whether this stage is one of the Dockerfile's final stages.
     pub is_final: bool,
+    /// Whether this is a Node stage: its base is a Node image (repository `node`, or one
+    /// with a word `node*`, `bun` or `deno*` after normalising: `oven/bun`, `cimg/node`,
+    /// `ubi8/nodejs-20`, not `ubuntu`), or an earlier Node stage, or it runs a Node package
+    /// manager (`npm`, `yarn`, `pnpm`, `bun`, `npx`, `corepack`) or `node` in a `RUN`, `CMD`
+    /// or `ENTRYPOINT`.
+    pub is_node: bool,
     /// `RUN` instructions of this stage.
     pub runs: Vec<Run>,
     /// Every shell command of the stage's `RUN`s, in order.
