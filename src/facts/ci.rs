@@ -1619,6 +1619,58 @@ mod tests {
     use super::*;
 
     #[test]
+    fn build_commands_name_their_dockerfile_context_and_target() {
+        let spec = |script: &str| {
+            let cmds = shell::parse_script(script, "ci.yml", 1, 1).unwrap_or_default();
+            cmds.first().and_then(build_spec).map(|b| {
+                let dockerfile = b.dockerfile.unwrap_or_default();
+                let context = b.context.unwrap_or_default();
+                (dockerfile, context, b.target, b.dockerfile_in_context)
+            })
+        };
+        let s = |a: &str, b: &str, c: &str, d: bool| Some((a.into(), b.into(), c.into(), d));
+        let table = [
+            (
+                "docker build -t x:1 --build-arg A=1 --target=prod -f a/Dockerfile --push ctx",
+                s("a/Dockerfile", "ctx", "prod", false),
+            ),
+            (
+                "docker buildx build --platform linux/amd64 --target runner -fDockerfile.web .",
+                s("Dockerfile.web", ".", "runner", false),
+            ),
+            ("podman build -q .", s("", ".", "", false)),
+            (
+                "buildah bud --file=x/Containerfile x",
+                s("x/Containerfile", "x", "", false),
+            ),
+            ("docker bud .", None),
+            ("docker compose build", None),
+            (
+                "/kaniko/executor --context dir://api --dockerfile=Dockerfile.prod --target prod",
+                s("Dockerfile.prod", "api", "prod", true),
+            ),
+            (
+                "buildctl build --frontend dockerfile.v0 --local context=. --local dockerfile=docker --opt filename=api.Dockerfile --opt target=final",
+                s("docker/api.Dockerfile", ".", "final", false),
+            ),
+        ];
+        for (script, want) in table {
+            assert_eq!(spec(script), want, "{script}");
+        }
+        assert_eq!(
+            ci_path("web", "$CI_PROJECT_DIR/api").as_deref(),
+            Some("api")
+        );
+        assert_eq!(
+            ci_path("web", "${{ github.workspace }}").as_deref(),
+            Some("")
+        );
+        assert_eq!(ci_path("web", "../api").as_deref(), Some("api"));
+        assert_eq!(ci_path("web", "/srv/api"), None);
+        assert_eq!(ci_path("web", "$DIR/api"), None);
+    }
+
+    #[test]
     fn container_runs_name_the_image_tool() {
         let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
         assert_eq!(

@@ -196,7 +196,8 @@ impl Builder<'_> {
             DfInstruction::Run(r) => self.run(r, loc),
             DfInstruction::Cmd(parse_dockerfile::CmdInstruction { arguments, .. })
             | DfInstruction::Entrypoint(parse_dockerfile::EntrypointInstruction {
-                arguments, ..
+                arguments,
+                ..
             }) => {
                 let program = match arguments {
                     DfCommand::Exec(words) => words.value.first().map(|w| w.value.to_string()),
@@ -482,9 +483,9 @@ impl Builder<'_> {
                 // `rm -rf node_modules` (or a directory holding it) after the install leaves
                 // no dependencies there to ship.
                 stage.install_dirs.retain(|d| {
-                    !removed.iter().any(|r| {
-                        is_within(d, r) || join_path(d, "node_modules") == *r
-                    })
+                    !removed
+                        .iter()
+                        .any(|r| is_within(d, r) || join_path(d, "node_modules") == *r)
                 });
                 if stage.install_dirs.is_empty() {
                     stage.dev_dependency_sources.clear();
@@ -519,10 +520,7 @@ fn source_paths(src: &[Source<'_>]) -> Vec<String> {
 }
 
 /// The keyword and the byte span of a whole instruction.
-fn instruction_span(
-    ins: &DfInstruction<'_>,
-    text: &str,
-) -> (&'static str, std::ops::Range<usize>) {
+fn instruction_span(ins: &DfInstruction<'_>, text: &str) -> (&'static str, std::ops::Range<usize>) {
     use DfInstruction as I;
     fn cmd_end(c: &DfCommand<'_>) -> usize {
         match c {
@@ -556,14 +554,11 @@ fn instruction_span(
         I::Label(l) => ("LABEL", l.label.span.start..l.arguments.span.end),
         I::Healthcheck(h) => (
             "HEALTHCHECK",
-            h.healthcheck.span.start
-                ..match &h.arguments {
-                    parse_dockerfile::HealthcheckArguments::Cmd { arguments, .. } => {
-                        cmd_end(arguments)
-                    }
-                    parse_dockerfile::HealthcheckArguments::None { none, .. } => none.span.end,
-                    _ => h.healthcheck.span.end,
-                },
+            h.healthcheck.span.start..match &h.arguments {
+                parse_dockerfile::HealthcheckArguments::Cmd { arguments, .. } => cmd_end(arguments),
+                parse_dockerfile::HealthcheckArguments::None { none, .. } => none.span.end,
+                _ => h.healthcheck.span.end,
+            },
         ),
         I::Maintainer(m) => ("MAINTAINER", m.maintainer.span.start..m.name.span.end),
         I::Onbuild(o) => (
@@ -581,13 +576,12 @@ fn instruction_span(
         I::Stopsignal(s) => ("STOPSIGNAL", s.stopsignal.span.start..s.arguments.span.end),
         I::Volume(v) => (
             "VOLUME",
-            v.volume.span.start
-                ..match &v.arguments {
-                    parse_dockerfile::JsonOrStringArray::Json(a) => a.span.end,
-                    parse_dockerfile::JsonOrStringArray::String(a) => {
-                        a.last().map_or(v.volume.span.end, |w| w.span.end)
-                    }
-                },
+            v.volume.span.start..match &v.arguments {
+                parse_dockerfile::JsonOrStringArray::Json(a) => a.span.end,
+                parse_dockerfile::JsonOrStringArray::String(a) => {
+                    a.last().map_or(v.volume.span.end, |w| w.span.end)
+                }
+            },
         ),
         _ => ("UNKNOWN", 0..0),
     }
@@ -658,8 +652,18 @@ fn runs_node(program: &str) -> bool {
     let base = program.rsplit('/').next().unwrap_or(program);
     matches!(
         base,
-        "node" | "nodejs" | "npm" | "npx" | "yarn" | "yarnpkg" | "pnpm" | "pnpx" | "bun"
-            | "bunx" | "corepack" | "deno"
+        "node"
+            | "nodejs"
+            | "npm"
+            | "npx"
+            | "yarn"
+            | "yarnpkg"
+            | "pnpm"
+            | "pnpx"
+            | "bun"
+            | "bunx"
+            | "corepack"
+            | "deno"
     )
 }
 
@@ -1072,5 +1076,4 @@ mod tests {
             ]
         );
     }
-
 }
