@@ -305,7 +305,6 @@ pub fn load_root(
             location: x.loc.clone(),
         });
     }
-    link_build_targets(&mut repo);
     let mut rules: Vec<&mut load::prometheus::AlertRule> = repo
         .alert_files
         .iter_mut()
@@ -325,6 +324,7 @@ pub fn load_root(
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));
     let nx = load::nx::NxTasks::load(root, &discovery.all_files, &repo.packages);
     facts::ci::compute(&mut repo.ci, &repo.packages, environments, &nx);
+    link_build_targets(&mut repo);
     // Suppression comments are read from every YAML file and Dockerfile loaded (not from
     // package.json, which has no comments, nor from the fallback README added below).
     let today = suppress::today();
@@ -466,9 +466,19 @@ fn compose_outcome(
     )))
 }
 
-/// Final stages follow the builds that target each Dockerfile (Compose `build.target`).
+/// Final stages follow the builds that target each Dockerfile: Compose `build.target` and
+/// CI builds (`docker build --target`, a build-push action's `target:`, `buildctl --opt
+/// target=`, ...; see `repo.ci.image_builds`).
 fn link_build_targets(repo: &mut Repo) {
     let mut builds: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
+    for b in &repo.ci.image_builds {
+        let entry = builds.entry(b.dockerfile.clone()).or_default();
+        if b.target.is_empty() {
+            entry.1 = true;
+        } else {
+            entry.0.push(b.target.clone());
+        }
+    }
     for p in &repo.compose {
         for s in p.services.iter().filter(|s| s.has_build) {
             let file = if s.build_dockerfile.is_empty() {
@@ -489,7 +499,13 @@ fn link_build_targets(repo: &mut Repo) {
         }
     }
     for d in &mut repo.dockerfiles {
-        if let Some((targets, untargeted)) = builds.get(&d.path) {
+        let known = builds.get(&d.path).or_else(|| {
+            builds
+                .iter()
+                .find(|(p, _)| p.eq_ignore_ascii_case(&d.path))
+                .map(|(_, b)| b)
+        });
+        if let Some((targets, untargeted)) = known {
             load::dockerfile::set_targets(d, targets, *untargeted);
         }
     }

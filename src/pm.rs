@@ -25,7 +25,8 @@ pub struct PmCommand {
     /// What the command does: `"install"` (installs the project's dependencies or adds
     /// packages: `npm ci`, `npm install`, `yarn`, `pnpm add x`, …; also `npm install-test`
     /// and `npm cit`, which run the tests afterwards), `"prune"` (`npm prune`,
-    /// `pnpm prune`), `"script"` (an explicit package.json script run: `npm run X`, `npm test`,
+    /// `pnpm prune`), `"deploy"` (`pnpm deploy [--prod] DIR`: installs one workspace
+    /// package with its dependencies into DIR, the only positional word), `"script"` (an explicit package.json script run: `npm run X`, `npm test`,
     /// `yarn run X`, `pnpm run X`, `bun run X`), `"short"` (`yarn X` / `pnpm X` / `bun X`
     /// where X is no built-in subcommand: a script run when package.json defines X, otherwise a
     /// tool run of the binary X), `"tool"` (runs a package binary: `npx X`, `npm exec X`,
@@ -33,8 +34,9 @@ pub struct PmCommand {
     /// `"audit"` (`npm audit`, `pnpm audit`, `yarn audit`, `yarn npm audit`, `bun audit`) or
     /// `"other"` (anything else: publish, version, config, cache, bun's own `bun test`, …).
     pub action: String,
-    /// Install facts; present when `action` is `"install"` or `"prune"` (for a prune only
-    /// `prod_only` is meaningful: it says dev dependencies are removed).
+    /// Install facts; present when `action` is `"install"`, `"prune"` or `"deploy"` (for a
+    /// prune only `prod_only` is meaningful: it says dev dependencies are removed; for a
+    /// deploy, that the output directory gets production dependencies only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub install: Option<Install>,
     /// The script name for `"script"` and `"short"` actions (`npm test` gives `"test"`).
@@ -353,7 +355,8 @@ fn install_result(
     global_override: bool,
 ) -> PmCommand {
     let install = Install {
-        prod_only: (action == "install" && st.prod_only(env)) || (action == "prune" && st.prod),
+        prod_only: (action == "install" && st.prod_only(env))
+            || (matches!(action, "prune" | "deploy") && st.prod),
         global: st.global || global_override,
         adds_packages: action == "install" && !packages.is_empty(),
     };
@@ -636,7 +639,6 @@ const PNPM_OTHER: &[&str] = &[
     "init",
     "create",
     "server",
-    "deploy",
     "licenses",
     "doctor",
     "self-update",
@@ -730,6 +732,17 @@ fn pnpm(args: &[String], env: &[EnvAssignment]) -> PmCommand {
                 apply_pnpm(&mut st, f);
             });
             tool_result(st, "pnpm", args, tool_at, None)
+        }
+        "deploy" => {
+            let words = flags_and_positionals(args, rest_at, PNPM_VALUE_FLAGS, |f| {
+                apply_pnpm(&mut st, f);
+            });
+            if st.include_dev {
+                st.prod = false;
+            }
+            let mut out = install_result(st, "pnpm", "deploy", env, Vec::new(), false);
+            out.args = words;
+            out
         }
         "audit" => words_result(
             st,

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use crate::load::nx::NxTasks;
 use crate::load::package_json::Package;
 use crate::location::Location;
-use crate::model::ci::{Ci, Job, Push, Run, Step, Trigger};
+use crate::model::ci::{Ci, ImageBuild, Job, Push, Run, Step, Trigger};
 use crate::shell::{self, Command};
 
 /// How deep script bodies are followed.
@@ -85,6 +85,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
         .collect();
     settle_pushes(&mut pushes);
     ci.pushes = pushes;
+    ci.image_builds = ci.jobs.iter().flat_map(job_image_builds).collect();
     ci.anchor = anchor(ci);
 }
 
@@ -1453,6 +1454,275 @@ fn regex_lite_sha(t: &str) -> bool {
     false
 }
 
+/// The Dockerfile builds of a job's steps (see [`ImageBuild`]). Paths follow the step's
+/// working directory and the `cd`s of its script (GitLab: of the job's script so far); a
+/// build whose Dockerfile or target still holds an unresolved variable is left out.
+fn job_image_builds(job: &Job) -> Vec<ImageBuild> {
+    let mut out = Vec::new();
+    let mut shell_dir = String::new();
+    let one_shell = is_gitlab(job);
+    for step in &job.steps {
+        if !one_shell {
+            shell_dir = ci_path("", &step.working_directory).unwrap_or_else(|| "$".to_string());
+        }
+        let lower = step.uses.to_ascii_lowercase();
+        if lower.ends_with("/build-push-action") || lower == "build-push-action" {
+            let get = |k: &str| step.with.get(k).map(|v| expand(v, job, step));
+            let contexts = get("context").unwrap_or_else(|| vec![String::new()]);
+            let files = get("file").unwrap_or_else(|| vec![String::new()]);
+            let targets = get("target").unwrap_or_else(|| vec![String::new()]);
+            for context in &contexts {
+                for file in &files {
+                    for target in &targets {
+                        let spec = BuildSpec {
+                            dockerfile: (!file.trim().is_empty()).then(|| file.clone()),
+                            context: Some(context.clone()),
+                            target: target.trim().to_string(),
+                            dockerfile_in_context: false,
+                        };
+                        out.extend(spec.resolve(&shell_dir, job, &step.loc));
+                    }
+                }
+            }
+            continue;
+        }
+        for c in &step.commands {
+            for v in expand_command(c, job, step) {
+                if v.program == "cd" {
+                    if let Some(d) = v.args.first() {
+                        shell_dir = ci_path(&shell_dir, d).unwrap_or_else(|| "$".to_string());
+                    }
+                    continue;
+                }
+                if let Some(spec) = build_spec(&v) {
+                    out.extend(spec.resolve(&shell_dir, job, &v.loc));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What a build command names, before paths are resolved.
+#[derive(Debug, Default, PartialEq)]
+struct BuildSpec {
+    /// The Dockerfile as given, when given.
+    dockerfile: Option<String>,
+    /// The context as given (`None`: unknown, e.g. `-` for stdin).
+    context: Option<String>,
+    /// The target stage, empty when none.
+    target: String,
+    /// Whether a relative `dockerfile` is relative to the context (kaniko, buildctl).
+    dockerfile_in_context: bool,
+}
+
+impl BuildSpec {
+    /// The build with paths made relative to the root; `None` when a path or the target
+    /// holds an unresolved variable or points outside the repository.
+    fn resolve(&self, cwd: &str, job: &Job, loc: &Location) -> Option<ImageBuild> {
+        if self.target.contains('$') {
+            return None;
+        }
+        let context = ci_path(cwd, self.context.as_deref()?)?;
+        let dockerfile = match &self.dockerfile {
+            Some(f) => ci_path(
+                if self.dockerfile_in_context {
+                    &context
+                } else {
+                    cwd
+                },
+                f,
+            )?,
+            None => crate::load::join_relative(&context, "Dockerfile"),
+        };
+        Some(ImageBuild {
+            dockerfile,
+            context,
+            target: self.target.clone(),
+            job: job.key.clone(),
+            loc: loc.clone(),
+        })
+    }
+}
+
+/// A path written in CI, against the directory `base` (relative to the root): the root
+/// variables (`$CI_PROJECT_DIR`, `$GITHUB_WORKSPACE`, `${{ github.workspace }}`) start it from
+/// the root. `None` for other absolute paths, URLs and paths still holding a variable.
+fn ci_path(base: &str, p: &str) -> Option<String> {
+    let p = p.trim();
+    let roots = [
+        "${CI_PROJECT_DIR}",
+        "$CI_PROJECT_DIR",
+        "${GITHUB_WORKSPACE}",
+        "$GITHUB_WORKSPACE",
+        "${{ github.workspace }}",
+        "${{github.workspace}}",
+    ];
+    let from_root = roots.iter().find_map(|r| {
+        p.strip_prefix(r)
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
+    let (base, p) = match from_root {
+        Some(rest) => ("", rest.trim_start_matches('/')),
+        None => (base, p),
+    };
+    if p.contains('$') || p.contains("://") || p.starts_with('/') || base.contains('$') {
+        return None;
+    }
+    Some(crate::load::join_relative(base, p))
+}
+
+/// `docker build` flags (also of `buildx build`, `podman build`, `buildah bud`) that take no
+/// value; every other long flag written without `=` takes the next word.
+const BUILD_BOOL_FLAGS: &[&str] = &[
+    "push",
+    "load",
+    "no-cache",
+    "pull",
+    "quiet",
+    "rm",
+    "force-rm",
+    "squash",
+    "compress",
+    "disable-content-trust",
+    "check",
+    "layers",
+    "no-hosts",
+    "debug",
+];
+
+/// The Dockerfile build a command runs, if any: `docker|podman build`, `docker buildx build`,
+/// `docker image build`, `buildah bud|build`, kaniko's `executor`, `buildctl build`.
+fn build_spec(c: &Command) -> Option<BuildSpec> {
+    let base = c.program.rsplit('/').next().unwrap_or(&c.program);
+    let a: Vec<&str> = c.args.iter().map(String::as_str).collect();
+    match base {
+        "docker" | "podman" | "buildah" => {
+            let rest = match a.as_slice() {
+                ["build" | "bud", rest @ ..] => rest,
+                ["buildx" | "image" | "builder", "build", rest @ ..] => rest,
+                _ => return None,
+            };
+            if base != "buildah" && a.first() == Some(&"bud") {
+                return None;
+            }
+            let mut spec = BuildSpec::default();
+            let mut i = 0;
+            while i < rest.len() {
+                let w = rest[i];
+                if w == "--" {
+                    break;
+                }
+                if let Some(flag) = w.strip_prefix("--") {
+                    let (name, value) = match flag.split_once('=') {
+                        Some((n, v)) => (n, Some(v.to_string())),
+                        None if BUILD_BOOL_FLAGS.contains(&flag) => (flag, None),
+                        None => {
+                            i += 1;
+                            (flag, rest.get(i).map(|v| (*v).to_string()))
+                        }
+                    };
+                    match name {
+                        "file" => spec.dockerfile = value,
+                        "target" => spec.target = value.unwrap_or_default(),
+                        _ => {}
+                    }
+                } else if let Some(short) = w.strip_prefix('-').filter(|s| !s.is_empty()) {
+                    // `-q` takes no value; `-f`, `-t`, `-o`, `-m` ... take one (attached or next).
+                    let (name, attached) = short.split_at(1);
+                    if name != "q" {
+                        let value = if attached.is_empty() {
+                            i += 1;
+                            rest.get(i).map(|v| (*v).to_string())
+                        } else {
+                            Some(attached.trim_start_matches('=').to_string())
+                        };
+                        if name == "f" {
+                            spec.dockerfile = value;
+                        }
+                    }
+                } else {
+                    spec.context = (w != "-").then(|| w.to_string());
+                }
+                i += 1;
+            }
+            Some(spec)
+        }
+        "executor" => {
+            let mut spec = BuildSpec {
+                dockerfile_in_context: true,
+                ..BuildSpec::default()
+            };
+            let mut i = 0;
+            while i < a.len() {
+                let (name, value) = match a[i].strip_prefix("--").map(|f| f.split_once('=')) {
+                    Some(Some((n, v))) => (n, Some(v.to_string())),
+                    Some(None) => {
+                        i += 1;
+                        (&a[i - 1][2..], a.get(i).map(|v| (*v).to_string()))
+                    }
+                    None => ("", None),
+                };
+                match name {
+                    "context" | "c" => {
+                        spec.context = value.map(|v| v.trim_start_matches("dir://").to_string());
+                    }
+                    "dockerfile" | "f" => spec.dockerfile = value,
+                    "target" => spec.target = value.unwrap_or_default(),
+                    _ => {}
+                }
+                i += 1;
+            }
+            Some(spec)
+        }
+        "buildctl" | "buildctl-daemonless.sh" => {
+            if !a.contains(&"build") {
+                return None;
+            }
+            let mut spec = BuildSpec {
+                dockerfile_in_context: true,
+                ..BuildSpec::default()
+            };
+            let mut dockerfile_dir: Option<String> = None;
+            let mut filename = "Dockerfile".to_string();
+            let mut i = 0;
+            while i < a.len() {
+                let (name, value) = match a[i].strip_prefix("--").map(|f| f.split_once('=')) {
+                    Some(Some((n, v))) => (n, Some(v.to_string())),
+                    Some(None) => {
+                        i += 1;
+                        (&a[i - 1][2..], a.get(i).map(|v| (*v).to_string()))
+                    }
+                    None => ("", None),
+                };
+                let kv = value.as_deref().and_then(|v| v.split_once('='));
+                match (name, kv) {
+                    ("local", Some(("context", d))) => spec.context = Some(d.to_string()),
+                    ("local", Some(("dockerfile", d))) => dockerfile_dir = Some(d.to_string()),
+                    ("opt", Some(("filename", f))) => filename = f.to_string(),
+                    ("opt", Some(("target", t))) => spec.target = t.to_string(),
+                    _ => {}
+                }
+                i += 1;
+            }
+            // `--local dockerfile=DIR` names the Dockerfile's directory (the context when
+            // not given); the path is made relative to the context by `resolve`, so express
+            // the file against the shell's directory instead.
+            let ctx = spec.context.clone()?;
+            let dir = dockerfile_dir.unwrap_or_else(|| ctx.clone());
+            let dir = dir.trim_end_matches('/');
+            spec.dockerfile = Some(if dir.is_empty() {
+                filename
+            } else {
+                format!("{dir}/{filename}")
+            });
+            spec.dockerfile_in_context = false;
+            Some(spec)
+        }
+        _ => None,
+    }
+}
+
 /// Image pushes of one step.
 fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
     let tag_trigger = job
@@ -1601,6 +1871,58 @@ mod tests {
             Some("compose up")
         );
         assert_eq!(cmd("podman", "build ."), None);
+    }
+
+    #[test]
+    fn build_commands_name_their_dockerfile_context_and_target() {
+        let spec = |script: &str| {
+            let cmds = shell::parse_script(script, "ci.yml", 1, 1).unwrap_or_default();
+            cmds.first().and_then(build_spec).map(|b| {
+                let dockerfile = b.dockerfile.unwrap_or_default();
+                let context = b.context.unwrap_or_default();
+                (dockerfile, context, b.target, b.dockerfile_in_context)
+            })
+        };
+        let s = |a: &str, b: &str, c: &str, d: bool| Some((a.into(), b.into(), c.into(), d));
+        let table = [
+            (
+                "docker build -t x:1 --build-arg A=1 --target=prod -f a/Dockerfile --push ctx",
+                s("a/Dockerfile", "ctx", "prod", false),
+            ),
+            (
+                "docker buildx build --platform linux/amd64 --target runner -fDockerfile.web .",
+                s("Dockerfile.web", ".", "runner", false),
+            ),
+            ("podman build -q .", s("", ".", "", false)),
+            (
+                "buildah bud --file=x/Containerfile x",
+                s("x/Containerfile", "x", "", false),
+            ),
+            ("docker bud .", None),
+            ("docker compose build", None),
+            (
+                "/kaniko/executor --context dir://api --dockerfile=Dockerfile.prod --target prod",
+                s("Dockerfile.prod", "api", "prod", true),
+            ),
+            (
+                "buildctl build --frontend dockerfile.v0 --local context=. --local dockerfile=docker --opt filename=api.Dockerfile --opt target=final",
+                s("docker/api.Dockerfile", ".", "final", false),
+            ),
+        ];
+        for (script, want) in table {
+            assert_eq!(spec(script), want, "{script}");
+        }
+        assert_eq!(
+            ci_path("web", "$CI_PROJECT_DIR/api").as_deref(),
+            Some("api")
+        );
+        assert_eq!(
+            ci_path("web", "${{ github.workspace }}").as_deref(),
+            Some("")
+        );
+        assert_eq!(ci_path("web", "../api").as_deref(), Some("api"));
+        assert_eq!(ci_path("web", "/srv/api"), None);
+        assert_eq!(ci_path("web", "$DIR/api"), None);
     }
 
     #[test]

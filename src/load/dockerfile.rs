@@ -71,6 +71,7 @@ pub fn load(rel: &str, text: &str, targets: &[String]) -> Result<Dockerfile, Loa
     Ok(Dockerfile {
         path: rel.to_string(),
         loc: Location::file_start(rel),
+        is_node: stages.iter().any(|s| s.is_node),
         stages,
         final_stages,
         global_args: b.global_args,
@@ -121,7 +122,7 @@ impl Builder<'_> {
     }
 
     fn instruction(&mut self, ins: &DfInstruction<'_>) {
-        let (keyword, span) = instruction_span(ins);
+        let (keyword, span) = instruction_span(ins, self.text);
         let loc = self.loc(span.start, span.end);
         let text = self
             .text
@@ -133,9 +134,11 @@ impl Builder<'_> {
                     .to_string()
             })
             .unwrap_or_default();
+        // A `FROM` starts the stage it belongs to.
+        let own_stage = matches!(ins, DfInstruction::From(_)) as i64;
         self.instructions.push(Instruction {
             keyword: keyword.to_string(),
-            stage: self.stages.len() as i64 - 1,
+            stage: self.stages.len() as i64 - 1 + own_stage,
             text,
             loc: loc.clone(),
         });
@@ -191,6 +194,22 @@ impl Builder<'_> {
                 self.copy("ADD", String::new(), sources, a.dest.value.to_string(), loc);
             }
             DfInstruction::Run(r) => self.run(r, loc),
+            DfInstruction::Cmd(parse_dockerfile::CmdInstruction { arguments, .. })
+            | DfInstruction::Entrypoint(parse_dockerfile::EntrypointInstruction {
+                arguments,
+                ..
+            }) => {
+                let program = match arguments {
+                    DfCommand::Exec(words) => words.value.first().map(|w| w.value.to_string()),
+                    DfCommand::Shell(s) => s.value.split_whitespace().next().map(str::to_string),
+                    _ => None,
+                };
+                if let Some(stage) = self.stages.last_mut()
+                    && program.is_some_and(|p| runs_node(&p))
+                {
+                    stage.is_node = true;
+                }
+            }
             _ => {}
         }
     }
@@ -223,6 +242,7 @@ impl Builder<'_> {
                 None => ("unresolved", None),
             }
         };
+        let node_image = image.as_ref().is_some_and(is_node_image);
         let mut stage = Stage {
             index,
             name,
@@ -235,6 +255,7 @@ impl Builder<'_> {
                 platform,
                 loc: loc.clone(),
             },
+            is_node: node_image,
             loc,
             is_final: false,
             runs: Vec::new(),
@@ -249,6 +270,7 @@ impl Builder<'_> {
             runs_full_install: false,
             is_full_install: false,
             install_dirs: Vec::new(),
+            prod_dirs: Vec::new(),
             installs_then_builds: false,
             runs_build: false,
             copies_from_earlier_stage: false,
@@ -263,6 +285,8 @@ impl Builder<'_> {
             stage.inherited_envs = p.inherited_envs.iter().chain(&p.envs).cloned().collect();
             stage.is_full_install = p.is_full_install;
             stage.install_dirs = p.install_dirs.clone();
+            stage.prod_dirs = p.prod_dirs.clone();
+            stage.is_node |= p.is_node;
             stage.installs_then_builds = p.installs_then_builds;
             if p.is_full_install {
                 stage.dev_dependency_sources.push(DevSource {
@@ -320,6 +344,10 @@ impl Builder<'_> {
             if src.is_full_install {
                 for s in &copy.sources {
                     let abs = join_path("/", s);
+                    // The output of `pnpm deploy --prod` holds production dependencies only.
+                    if src.prod_dirs.iter().any(|d| is_within(&abs, d)) {
+                        continue;
+                    }
                     let hit = abs.split('/').any(|c| c == "node_modules")
                         || src.install_dirs.iter().any(|d| is_within(d, &abs));
                     if hit {
@@ -417,6 +445,9 @@ impl Builder<'_> {
             .is_some_and(|e| e.value.trim() == "production");
         let mut cwd = stage.workdir.clone();
         for c in &commands {
+            if runs_node(&c.program) || c.pm.is_some() {
+                stage.is_node = true;
+            }
             if c.program == "cd" {
                 if let Some(d) = c.args.first() {
                     cwd = join_path(&cwd, d);
@@ -441,11 +472,31 @@ impl Builder<'_> {
                     stage.installs_then_builds = true;
                 }
             }
-            if is_prune(c) {
+            if is_prune(c) || (node_env_prod && is_full_install(c)) {
                 // A prune removes the dev dependencies that came before it in this stage.
                 stage.dev_dependency_sources.clear();
                 stage.is_full_install = false;
                 stage.install_dirs.clear();
+            }
+            let removed = removed_paths(c, &cwd);
+            if !removed.is_empty() && !stage.install_dirs.is_empty() {
+                // `rm -rf node_modules` (or a directory holding it) after the install leaves
+                // no dependencies there to ship.
+                stage.install_dirs.retain(|d| {
+                    !removed
+                        .iter()
+                        .any(|r| is_within(d, r) || join_path(d, "node_modules") == *r)
+                });
+                if stage.install_dirs.is_empty() {
+                    stage.dev_dependency_sources.clear();
+                    stage.is_full_install = false;
+                }
+            }
+            if let Some(dir) = prod_deploy_dir(c) {
+                let dir = join_path(&cwd, &dir);
+                if !stage.prod_dirs.contains(&dir) {
+                    stage.prod_dirs.push(dir);
+                }
             }
         }
         stage.commands.extend(commands.iter().cloned());
@@ -469,7 +520,7 @@ fn source_paths(src: &[Source<'_>]) -> Vec<String> {
 }
 
 /// The keyword and the byte span of a whole instruction.
-fn instruction_span(ins: &DfInstruction<'_>) -> (&'static str, std::ops::Range<usize>) {
+fn instruction_span(ins: &DfInstruction<'_>, text: &str) -> (&'static str, std::ops::Range<usize>) {
     use DfInstruction as I;
     fn cmd_end(c: &DfCommand<'_>) -> usize {
         match c {
@@ -501,14 +552,46 @@ fn instruction_span(ins: &DfInstruction<'_>) -> (&'static str, std::ops::Range<u
             e.expose.span.start..e.arguments.last().map_or(e.expose.span.end, |a| a.span.end),
         ),
         I::Label(l) => ("LABEL", l.label.span.start..l.arguments.span.end),
-        I::Healthcheck(h) => ("HEALTHCHECK", h.healthcheck.span.clone()),
+        I::Healthcheck(h) => (
+            "HEALTHCHECK",
+            h.healthcheck.span.start..match &h.arguments {
+                parse_dockerfile::HealthcheckArguments::Cmd { arguments, .. } => cmd_end(arguments),
+                parse_dockerfile::HealthcheckArguments::None { none, .. } => none.span.end,
+                _ => h.healthcheck.span.end,
+            },
+        ),
         I::Maintainer(m) => ("MAINTAINER", m.maintainer.span.start..m.name.span.end),
-        I::Onbuild(o) => ("ONBUILD", o.onbuild.span.clone()),
-        I::Shell(s) => ("SHELL", s.shell.span.clone()),
+        I::Onbuild(o) => (
+            "ONBUILD",
+            o.onbuild.span.start..instruction_span(&o.instruction, text).1.end,
+        ),
+        // The arguments' spans stop inside the JSON array: the closing `]` ends the line.
+        I::Shell(s) => (
+            "SHELL",
+            s.shell.span.start
+                ..s.arguments
+                    .last()
+                    .map_or(s.shell.span.end, |a| line_end(text, a.span.end)),
+        ),
         I::Stopsignal(s) => ("STOPSIGNAL", s.stopsignal.span.start..s.arguments.span.end),
-        I::Volume(v) => ("VOLUME", v.volume.span.clone()),
+        I::Volume(v) => (
+            "VOLUME",
+            v.volume.span.start..match &v.arguments {
+                parse_dockerfile::JsonOrStringArray::Json(a) => a.span.end,
+                parse_dockerfile::JsonOrStringArray::String(a) => {
+                    a.last().map_or(v.volume.span.end, |w| w.span.end)
+                }
+            },
+        ),
         _ => ("UNKNOWN", 0..0),
     }
+}
+
+/// The end of the line that `at` is on, trailing whitespace excluded.
+fn line_end(text: &str, at: usize) -> usize {
+    let rest = text.get(at..).unwrap_or("");
+    let line = rest.split('\n').next().unwrap_or("");
+    at + line.trim_end().len()
 }
 
 /// Sets the final stages from the builds known for this Dockerfile: the stages they target
@@ -563,6 +646,38 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
+/// Whether `program` is Node.js or a Node package manager (`node`, `npm`, `npx`, `yarn`,
+/// `pnpm`, `bun`, `bunx`, `corepack`), by base name.
+fn runs_node(program: &str) -> bool {
+    let base = program.rsplit('/').next().unwrap_or(program);
+    matches!(
+        base,
+        "node"
+            | "nodejs"
+            | "npm"
+            | "npx"
+            | "yarn"
+            | "yarnpkg"
+            | "pnpm"
+            | "pnpx"
+            | "bun"
+            | "bunx"
+            | "corepack"
+            | "deno"
+    )
+}
+
+/// Whether a (normalised) image is a Node image: repository `node`, or one with a word (split
+/// on `/`, `-`, `_`, `.`) that is `bun` or starts with `node` or `deno` (`oven/bun`,
+/// `cimg/node`, `ubi8/nodejs-20`, `denoland/deno`, `devcontainers/typescript-node`); words
+/// only, so `ubuntu` is not a Bun image.
+fn is_node_image(img: &ImageRef) -> bool {
+    img.repository
+        .to_ascii_lowercase()
+        .split(['/', '-', '_', '.'])
+        .any(|w| w == "bun" || w.starts_with("node") || w.starts_with("deno"))
+}
+
 /// A dependency install of the project's dependencies without production-only flags.
 pub fn is_full_install(c: &Command) -> bool {
     c.pm.as_ref().is_some_and(|pm| {
@@ -574,42 +689,83 @@ pub fn is_full_install(c: &Command) -> bool {
     })
 }
 
-/// A build: script `build` or `build:*`, `medusa build`, `tsc`, `nest build` (directly or
-/// through `npx`/`pnpm exec`/`yarn <bin>`).
+/// A build: script `build` or `build:*` (also as a task of a task runner: `turbo run build`,
+/// `nx run-many -t build`, `lerna run build`), `medusa build`, `tsc`, `nest build` (directly
+/// or through `npx`/`pnpm exec`/`yarn <bin>`).
 pub fn is_build(c: &Command) -> bool {
-    let first = |args: &[String]| args.first().map(String::as_str) == Some("build");
+    let build_name = |n: &str| n == "build" || n.starts_with("build:");
+    let binary = |name: &str, args: &[String]| match name {
+        "tsc" => true,
+        "medusa" | "nest" => args.first().map(String::as_str) == Some("build"),
+        "turbo" | "nx" | "lerna" => crate::facts::ci::runner_tasks(name, args)
+            .iter()
+            .any(|t| build_name(t)),
+        _ => false,
+    };
     if let Some(pm) = &c.pm {
-        let name = match pm.action.as_str() {
-            "script" | "short" => pm.script.as_deref(),
-            "tool" => pm.tool.as_deref(),
-            _ => None,
-        };
-        return match name {
-            Some(n) if n == "build" || n.starts_with("build:") => pm.action != "tool",
-            Some("tsc") => true,
-            Some("medusa" | "nest") => first(&pm.args),
+        return match pm.action.as_str() {
+            "script" | "short" => pm
+                .script
+                .as_deref()
+                .is_some_and(|n| build_name(n) || binary(n, &pm.args)),
+            "tool" => pm.tool.as_deref().is_some_and(|n| binary(n, &pm.args)),
             _ => false,
         };
     }
     let base = c.program.rsplit('/').next().unwrap_or(&c.program);
-    match base {
-        "tsc" => true,
-        "medusa" | "nest" => first(&c.args),
-        _ => false,
-    }
+    binary(base, &c.args)
 }
 
-/// A prune of dev dependencies (`npm prune --omit=dev`, `pnpm prune --prod`), or a clean
-/// production-only reinstall (`npm ci --omit=dev` deletes `node_modules` first).
+/// A prune of dev dependencies (`npm prune --omit=dev`, `pnpm prune --prod`), or a
+/// production-only install of the project's dependencies (`npm ci --omit=dev`,
+/// `pnpm install --prod`, `yarn install --production`, `yarn workspaces focus --production`):
+/// run after a full install in the same stage, it removes the dev dependencies.
 pub fn is_prune(c: &Command) -> bool {
     c.pm.as_ref().is_some_and(|pm| {
-        let prod = pm.install.as_ref().is_some_and(|i| i.prod_only);
-        (pm.action == "prune" && prod)
-            || (pm.action == "install"
-                && prod
-                && pm.manager == "npm"
-                && c.args.first().map(String::as_str) == Some("ci"))
+        pm.install.as_ref().is_some_and(|i| {
+            i.prod_only
+                && match pm.action.as_str() {
+                    "prune" => true,
+                    "install" => !i.global && !i.adds_packages,
+                    _ => false,
+                }
+        })
     })
+}
+
+/// The paths `rm -r`/`rm -rf` removes, made absolute against `cwd` (empty for any other
+/// command, and for paths that hold a variable or a glob).
+fn removed_paths(c: &Command, cwd: &str) -> Vec<String> {
+    let base = c.program.rsplit('/').next().unwrap_or(&c.program);
+    if base != "rm" {
+        return Vec::new();
+    }
+    let mut recursive = false;
+    let mut paths = Vec::new();
+    let mut flags_done = false;
+    for a in &c.args {
+        if !flags_done && a == "--" {
+            flags_done = true;
+        } else if !flags_done && a.starts_with("--") {
+            recursive |= a == "--recursive";
+        } else if !flags_done && a.starts_with('-') && a.len() > 1 {
+            recursive |= a.contains(['r', 'R']);
+        } else if !a.contains(['$', '*', '?', '[']) {
+            paths.push(join_path(cwd, a));
+        }
+    }
+    if recursive { paths } else { Vec::new() }
+}
+
+/// The output directory of `pnpm deploy --prod DIR` (also `pnpm --filter X deploy --prod
+/// DIR`), which holds production dependencies only.
+fn prod_deploy_dir(c: &Command) -> Option<String> {
+    let pm = c.pm.as_ref()?;
+    let prod = pm.install.as_ref().is_some_and(|i| i.prod_only);
+    (pm.action == "deploy" && prod)
+        .then(|| pm.args.first().cloned())
+        .flatten()
+        .filter(|d| !d.contains('$'))
 }
 
 /// Parses `ENV`/`ARG` arguments: `K=V K2="v w"`, the legacy `ENV K some value` form, and
@@ -881,5 +1037,43 @@ mod tests {
         assert!(is_within("/app", "/"));
         assert!(!is_within("/application", "/app"));
         assert!(!is_within("/app", "/app/x"));
+    }
+    #[test]
+    fn every_instruction_has_its_text_span_and_stage() {
+        let text = "ARG V=1\nFROM node:18-alpine AS a\nHEALTHCHECK --interval=30s CMD wget -qO- http://localhost/health || exit 1\nONBUILD RUN npm ci\nSHELL [\"/bin/sh\", \"-c\"]\nVOLUME [\"/data\"]\nVOLUME /a /b\nHEALTHCHECK NONE\nFROM a\n";
+        let d = load("Dockerfile", text, &[]).expect("parses");
+        let got: Vec<(&str, i64, &str, u32, u32)> = d
+            .instructions
+            .iter()
+            .map(|i| {
+                (
+                    i.keyword.as_str(),
+                    i.stage,
+                    i.text.as_str(),
+                    i.loc.line,
+                    i.loc.end_col,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("ARG", -1, "V=1", 1, 8),
+                ("FROM", 0, "node:18-alpine AS a", 2, 25),
+                (
+                    "HEALTHCHECK",
+                    0,
+                    "--interval=30s CMD wget -qO- http://localhost/health || exit 1",
+                    3,
+                    75
+                ),
+                ("ONBUILD", 0, "RUN npm ci", 4, 19),
+                ("SHELL", 0, "[\"/bin/sh\", \"-c\"]", 5, 24),
+                ("VOLUME", 0, "[\"/data\"]", 6, 17),
+                ("VOLUME", 0, "/a /b", 7, 13),
+                ("HEALTHCHECK", 0, "NONE", 8, 17),
+                ("FROM", 1, "a", 9, 7),
+            ]
+        );
     }
 }

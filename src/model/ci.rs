@@ -31,6 +31,9 @@ pub struct Ci {
     pub runs: Vec<Run>,
     /// Images that CI steps push (see "image build and push").
     pub pushes: Vec<Push>,
+    /// Dockerfile builds by CI steps whose Dockerfile is known: they decide which stages are
+    /// final (see `Stage.is_final`).
+    pub image_builds: Vec<ImageBuild>,
     /// References that were recorded but not followed (remote actions, remote reusable
     /// workflows, remote GitLab includes).
     pub external: Vec<External>,
@@ -255,5 +258,24 @@ pub struct Push {
     /// The job's key.
     pub job: String,
     /// The pushing step's `tags:` line, or the push command's line.
+    pub loc: Location,
+}
+
+/// A Dockerfile build by a CI step (`docker build`, `docker buildx build`, `buildah bud`,
+/// kaniko's `executor`, `buildctl build`, a `build-push-action` step), with its variables
+/// resolved where their values are literal.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageBuild {
+    /// The Dockerfile built, relative to the root: `-f`/`--file`/`file:`/`--dockerfile`/
+    /// `--opt filename=` (against the shell's directory, kaniko's against the context), else
+    /// `Dockerfile` in the build context.
+    pub dockerfile: String,
+    /// The build context, relative to the root.
+    pub context: String,
+    /// The stage targeted (`--target`, `target:`, `--opt target=`), empty when none is named.
+    pub target: String,
+    /// The job's key.
+    pub job: String,
+    /// The build command's line (the `uses:` line for actions).
     pub loc: Location,
 }

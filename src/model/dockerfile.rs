@@ -17,6 +17,9 @@ pub struct Dockerfile {
     pub loc: Location,
     /// Build stages in file order.
     pub stages: Vec<Stage>,
+    /// Whether some stage is a Node stage (see [`Stage::is_node`]): the catalog's "Node
+    /// Dockerfile", the only kind DF001–DF003 judge.
+    pub is_node: bool,
     /// Indexes of the final stages: the stages that builds target, plus the last stage when
     /// some build names no target or no build of this Dockerfile is known.
     pub final_stages: Vec<i64>,
@@ -64,6 +67,12 @@ pub struct Stage {
     pub loc: Location,
     /// Whether this stage is one of the Dockerfile's final stages.
     pub is_final: bool,
+    /// Whether this is a Node stage: its base is a Node image (repository `node`, or one
+    /// with a word `node*`, `bun` or `deno*` after normalising: `oven/bun`, `cimg/node`,
+    /// `ubi8/nodejs-20`, not `ubuntu`), or an earlier Node stage, or it runs a Node package
+    /// manager (`npm`, `yarn`, `pnpm`, `bun`, `npx`, `corepack`) or `node` in a `RUN`, `CMD`
+    /// or `ENTRYPOINT`.
+    pub is_node: bool,
     /// `RUN` instructions of this stage.
     pub runs: Vec<Run>,
     /// Every shell command of the stage's `RUN`s, in order.
@@ -92,6 +101,10 @@ pub struct Stage {
     /// Directories in which the stage (or a stage it is built `FROM`) ran a full install or
     /// received `node_modules` from one.
     pub install_dirs: Vec<String>,
+    /// Directories that hold production dependencies only, although the stage has dev
+    /// dependencies elsewhere: the output directories of `pnpm deploy --prod DIR` (also
+    /// inherited through `FROM <stage>`). Copying them out does not ship dev dependencies.
+    pub prod_dirs: Vec<String>,
     /// The stage, together with the stages it is built `FROM`, runs a full install and after
     /// it a build (script `build`, `medusa build`, `tsc`, `nest build`).
     pub installs_then_builds: bool,
@@ -191,10 +204,12 @@ pub struct DevSource {
 pub struct Instruction {
     /// The keyword in upper case (`FROM`, `RUN`, ...).
     pub keyword: String,
-    /// Stage index the instruction belongs to (-1 before the first `FROM`).
+    /// Stage index the instruction belongs to (-1 before the first `FROM`; a `FROM` belongs to
+    /// the stage it starts).
     pub stage: i64,
-    /// The instruction's arguments as written.
+    /// The instruction's arguments as written (everything after the keyword, for every
+    /// keyword, `ONBUILD RUN npm ci` giving `RUN npm ci`).
     pub text: String,
-    /// The instruction's lines.
+    /// The whole instruction, keyword to last argument.
     pub loc: Location,
 }
