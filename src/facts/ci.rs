@@ -380,18 +380,23 @@ const ROOT_VARIABLES: &[&str] = &[
     "$GITHUB_WORKSPACE",
 ];
 
+/// The rest of `path` after a leading root variable (`$CI_PROJECT_DIR/api` → `/api`), `None`
+/// when it does not start with one.
+fn after_root_variable(path: &str) -> Option<&str> {
+    ROOT_VARIABLES.iter().find_map(|v| {
+        path.strip_prefix(v)
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
 /// The directory that `cd PATH` (or a working directory) enters from `base`: relative to
 /// `base`, or to the root when `path` starts with a root variable.
 fn enter(base: &str, path: &str) -> String {
     let path = path.trim();
-    for v in ROOT_VARIABLES {
-        if let Some(rest) = path.strip_prefix(v)
-            && (rest.is_empty() || rest.starts_with('/'))
-        {
-            return crate::load::join_relative("", rest);
-        }
+    match after_root_variable(path) {
+        Some(rest) => crate::load::join_relative("", rest),
+        None => crate::load::join_relative(base, path),
     }
-    crate::load::join_relative(base, path)
 }
 
 /// The package.json in effect in `dir`: the nearest at or above it.
@@ -956,23 +961,9 @@ pub fn container_run(program: &str, args: &[String]) -> Option<(String, Vec<Stri
     if !matches!(program, "docker" | "podman") || args.first().map(String::as_str) != Some("run") {
         return None;
     }
-    let mut i = 1;
-    while let Some(a) = args.get(i) {
-        if a == "--" {
-            i += 1;
-            break;
-        }
-        if !a.starts_with('-') {
-            break;
-        }
-        let takes_value = !a.contains('=') && CONTAINER_VALUE_FLAGS.contains(&a.as_str());
-        i += if takes_value { 2 } else { 1 };
-    }
-    let image = args.get(i)?;
-    Some((
-        image_tool(image)?,
-        args.get(i + 1..).unwrap_or_default().to_vec(),
-    ))
+    let rest = skip_global_options(&args[1..], CONTAINER_VALUE_FLAGS);
+    let (image, tool_args) = rest.split_first()?;
+    Some((image_tool(image)?, tool_args.to_vec()))
 }
 
 /// The tool an image is named after: its repository's last segment, without tag or digest.
@@ -1550,19 +1541,7 @@ impl BuildSpec {
 /// the root. `None` for other absolute paths, URLs and paths still holding a variable.
 fn ci_path(base: &str, p: &str) -> Option<String> {
     let p = p.trim();
-    let roots = [
-        "${CI_PROJECT_DIR}",
-        "$CI_PROJECT_DIR",
-        "${GITHUB_WORKSPACE}",
-        "$GITHUB_WORKSPACE",
-        "${{ github.workspace }}",
-        "${{github.workspace}}",
-    ];
-    let from_root = roots.iter().find_map(|r| {
-        p.strip_prefix(r)
-            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
-    });
-    let (base, p) = match from_root {
+    let (base, p) = match after_root_variable(p) {
         Some(rest) => ("", rest.trim_start_matches('/')),
         None => (base, p),
     };

@@ -396,7 +396,7 @@ impl Builder<'_> {
                 } else {
                     let script = argv
                         .iter()
-                        .map(|a| shell_quote(a))
+                        .map(|a| crate::shell::quote_word(a))
                         .collect::<Vec<_>>()
                         .join(" ");
                     if let Ok(mut cmds) =
@@ -632,18 +632,6 @@ fn is_heredoc_runner(text: &str) -> bool {
 fn is_shell(program: &str) -> bool {
     let base = program.rsplit('/').next().unwrap_or(program);
     matches!(base, "sh" | "bash" | "ash" | "dash" | "zsh")
-}
-
-fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
 
 /// Whether `program` is Node.js or a Node package manager (`node`, `npm`, `npx`, `yarn`,

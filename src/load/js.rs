@@ -18,12 +18,12 @@ use std::path::{Path, PathBuf};
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
-    Argument, BinaryOperator, ArrayExpressionElement, BindingIdentifier, BindingPattern, CallExpression, Class,
-    ClassElement, Declaration, Decorator, ExportAllDeclaration, ExportFromDeclaration, Expression,
-    FormalParameters, IdentifierName, IdentifierReference, ImportDeclaration,
-    ImportDeclarationSpecifier, ImportExpression, JSXElement, NewExpression, ObjectExpression,
-    ObjectPropertyKind, PrivateIdentifier, Statement, StringLiteral, TSImportEqualsDeclaration,
-    TSModuleReference, TSType, TemplateLiteral, VariableDeclarator,
+    Argument, ArrayExpressionElement, BinaryOperator, BindingIdentifier, BindingPattern,
+    CallExpression, Class, ClassElement, Declaration, Decorator, ExportAllDeclaration,
+    ExportFromDeclaration, Expression, FormalParameters, IdentifierName, IdentifierReference,
+    ImportDeclaration, ImportDeclarationSpecifier, ImportExpression, JSXElement, NewExpression,
+    ObjectExpression, ObjectPropertyKind, PrivateIdentifier, Statement, StringLiteral,
+    TSImportEqualsDeclaration, TSModuleReference, TSType, TemplateLiteral, VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_parser::{ParseOptions, Parser};

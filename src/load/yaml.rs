@@ -58,12 +58,7 @@ pub fn is_template(text: &str) -> bool {
 fn template_explains_failure(text: &str, error_line: u32) -> bool {
     let has_marker = |line: &str| is_template(line);
     let lines: Vec<&str> = text.lines().collect();
-    let marked = |n: u32| {
-        n > 0
-            && lines
-                .get(n as usize - 1)
-                .is_some_and(|l| has_marker(l))
-    };
+    let marked = |n: u32| n > 0 && lines.get(n as usize - 1).is_some_and(|l| has_marker(l));
     if marked(error_line) {
         return true;
     }
@@ -174,7 +169,10 @@ mod tests {
             other => panic!("expected invalid YAML, got {other:?}"),
         }
         let helm = "{{- if .Values.enabled }}\napiVersion: v1\nkind: X\nmetadata:\n  labels:\n    {{- include \"labels\" . | nindent 4 }}\nspec: {{ .Values.spec }}\n{{- end }}\n";
-        assert!(matches!(check("t.yaml", helm), Err(YamlFailure::Template(_)) | Ok(())));
+        assert!(matches!(
+            check("t.yaml", helm),
+            Err(YamlFailure::Template(_)) | Ok(())
+        ));
         assert_eq!(
             neutralise_templates("a: {{ .x }}\n{{ end }}\nb: ${{ c }}\n"),
             "a: xxxxxxxx\n\nb: ${{ c }}\n"
