@@ -446,7 +446,13 @@ impl Walker<'_> {
                 None => cwd.to_string(),
             };
             let unresolved = unresolved || dir.contains('$');
-            let pkg = package_in(&dir, self.packages);
+            // In a directory that cannot be resolved, no package.json is known to be in
+            // effect: the run counts as defined, and no body (not the root's) is followed.
+            let pkg = if unresolved {
+                None
+            } else {
+                package_in(&dir, self.packages)
+            };
             let pkg_dir = pkg.map(|p| p.dir.clone()).unwrap_or_default();
             let any_defines =
                 |name: &str| self.packages.iter().any(|p| p.scripts.contains_key(name));
@@ -455,8 +461,10 @@ impl Walker<'_> {
                     let name = pm.script.clone().unwrap_or_default();
                     let wide = pm.workspace.is_some() || pm.recursive;
                     let defined_here = pkg.is_some_and(|p| p.scripts.contains_key(&name));
-                    let is_script =
-                        pm.action == "script" || defined_here || (wide && any_defines(&name));
+                    let is_script = pm.action == "script"
+                        || defined_here
+                        || (wide && any_defines(&name))
+                        || (unresolved && !wide);
                     if is_script {
                         // A name still holding an expansion (`$SCRIPT`, `${{ x }}`) is
                         // not known, so it is not judged.
@@ -1147,7 +1155,10 @@ pub fn expand(text: &str, job: &Job, step: &Step) -> Vec<String> {
     let mut out = expand_matrix(text, job);
     for p in &mut out {
         for (k, v) in &step.env {
-            if v.contains('$') {
+            // Literal values only; a value starting from the repository root
+            // (`${{ github.workspace }}/web`) is literal enough for a path.
+            let literal = after_root_variable(v.trim()).unwrap_or(v);
+            if literal.contains('$') {
                 continue;
             }
             *p = subst_var(&p.replace(&format!("${{{{ env.{k} }}}}"), v), k, v);
