@@ -314,6 +314,14 @@ fn names_env(text: &str, names: &[String]) -> bool {
 /// The environments a job deploys to (catalog: "deploy job / environment").
 pub fn deploy_environments(job: &Job, environments: &Environments) -> Vec<String> {
     let mut out = Vec::new();
+    // A GitLab job whose environment action is not `start` records no deployment: an
+    // `on_stop` job, a job that only prepares, verifies or accesses the environment.
+    if matches!(
+        job.environment_action.as_str(),
+        "stop" | "prepare" | "verify" | "access"
+    ) {
+        return out;
+    }
     let envs = [
         ("staging", environments.staging.as_slice()),
         ("production", environments.production.as_slice()),

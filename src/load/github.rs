@@ -308,6 +308,7 @@ impl Ctx<'_> {
                     environment,
                     environment_choices: environment_choices.clone(),
                     has_environment,
+                    environment_action: String::new(),
                     condition: condition.clone(),
                     triggers: reaching,
                     is_pre_merge,

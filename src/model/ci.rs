@@ -120,6 +120,10 @@ pub struct Job {
     pub environment_choices: Vec<String>,
     /// Whether it declares `environment:`.
     pub has_environment: bool,
+    /// GitLab `environment.action` (`start`, `prepare`, `stop`, `verify`, `access`), lower
+    /// case; empty when not given (GitHub: always empty). A job whose action is `stop`,
+    /// `prepare`, `verify` or `access` records no deployment and is not a deploy job.
+    pub environment_action: String,
     /// The job condition as written (`if:`; GitLab rules/only/except summarised).
     pub condition: String,
     /// The triggers that reach the job (the pipeline's, restricted by the condition).
