@@ -15,7 +15,16 @@ use crate::shell::{self, Command};
 const MAX_SCRIPT_DEPTH: usize = 6;
 
 /// Staging environment names (matched as words).
-pub const STAGING: &[&str] = &["staging", "stage", "stg", "preprod", "pre-prod", "uat"];
+pub const STAGING: &[&str] = &[
+    "staging",
+    "stage",
+    "stg",
+    "preprod",
+    "pre-prod",
+    "preproduction",
+    "pre-production",
+    "uat",
+];
 /// Production environment names (matched as words).
 pub const PRODUCTION: &[&str] = &["production", "prod", "prd", "live"];
 
@@ -292,14 +301,24 @@ fn flows(jobs: &mut [Job]) {
     }
 }
 
-/// Lower-case words of a text (`deploy-prod` → `deploy`, `prod`), with `pre-prod` kept whole.
+/// Lower-case words of a text (`deploy-prod` → `deploy`, `prod`), with `pre` joined to a
+/// following `prod`/`production` whatever separates them (`pre-prod`, `pre_prod` and
+/// `Pre Production` are the words `preprod` and `preproduction`, never `prod`).
 fn words(text: &str) -> Vec<String> {
-    let lower = text.to_ascii_lowercase().replace("pre-prod", "preprod");
-    lower
+    let lower = text.to_ascii_lowercase();
+    let mut out: Vec<String> = Vec::new();
+    for w in lower
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
+    {
+        match out.last_mut() {
+            Some(last) if last == "pre" && (w == "prod" || w == "production") => {
+                last.push_str(w);
+            }
+            _ => out.push(w.to_string()),
+        }
+    }
+    out
 }
 
 /// Whether the words of one of `names` appear together, in order, among the words of `text`.
@@ -314,7 +333,7 @@ fn names_env(text: &str, names: &[String]) -> bool {
 /// The environments a job deploys to (catalog: "deploy job / environment").
 pub fn deploy_environments(job: &Job, environments: &Environments) -> Vec<String> {
     let mut out = Vec::new();
-    // A GitLab job whose environment action is not `start` records no deployment: an
+    // A GitLab job whose environment action is one of these records no deployment: an
     // `on_stop` job, a job that only prepares, verifies or accesses the environment.
     if matches!(
         job.environment_action.as_str(),
@@ -331,10 +350,16 @@ pub fn deploy_environments(job: &Job, environments: &Environments) -> Vec<String
         // environment names each of its choices.
         let mut names = expand_matrix(&job.environment, job);
         names.extend(job.environment_choices.iter().cloned());
+        // One environment is one kind: a name that matches a staging name is staging even
+        // when it also holds a production word.
         for environment in names {
-            for (name, list) in envs {
-                if names_env(&environment, list) && !out.iter().any(|o| o == name) {
-                    out.push(name.to_string());
+            let kind = envs
+                .iter()
+                .find(|(_, list)| names_env(&environment, list))
+                .map(|(name, _)| *name);
+            if let Some(kind) = kind {
+                if !out.iter().any(|o| o == kind) {
+                    out.push(kind.to_string());
                 }
             }
         }
@@ -1401,5 +1426,8 @@ mod tests {
         assert!(!names_env("production", &prod), "whole words, not prefixes");
         assert!(!names_env("deploy-pre-prod", &prod), "pre-prod is one word");
         assert!(names_env("pre-prod", &names(&["pre-prod"])));
+        assert!(!names_env("pre_prod", &prod), "pre joins prod whatever the separator");
+        assert!(!names_env("Pre Production", &names(&["production"])));
+        assert!(names_env("pre_production-eu", &names(&["pre-production"])));
     }
 }
