@@ -693,8 +693,19 @@ pub fn runner_tasks(tool: &str, args: &[String]) -> Vec<String> {
     }
 }
 
-/// The operations a run performs (catalog shared definitions).
-fn ops_of(f: &Found, step: &Step) -> Vec<String> {
+/// The name a run's command goes by for "a step whose name contains `smoke`": its step's
+/// name; GitLab script lines have no names, so there it is the job's name.
+fn command_label<'a>(job: &'a Job, step: &'a Step) -> &'a str {
+    if is_gitlab(job) {
+        &job.name
+    } else {
+        &step.name
+    }
+}
+
+/// The operations a run performs (catalog shared definitions); `label` names the command
+/// (see [`command_label`]).
+fn ops_of(f: &Found, label: &str) -> Vec<String> {
     let mut ops = Vec::new();
     let name = f.name.to_ascii_lowercase();
     let program = f.program.to_ascii_lowercase();
@@ -749,7 +760,7 @@ fn ops_of(f: &Found, step: &Step) -> Vec<String> {
         name.as_str(),
         "curl" | "wget" | "http" | "https" | "xh" | "wait-on"
     ) && f.args.iter().any(|a| is_health_url(a));
-    let smoke_step = step.name.to_ascii_lowercase().contains("smoke");
+    let smoke_step = label.to_ascii_lowercase().contains("smoke");
     if health_url
         || (script && (name.contains("health") || name.contains("smoke")))
         || file_named("health")
@@ -865,7 +876,7 @@ pub fn is_health_url(arg: &str) -> bool {
 /// The runs of one step: its action, or its commands (and the script bodies they run).
 /// A run of a job's step from what the walker found.
 fn make_run(job: &Job, step: &Step, f: Found, gating: bool, loc: Location, seq: i64) -> Run {
-    let mut ops = ops_of(&f, step);
+    let mut ops = ops_of(&f, command_label(job, step));
     ops.dedup();
     Run {
         kind: f.kind.to_string(),
