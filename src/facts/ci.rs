@@ -95,6 +95,11 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
     settle_pushes(&mut pushes);
     ci.pushes = pushes;
     ci.anchor = anchor(ci);
+    ci.provider = ["github", "gitlab"]
+        .into_iter()
+        .find(|w| ci.pipelines.iter().any(|p| p.provider == *w))
+        .unwrap_or_default()
+        .to_string();
 }
 
 /// Per job: the operations of its flow and after it, and the migrations of its flow that no

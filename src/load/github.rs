@@ -302,6 +302,7 @@ impl Ctx<'_> {
                         .unwrap_or_else(|| id.clone()),
                     pipeline: self.pipeline.clone(),
                     pipeline_name: self.pipeline_name.clone(),
+                    provider: "github".to_string(),
                     path: file.to_string(),
                     loc: key.loc(file),
                     needs: needs.clone(),

@@ -1335,6 +1335,7 @@ fn job(
                 id: id.clone(),
                 pipeline: pipeline.to_string(),
                 pipeline_name: pipeline_name.to_string(),
+                provider: "gitlab".to_string(),
                 path: loc.file.clone(),
                 loc: loc.clone(),
                 needs: needs.clone(),

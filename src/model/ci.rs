@@ -25,6 +25,9 @@ pub struct Ci {
     /// `.gitlab-ci.yml`, else of its includes, else its line 1). Absent without CI config.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor: Option<Location>,
+    /// The provider of the anchor's pipeline (`github` or `gitlab`; empty without CI): the
+    /// terms that messages pointing at the anchor speak.
+    pub provider: String,
     /// Every step of every job, flattened, in job then step order (see [`Step::job`]).
     pub steps: Vec<Step>,
     /// Every run of a package script or tool by any job, flattened (see [`Run`]).
@@ -106,6 +109,8 @@ pub struct Job {
     pub pipeline: String,
     /// The pipeline's name.
     pub pipeline_name: String,
+    /// `github` or `gitlab`: the provider whose terms messages about the job speak.
+    pub provider: String,
     /// Path of the file that defines the job.
     pub path: String,
     /// The job's key in its file.
