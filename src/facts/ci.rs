@@ -362,10 +362,10 @@ pub fn deploy_environments(job: &Job, environments: &Environments) -> Vec<String
                 .iter()
                 .find(|(_, list)| names_env(&environment, list))
                 .map(|(name, _)| *name);
-            if let Some(kind) = kind {
-                if !out.iter().any(|o| o == kind) {
-                    out.push(kind.to_string());
-                }
+            if let Some(kind) = kind
+                && !out.iter().any(|o| o == kind)
+            {
+                out.push(kind.to_string());
             }
         }
         return out;
@@ -1442,7 +1442,10 @@ mod tests {
         assert!(!names_env("production", &prod), "whole words, not prefixes");
         assert!(!names_env("deploy-pre-prod", &prod), "pre-prod is one word");
         assert!(names_env("pre-prod", &names(&["pre-prod"])));
-        assert!(!names_env("pre_prod", &prod), "pre joins prod whatever the separator");
+        assert!(
+            !names_env("pre_prod", &prod),
+            "pre joins prod whatever the separator"
+        );
         assert!(!names_env("Pre Production", &names(&["production"])));
         assert!(names_env("pre_production-eu", &names(&["pre-production"])));
     }

@@ -129,7 +129,12 @@ fn gitlab_findings_speak_gitlab_terms() {
         .collect();
     assert!(!ci_cd.is_empty());
     for f in ci_cd {
-        for github in ["workflow_dispatch", "continue-on-error", "github.sha", "push to main"] {
+        for github in [
+            "workflow_dispatch",
+            "continue-on-error",
+            "github.sha",
+            "push to main",
+        ] {
             assert!(
                 !f.message.contains(github),
                 "{} speaks GitHub on GitLab: {}",
