@@ -128,6 +128,22 @@ fn gitlab_findings_speak_gitlab_terms() {
         .filter(|f| f.rule.starts_with("CI") || f.rule.starts_with("CD"))
         .collect();
     assert!(!ci_cd.is_empty());
+    // The help under each finding is the rule's GitLab fix.
+    let set = builtin();
+    let human =
+        shipshape::report::human::render(std::slice::from_ref(&report), &set.metas(), false);
+    assert!(human.contains("when: manual"), "{human}");
+    for github in [
+        "workflow_dispatch",
+        "pull_request",
+        "continue-on-error",
+        "github.sha",
+    ] {
+        assert!(
+            !human.contains(github),
+            "GitHub term `{github}` on GitLab:\n{human}"
+        );
+    }
     for f in ci_cd {
         for github in [
             "workflow_dispatch",
