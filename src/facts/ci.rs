@@ -53,12 +53,14 @@ impl Default for Environments {
 /// Computes every CI fact in place.
 pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, nx: &NxTasks) {
     ci.pipelines.sort_by(|a, b| a.path.cmp(&b.path));
+    // GitLab jobs come ranked by stage; `rank_jobs` then ranks by the `needs` graph.
+    let stage_ranks: Vec<i64> = ci.jobs.iter().map(|j| j.rank).collect();
     rank_jobs(&mut ci.jobs);
     restrict_by_needs(&mut ci.jobs);
     for job in &mut ci.jobs {
         job.deploys = deploy_environments(job, environments);
     }
-    flows(&mut ci.jobs);
+    flows(&mut ci.jobs, &stage_ranks);
     let mut runs = Vec::new();
     let mut pushes = Vec::new();
     for job in &ci.jobs {
@@ -250,8 +252,38 @@ fn rank_jobs(jobs: &mut [Job]) {
     }
 }
 
-/// Deploy flows: what each job needs (transitively) and what needs it (transitively).
-fn flows(jobs: &mut [Job]) {
+/// GitLab's implicit order: a job that declares no `needs:` waits for the jobs of earlier
+/// stages of its pipeline that run in the same pipelines (share a trigger) and are not manual
+/// (a manual job does not hold the later stages back). By key: the jobs that wait for each.
+fn stage_followers(jobs: &[Job], stage_ranks: &[i64]) -> BTreeMap<String, Vec<String>> {
+    let sig = |t: &crate::model::ci::Trigger| (t.event.clone(), t.default_branch, t.tag_only);
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (d, dj) in jobs.iter().enumerate() {
+        if !is_gitlab(dj) || dj.manual {
+            continue;
+        }
+        let dsigs: BTreeSet<_> = dj.triggers.iter().map(sig).collect();
+        for (f, fj) in jobs.iter().enumerate() {
+            let later = stage_ranks.get(f) > stage_ranks.get(d);
+            if f != d
+                && later
+                && !fj.needs_declared
+                && fj.pipeline == dj.pipeline
+                && fj.triggers.iter().any(|t| dsigs.contains(&sig(t)))
+            {
+                out.entry(dj.key.clone()).or_default().push(fj.key.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Deploy flows: what each job needs (transitively) and what needs it (transitively). On
+/// GitLab, the jobs of later stages that wait for a job (see [`stage_followers`]) come after
+/// it too (they are not added to its own upstream: a deploy job's flow holds the jobs of
+/// earlier stages only when it needs them).
+fn flows(jobs: &mut [Job], stage_ranks: &[i64]) {
+    let followers = stage_followers(jobs, stage_ranks);
     let index = by_id(jobs);
     let needs: BTreeMap<String, Vec<String>> = jobs
         .iter()
@@ -276,6 +308,9 @@ fn flows(jobs: &mut [Job]) {
         for n in ns {
             needed_by.entry(n.clone()).or_default().push(k.clone());
         }
+    }
+    for (k, fs) in followers {
+        needed_by.entry(k).or_default().extend(fs);
     }
     let reach = |start: &str, graph: &BTreeMap<String, Vec<String>>| -> BTreeSet<String> {
         let mut seen = BTreeSet::new();

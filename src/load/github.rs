@@ -306,6 +306,7 @@ impl Ctx<'_> {
                     path: file.to_string(),
                     loc: key.loc(file),
                     needs: needs.clone(),
+                    needs_declared: !needs.is_empty(),
                     environment,
                     environment_choices: environment_choices.clone(),
                     has_environment,

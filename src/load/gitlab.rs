@@ -1339,6 +1339,7 @@ fn job(
                 path: loc.file.clone(),
                 loc: loc.clone(),
                 needs: needs.clone(),
+                needs_declared: eff.get("needs").is_some(),
                 has_environment: env_node.is_some(),
                 environment_action: environment_action.clone(),
                 environment: g.environment,

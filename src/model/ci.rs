@@ -117,6 +117,9 @@ pub struct Job {
     pub loc: Location,
     /// Ids of the jobs it needs.
     pub needs: Vec<String>,
+    /// Whether it declares `needs:` (also `needs: []`). A GitLab job that does not waits for
+    /// the jobs of earlier stages.
+    pub needs_declared: bool,
     /// The environment name (`environment:` string or `environment.name`), empty when none.
     pub environment: String,
     /// The names the environment can take when an input chooses it
