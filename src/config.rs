@@ -50,7 +50,8 @@ pub struct ConfigFile {
 #[derive(Debug, Deserialize, Default, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentNames {
-    /// Staging names (default: staging, stage, stg, preprod, pre-prod, uat).
+    /// Staging names (default: staging, stage, stg, preprod, pre-prod, preproduction,
+    /// pre-production, uat).
     #[serde(default)]
     pub staging: Option<Vec<String>>,
     /// Production names (default: production, prod, prd, live).

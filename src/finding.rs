@@ -1,7 +1,7 @@
 //! Findings, severities, tool notifications and the per-root result of a check: the data
 //! that flows from evaluation into filtering and reports.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -89,4 +89,7 @@ pub struct RootReport {
     pub policy_failures: usize,
     /// Text of every file a finding points at, by relative path, for snippets.
     pub sources: BTreeMap<String, Arc<str>>,
+    /// The files of the GitLab CI configuration (`.gitlab-ci.yml`, its includes): findings
+    /// there are helped with the rule's GitLab fix.
+    pub gitlab_files: BTreeSet<String>,
 }

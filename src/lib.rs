@@ -695,6 +695,27 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
             location: e.loc.clone(),
         });
     }
+    // The files of the GitLab CI configuration: findings there get the GitLab fix text.
+    let gitlab_files: BTreeSet<String> = repo
+        .files
+        .iter()
+        .filter(|f| f.kind == "gitlab_ci")
+        .map(|f| f.path.clone())
+        .chain(
+            repo.ci
+                .pipelines
+                .iter()
+                .filter(|p| p.provider == "gitlab")
+                .map(|p| p.path.clone()),
+        )
+        .chain(
+            repo.ci
+                .jobs
+                .iter()
+                .filter(|j| j.provider == "gitlab")
+                .map(|j| j.path.clone()),
+        )
+        .collect();
     let known: BTreeSet<String> = policies
         .policies
         .iter()
@@ -716,6 +737,7 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
         filter,
     );
     report.policy_failures = failures;
+    report.gitlab_files = gitlab_files;
     report
 }
 
@@ -827,6 +849,7 @@ fn build_report(
         policy_failures: 0,
         suppressed,
         sources: used,
+        gitlab_files: BTreeSet::new(),
     }
 }
 

@@ -15,7 +15,16 @@ use crate::shell::{self, Command};
 const MAX_SCRIPT_DEPTH: usize = 6;
 
 /// Staging environment names (matched as words).
-pub const STAGING: &[&str] = &["staging", "stage", "stg", "preprod", "pre-prod", "uat"];
+pub const STAGING: &[&str] = &[
+    "staging",
+    "stage",
+    "stg",
+    "preprod",
+    "pre-prod",
+    "preproduction",
+    "pre-production",
+    "uat",
+];
 /// Production environment names (matched as words).
 pub const PRODUCTION: &[&str] = &["production", "prod", "prd", "live"];
 
@@ -44,12 +53,14 @@ impl Default for Environments {
 /// Computes every CI fact in place.
 pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, nx: &NxTasks) {
     ci.pipelines.sort_by(|a, b| a.path.cmp(&b.path));
+    // GitLab jobs come ranked by stage; `rank_jobs` then ranks by the `needs` graph.
+    let stage_ranks: Vec<i64> = ci.jobs.iter().map(|j| j.rank).collect();
     rank_jobs(&mut ci.jobs);
     restrict_by_needs(&mut ci.jobs);
     for job in &mut ci.jobs {
         job.deploys = deploy_environments(job, environments);
     }
-    flows(&mut ci.jobs);
+    flows(&mut ci.jobs, &stage_ranks);
     let mut runs = Vec::new();
     let mut pushes = Vec::new();
     for job in &ci.jobs {
@@ -87,6 +98,11 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
     ci.pushes = pushes;
     ci.image_builds = ci.jobs.iter().flat_map(job_image_builds).collect();
     ci.anchor = anchor(ci);
+    ci.provider = ["github", "gitlab"]
+        .into_iter()
+        .find(|w| ci.pipelines.iter().any(|p| p.provider == *w))
+        .unwrap_or_default()
+        .to_string();
 }
 
 /// Per job: the operations of its flow and after it, and the migrations of its flow that no
@@ -257,8 +273,38 @@ fn rank_jobs(jobs: &mut [Job]) {
     }
 }
 
-/// Deploy flows: what each job needs (transitively) and what needs it (transitively).
-fn flows(jobs: &mut [Job]) {
+/// GitLab's implicit order: a job that declares no `needs:` waits for the jobs of earlier
+/// stages of its pipeline that run in the same pipelines (share a trigger) and are not manual
+/// (a manual job does not hold the later stages back). By key: the jobs that wait for each.
+fn stage_followers(jobs: &[Job], stage_ranks: &[i64]) -> BTreeMap<String, Vec<String>> {
+    let sig = |t: &crate::model::ci::Trigger| (t.event.clone(), t.default_branch, t.tag_only);
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (d, dj) in jobs.iter().enumerate() {
+        if !is_gitlab(dj) || dj.manual {
+            continue;
+        }
+        let dsigs: BTreeSet<_> = dj.triggers.iter().map(sig).collect();
+        for (f, fj) in jobs.iter().enumerate() {
+            let later = stage_ranks.get(f) > stage_ranks.get(d);
+            if f != d
+                && later
+                && !fj.needs_declared
+                && fj.pipeline == dj.pipeline
+                && fj.triggers.iter().any(|t| dsigs.contains(&sig(t)))
+            {
+                out.entry(dj.key.clone()).or_default().push(fj.key.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Deploy flows: what each job needs (transitively) and what needs it (transitively). On
+/// GitLab, the jobs of later stages that wait for a job (see [`stage_followers`]) come after
+/// it too (they are not added to its own upstream: a deploy job's flow holds the jobs of
+/// earlier stages only when it needs them).
+fn flows(jobs: &mut [Job], stage_ranks: &[i64]) {
+    let followers = stage_followers(jobs, stage_ranks);
     let index = by_id(jobs);
     let needs: BTreeMap<String, Vec<String>> = jobs
         .iter()
@@ -283,6 +329,9 @@ fn flows(jobs: &mut [Job]) {
         for n in ns {
             needed_by.entry(n.clone()).or_default().push(k.clone());
         }
+    }
+    for (k, fs) in followers {
+        needed_by.entry(k).or_default().extend(fs);
     }
     let reach = |start: &str, graph: &BTreeMap<String, Vec<String>>| -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
@@ -313,14 +362,24 @@ fn flows(jobs: &mut [Job]) {
     }
 }
 
-/// Lower-case words of a text (`deploy-prod` → `deploy`, `prod`), with `pre-prod` kept whole.
+/// Lower-case words of a text (`deploy-prod` → `deploy`, `prod`), with `pre` joined to a
+/// following `prod`/`production` whatever separates them (`pre-prod`, `pre_prod` and
+/// `Pre Production` are the words `preprod` and `preproduction`, never `prod`).
 fn words(text: &str) -> Vec<String> {
-    let lower = text.to_ascii_lowercase().replace("pre-prod", "preprod");
-    lower
+    let lower = text.to_ascii_lowercase();
+    let mut out: Vec<String> = Vec::new();
+    for w in lower
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
+    {
+        match out.last_mut() {
+            Some(last) if last == "pre" && (w == "prod" || w == "production") => {
+                last.push_str(w);
+            }
+            _ => out.push(w.to_string()),
+        }
+    }
+    out
 }
 
 /// Whether the words of one of `names` appear together, in order, among the words of `text`.
@@ -335,6 +394,14 @@ fn names_env(text: &str, names: &[String]) -> bool {
 /// The environments a job deploys to (catalog: "deploy job / environment").
 pub fn deploy_environments(job: &Job, environments: &Environments) -> Vec<String> {
     let mut out = Vec::new();
+    // A GitLab job whose environment action is one of these records no deployment: an
+    // `on_stop` job, a job that only prepares, verifies or accesses the environment.
+    if matches!(
+        job.environment_action.as_str(),
+        "stop" | "prepare" | "verify" | "access"
+    ) {
+        return out;
+    }
     let envs = [
         ("staging", environments.staging.as_slice()),
         ("production", environments.production.as_slice()),
@@ -344,11 +411,17 @@ pub fn deploy_environments(job: &Job, environments: &Environments) -> Vec<String
         // environment names each of its choices.
         let mut names = expand_matrix(&job.environment, job);
         names.extend(job.environment_choices.iter().cloned());
+        // One environment is one kind: a name that matches a staging name is staging even
+        // when it also holds a production word.
         for environment in names {
-            for (name, list) in envs {
-                if names_env(&environment, list) && !out.iter().any(|o| o == name) {
-                    out.push(name.to_string());
-                }
+            let kind = envs
+                .iter()
+                .find(|(_, list)| names_env(&environment, list))
+                .map(|(name, _)| *name);
+            if let Some(kind) = kind
+                && !out.iter().any(|o| o == kind)
+            {
+                out.push(kind.to_string());
             }
         }
         return out;
@@ -730,8 +803,19 @@ pub fn runner_tasks(tool: &str, args: &[String]) -> Vec<String> {
     }
 }
 
-/// The operations a run performs (catalog shared definitions).
-fn ops_of(f: &Found, step: &Step) -> Vec<String> {
+/// The name a run's command goes by for "a step whose name contains `smoke`": its step's
+/// name; GitLab script lines have no names, so there it is the job's name.
+fn command_label<'a>(job: &'a Job, step: &'a Step) -> &'a str {
+    if is_gitlab(job) {
+        &job.name
+    } else {
+        &step.name
+    }
+}
+
+/// The operations a run performs (catalog shared definitions); `label` names the command
+/// (see [`command_label`]).
+fn ops_of(f: &Found, label: &str) -> Vec<String> {
     let mut ops = Vec::new();
     let name = f.name.to_ascii_lowercase();
     let program = f.program.to_ascii_lowercase();
@@ -786,7 +870,7 @@ fn ops_of(f: &Found, step: &Step) -> Vec<String> {
         name.as_str(),
         "curl" | "wget" | "http" | "https" | "xh" | "wait-on"
     ) && f.args.iter().any(|a| is_health_url(a));
-    let smoke_step = step.name.to_ascii_lowercase().contains("smoke");
+    let smoke_step = label.to_ascii_lowercase().contains("smoke");
     if health_url
         || (script && (name.contains("health") || name.contains("smoke")))
         || file_named("health")
@@ -1002,7 +1086,7 @@ pub fn is_health_url(arg: &str) -> bool {
 /// The runs of one step: its action, or its commands (and the script bodies they run).
 /// A run of a job's step from what the walker found.
 fn make_run(job: &Job, step: &Step, f: Found, gating: bool, loc: Location, seq: i64) -> Run {
-    let mut ops = ops_of(&f, step);
+    let mut ops = ops_of(&f, command_label(job, step));
     ops.dedup();
     Run {
         kind: f.kind.to_string(),
@@ -1960,5 +2044,11 @@ mod tests {
         assert!(!names_env("production", &prod), "whole words, not prefixes");
         assert!(!names_env("deploy-pre-prod", &prod), "pre-prod is one word");
         assert!(names_env("pre-prod", &names(&["pre-prod"])));
+        assert!(
+            !names_env("pre_prod", &prod),
+            "pre joins prod whatever the separator"
+        );
+        assert!(!names_env("Pre Production", &names(&["production"])));
+        assert!(names_env("pre_production-eu", &names(&["pre-production"])));
     }
 }

@@ -1229,6 +1229,10 @@ fn job(
         V::Map(_) => e.str_of("name"),
         _ => e.as_str(),
     });
+    let environment_action = env_node
+        .and_then(|e| e.str_of("action"))
+        .map(|a| a.trim().to_ascii_lowercase())
+        .unwrap_or_default();
 
     // Which sources reach the job, and how. A rule's `variables:` apply when it matches, so
     // an environment named by such a variable can differ by source: the job then becomes one
@@ -1331,10 +1335,13 @@ fn job(
                 id: id.clone(),
                 pipeline: pipeline.to_string(),
                 pipeline_name: pipeline_name.to_string(),
+                provider: "gitlab".to_string(),
                 path: loc.file.clone(),
                 loc: loc.clone(),
                 needs: needs.clone(),
+                needs_declared: eff.get("needs").is_some(),
                 has_environment: env_node.is_some(),
+                environment_action: environment_action.clone(),
                 environment: g.environment,
                 environment_choices: Vec::new(),
                 condition: condition.clone(),

@@ -25,6 +25,9 @@ pub struct Ci {
     /// `.gitlab-ci.yml`, else of its includes, else its line 1). Absent without CI config.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor: Option<Location>,
+    /// The provider of the anchor's pipeline (`github` or `gitlab`; empty without CI): the
+    /// terms that messages pointing at the anchor speak.
+    pub provider: String,
     /// Every step of every job, flattened, in job then step order (see [`Step::job`]).
     pub steps: Vec<Step>,
     /// Every run of a package script or tool by any job, flattened (see [`Run`]).
@@ -109,12 +112,17 @@ pub struct Job {
     pub pipeline: String,
     /// The pipeline's name.
     pub pipeline_name: String,
+    /// `github` or `gitlab`: the provider whose terms messages about the job speak.
+    pub provider: String,
     /// Path of the file that defines the job.
     pub path: String,
     /// The job's key in its file.
     pub loc: Location,
     /// Ids of the jobs it needs.
     pub needs: Vec<String>,
+    /// Whether it declares `needs:` (also `needs: []`). A GitLab job that does not waits for
+    /// the jobs of earlier stages.
+    pub needs_declared: bool,
     /// The environment name (`environment:` string or `environment.name`), empty when none.
     pub environment: String,
     /// The names the environment can take when an input chooses it
@@ -123,6 +131,10 @@ pub struct Job {
     pub environment_choices: Vec<String>,
     /// Whether it declares `environment:`.
     pub has_environment: bool,
+    /// GitLab `environment.action` (`start`, `prepare`, `stop`, `verify`, `access`), lower
+    /// case; empty when not given (GitHub: always empty). A job whose action is `stop`,
+    /// `prepare`, `verify` or `access` records no deployment and is not a deploy job.
+    pub environment_action: String,
     /// The job condition as written (`if:`; GitLab rules/only/except summarised).
     pub condition: String,
     /// The triggers that reach the job (the pipeline's, restricted by the condition).

@@ -20,6 +20,9 @@ pub struct RuleDocs {
     pub decisions: String,
     /// One or two sentences on how to fix a finding: shown as help under every finding.
     pub fix: String,
+    /// The fix in GitLab's terms (`when: manual`, `allow_failure`, `rules:`), shown instead
+    /// of `fix` under findings in GitLab CI files; empty when `fix` serves both providers.
+    pub fix_gitlab: String,
 }
 
 /// Everything about a rule except its expressions.
@@ -42,6 +45,31 @@ pub struct RuleMeta {
 }
 
 impl RuleMeta {
+    /// The fix shown under a finding: in GitLab's terms for a finding in a GitLab CI file
+    /// (when the rule has them), else `fix`.
+    pub fn fix_for(&self, gitlab: bool) -> &str {
+        if gitlab && !self.docs.fix_gitlab.trim().is_empty() {
+            self.docs.fix_gitlab.trim()
+        } else {
+            self.docs.fix.trim()
+        }
+    }
+
+    /// `fix`, followed by the GitLab fix when there is one.
+    fn fix_both(&self) -> String {
+        let gitlab = self.docs.fix_gitlab.trim();
+        if gitlab.is_empty() {
+            self.docs.fix.trim().to_string()
+        } else {
+            format!(
+                "{}
+
+On GitLab: {gitlab}",
+                self.docs.fix.trim()
+            )
+        }
+    }
+
     /// The rule's documentation as Markdown (used by `explain` and SARIF `help.markdown`).
     pub fn markdown(&self) -> String {
         let mut out = format!(
@@ -51,7 +79,7 @@ impl RuleMeta {
             self.severity,
             self.docs.what.trim(),
             self.docs.why.trim(),
-            self.docs.fix.trim()
+            self.fix_both()
         );
         if !self.docs.failing.trim().is_empty() {
             out.push_str(&format!(
@@ -82,7 +110,7 @@ impl RuleMeta {
             self.title,
             self.docs.what.trim(),
             self.docs.why.trim(),
-            self.docs.fix.trim()
+            self.fix_both()
         );
         if !self.docs.decisions.trim().is_empty() {
             out.push_str(&format!("\nDecisions: {}\n", self.docs.decisions.trim()));

@@ -750,6 +750,7 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
                 passing: file.docs.passing,
                 decisions: file.docs.decisions,
                 fix: file.docs.fix,
+                fix_gitlab: file.docs.fix_gitlab,
             },
         },
         path: path.to_string(),

@@ -72,6 +72,10 @@ pub struct DocsFile {
     pub why: String,
     /// How to fix a finding (shown as help).
     pub fix: String,
+    /// How to fix a finding in GitLab's terms: the help of findings in GitLab CI files, when
+    /// `fix` speaks GitHub's.
+    #[serde(default)]
+    pub fix_gitlab: String,
     /// A failing example.
     #[serde(default)]
     pub failing: String,

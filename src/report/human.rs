@@ -51,7 +51,8 @@ pub fn render(reports: &[RootReport], rules: &[RuleMeta], color: bool) -> String
             let path = display_path(&report.root, &finding.location.file, prefix_root);
             let rule = rules.iter().find(|r| r.id == finding.rule);
             let source = report.sources.get(&finding.location.file).cloned();
-            let diagnostic = FindingDiagnostic::new(finding, rule, &path, source);
+            let gitlab = report.gitlab_files.contains(&finding.location.file);
+            let diagnostic = FindingDiagnostic::new(finding, rule, gitlab, &path, source);
             let mut rendered = String::new();
             if handler.render_report(&mut rendered, &diagnostic).is_err() {
                 // Only reachable if miette cannot read back a span we checked; fall back to a
@@ -248,13 +249,14 @@ impl FindingDiagnostic {
     fn new(
         finding: &Finding,
         rule: Option<&RuleMeta>,
+        gitlab: bool,
         path: &str,
         source: Option<Arc<str>>,
     ) -> Self {
         let location = &finding.location;
         let here = location_text(path, location);
         let explain = format!("see `shipshape explain {}`", finding.rule);
-        let help = match rule.map(|r| r.docs.fix.trim()) {
+        let help = match rule.map(|r| r.fix_for(gitlab)) {
             Some(fix) if !fix.is_empty() => format!("{fix} ({explain})"),
             _ => explain,
         };

@@ -118,6 +118,7 @@ pub(crate) mod testutil {
                 passing: "USER app\n".to_string(),
                 decisions: String::new(),
                 fix: "Add a `USER` instruction naming an unprivileged user.".to_string(),
+                fix_gitlab: String::new(),
             },
         }
     }

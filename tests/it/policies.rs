@@ -107,3 +107,56 @@ fn the_rule_reference_is_in_sync_with_the_policies() {
         );
     }
 }
+
+#[test]
+fn gitlab_findings_speak_gitlab_terms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files: std::collections::BTreeMap<String, String> = [(
+        ".gitlab-ci.yml".to_string(),
+        "build:\n  script:\n    - docker push $CI_REGISTRY_IMAGE:latest\n    - npm run lint || true\n\
+         deploy-staging:\n  script: ./deploy.sh\n  environment: staging\n  when: manual\n\
+         deploy-production:\n  script: ./deploy.sh\n  environment: production\n"
+            .to_string(),
+    )]
+    .into_iter()
+    .collect();
+    crate::support::write_tree(dir.path(), &files);
+    let report = crate::support::check(dir.path());
+    let ci_cd: Vec<&shipshape::finding::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule.starts_with("CI") || f.rule.starts_with("CD"))
+        .collect();
+    assert!(!ci_cd.is_empty());
+    // The help under each finding is the rule's GitLab fix.
+    let set = builtin();
+    let human =
+        shipshape::report::human::render(std::slice::from_ref(&report), &set.metas(), false);
+    assert!(human.contains("when: manual"), "{human}");
+    for github in [
+        "workflow_dispatch",
+        "pull_request",
+        "continue-on-error",
+        "github.sha",
+    ] {
+        assert!(
+            !human.contains(github),
+            "GitHub term `{github}` on GitLab:\n{human}"
+        );
+    }
+    for f in ci_cd {
+        for github in [
+            "workflow_dispatch",
+            "continue-on-error",
+            "github.sha",
+            "push to main",
+        ] {
+            assert!(
+                !f.message.contains(github),
+                "{} speaks GitHub on GitLab: {}",
+                f.rule,
+                f.message
+            );
+        }
+    }
+}
