@@ -895,6 +895,11 @@ fn ops_of(f: &Found, label: &str) -> Vec<String> {
     ]
     .iter()
     .any(|p| docker_is(p))
+        // `docker compose up --build` (also `run --build`) builds the services' images first.
+        || ((docker_is(&["compose", "up"]) || docker_is(&["compose", "run"]))
+            && docker
+                .as_ref()
+                .is_some_and(|w| w.iter().any(|a| a == "--build")))
         || matches!(
             name.as_str(),
             "buildctl" | "buildctl-daemonless.sh" | "kaniko" | "executor"
