@@ -66,6 +66,8 @@ struct Raw {
     profiles: Option<Vec<String>>,
     depends_on: Option<Vec<String>>,
     healthcheck: Option<bool>,
+    /// An `extends` of this service (or of what it extends) could not be resolved.
+    incomplete: bool,
 }
 
 impl Raw {
@@ -75,6 +77,7 @@ impl Raw {
         if self.loc.is_none() {
             self.loc = over.loc;
         }
+        self.incomplete |= over.incomplete;
         if over.image.is_some() {
             self.image = over.image;
         }
@@ -105,6 +108,9 @@ impl Raw {
 struct Ctx<'a> {
     root: &'a Path,
     errors: Vec<LoadError>,
+    /// The files being included, outermost first: a target already on it is a cycle (a file
+    /// included twice along different paths is not).
+    chain: Vec<String>,
     sources: Vec<(String, String)>,
     files: Vec<String>,
 }
@@ -173,6 +179,7 @@ pub fn load_doc(
     let mut ctx = Ctx {
         root,
         errors: Vec::new(),
+        chain: Vec::new(),
         sources: Vec::new(),
         files: vec![rel.to_string()],
     };
@@ -236,6 +243,13 @@ fn first_doc(rel: &str, docs: Vec<YNode>) -> Result<YNode, LoadError> {
 }
 
 impl Ctx<'_> {
+    /// Records a problem once (the same reference read along two paths is one problem).
+    fn error(&mut self, e: LoadError) {
+        if !self.errors.contains(&e) {
+            self.errors.push(e);
+        }
+    }
+
     fn read_other(&mut self, rel: &str, at: &Location) -> Option<YNode> {
         match read_text(&self.root.join(rel), rel) {
             Ok(t) => match parse_doc(rel, &t) {
@@ -249,12 +263,12 @@ impl Ctx<'_> {
                     Some(doc)
                 }
                 Err(e) => {
-                    self.errors.push(e);
+                    self.error(e);
                     None
                 }
             },
             Err(e) => {
-                self.errors.push(LoadError {
+                self.error(LoadError {
                     message: format!("{}: {} (referenced here)", at.file, e.message),
                     loc: at.clone(),
                 });
@@ -265,6 +279,19 @@ impl Ctx<'_> {
 
     /// Reads the services of one file (its `include:`s first, then its own).
     fn read_file(&mut self, rel: &str, doc: &YNode, out: &mut Vec<(String, Raw)>, depth: usize) {
+        self.chain.push(rel.to_string());
+        self.read_file_in_chain(rel, doc, out, depth);
+        self.chain.pop();
+    }
+
+    /// [`Ctx::read_file`] with `rel` on the include chain.
+    fn read_file_in_chain(
+        &mut self,
+        rel: &str,
+        doc: &YNode,
+        out: &mut Vec<(String, Raw)>,
+        depth: usize,
+    ) {
         if let Some(inc) = doc.get("include") {
             for item in inc.items() {
                 let path = item.as_str().or_else(|| {
@@ -274,8 +301,8 @@ impl Ctx<'_> {
                 let Some(path) = path else { continue };
                 let target = join_relative(dir_of(rel), &path);
                 let at = item.loc(rel);
-                if depth >= MAX_DEPTH || (self.files.contains(&target) && depth > 0) {
-                    self.errors.push(LoadError {
+                if depth >= MAX_DEPTH || self.chain.contains(&target) {
+                    self.error(LoadError {
                         message: format!("{rel}: include cycle through {target}"),
                         loc: at,
                     });
@@ -326,10 +353,11 @@ impl Ctx<'_> {
                     .as_deref()
                     .map_or_else(|| rel.to_string(), |f| join_relative(dir_of(rel), f));
                 if depth >= MAX_DEPTH || !seen.insert((target.clone(), svc.clone())) {
-                    self.errors.push(LoadError {
+                    self.error(LoadError {
                         message: format!("{rel}: extends cycle through {target} service {svc}"),
                         loc: at,
                     });
+                    raw.incomplete = true;
                 } else if target == rel {
                     if let Some((bk, bv)) = doc.get("services").and_then(|s| s.entry(&svc)) {
                         let (bk, bv) = (bk.clone(), bv.clone());
@@ -340,13 +368,16 @@ impl Ctx<'_> {
                         let (bk, bv) = (bk.clone(), bv.clone());
                         raw = self.service(&target, &d, &svc, &bk, &bv, depth + 1, seen);
                     } else {
-                        self.errors.push(LoadError {
+                        self.error(LoadError {
                             message: format!(
                                 "{rel}: extends names service {svc}, which {target} does not define"
                             ),
                             loc: at,
                         });
+                        raw.incomplete = true;
                     }
+                } else {
+                    raw.incomplete = true;
                 }
             }
         }
@@ -464,6 +495,7 @@ impl Ctx<'_> {
                 !h.get("disable")
                     .is_some_and(|d| matches!(d.value, YValue::Bool(true)))
             }),
+            incomplete: false,
         }
     }
 }
@@ -530,6 +562,7 @@ fn finish(rel: &str, name: String, raw: Raw) -> Service {
         profiles: raw.profiles.unwrap_or_default(),
         depends_on: raw.depends_on.unwrap_or_default(),
         has_healthcheck: raw.healthcheck.unwrap_or(false),
+        incomplete: raw.incomplete,
     }
 }
 
@@ -689,12 +722,20 @@ fn env_entry(name: String, value: String, has_value: bool, loc: Location) -> Env
     let secret_name =
         (upper.contains("PASSWORD") || upper.contains("SECRET")) && !upper.ends_with("_FILE");
     // A URL's password written literally, outside any interpolation or in a default.
-    let raw_url_password = url_password(&value)
-        && value
-            .split_once("://")
-            .and_then(|(_, r)| r.split('@').next())
-            .and_then(|u| u.split_once(':'))
-            .is_some_and(|(_, p)| !p.contains('$'));
+    // Or a default written inside an interpolation that stands for the password
+    // (`redis://:${REDIS_PASSWORD:-hunter2}@redis`).
+    let url_pass = value
+        .split_once("://")
+        .and_then(|(_, r)| r.rsplit_once('@'))
+        .and_then(|(u, _)| u.split_once(':'))
+        .map(|(_, p)| p);
+    let raw_url_password = url_password(&value) && url_pass.is_some_and(|p| !p.contains('$'));
+    let default_url_password = url_pass.is_some_and(|p| {
+        let mut text = String::new();
+        let mut defaults = Vec::new();
+        literal_parts(&parse_interp(p), &mut text, &mut defaults);
+        defaults.iter().any(|d| !is_flag_value(d))
+    });
     // A flag value (`MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`) switches a setting; it is no secret.
     let secret_literal = |v: &str| !v.trim().is_empty() && !is_flag_value(v);
     let literal_credential = has_value
@@ -702,6 +743,7 @@ fn env_entry(name: String, value: String, has_value: bool, loc: Location) -> Env
             && ((literal && secret_literal(&value))
                 || defaults.iter().any(|d| secret_literal(d))))
             || raw_url_password
+            || default_url_password
             || defaults.iter().any(|d| url_password(d)));
     EnvEntry {
         name,
@@ -877,5 +919,67 @@ mod tests {
             None,
         );
         assert!(l.errors.len() >= 2, "{:?}", l.errors);
+    }
+
+    #[test]
+    fn a_file_included_along_two_paths_is_no_cycle() {
+        let l = project(
+            &[
+                (
+                    "app/compose.yml",
+                    "include: [{path: ../db/compose.yml}, {path: ../kc/compose.yml}]\nservices:\n  app:\n    build: .\n",
+                ),
+                (
+                    "kc/compose.yml",
+                    "include: [{path: ../db/compose.yml}]\nservices:\n  kc:\n    image: quay.io/keycloak/keycloak:26\n",
+                ),
+                (
+                    "db/compose.yml",
+                    "services:\n  pg:\n    image: postgres:14-alpine\n",
+                ),
+            ],
+            "app/compose.yml",
+            None,
+        );
+        assert_eq!(l.errors, Vec::new());
+        let names: Vec<&str> = l.project.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["pg", "kc", "app"]);
+        let cyc = project(
+            &[
+                ("a.yml", "include: [b.yml]\nservices: {a: {image: x}}\n"),
+                ("b.yml", "include: [a.yml]\nservices: {b: {image: y}}\n"),
+            ],
+            "a.yml",
+            None,
+        );
+        assert_eq!(cyc.errors.len(), 1, "{:?}", cyc.errors);
+        assert!(
+            cyc.errors[0]
+                .message
+                .contains("include cycle through a.yml")
+        );
+    }
+
+    #[test]
+    fn unresolved_extends_make_the_service_incomplete_and_are_reported_once() {
+        let l = project(
+            &[
+                (
+                    "compose.yaml",
+                    "services:\n  a:\n    extends: {file: missing.yml, service: a}\n  b:\n    extends: {file: base.yml, service: nope}\n  c:\n    image: node:20-alpine\n",
+                ),
+                ("base.yml", "services:\n  x:\n    image: y\n"),
+            ],
+            "compose.yaml",
+            None,
+        );
+        let incomplete: Vec<(&str, bool)> = l
+            .project
+            .services
+            .iter()
+            .map(|s| (s.name.as_str(), s.incomplete))
+            .collect();
+        assert_eq!(incomplete, [("a", true), ("b", true), ("c", false)]);
+        assert_eq!(l.errors.len(), 2, "{:?}", l.errors);
     }
 }

@@ -62,6 +62,10 @@ pub struct Service {
     pub depends_on: Vec<String>,
     /// Whether it declares a `healthcheck:`.
     pub has_healthcheck: bool,
+    /// True when an `extends` it relies on could not be resolved (missing file, missing
+    /// service, cycle; each is an SS001 at the reference): what it inherits is unknown, so
+    /// rules about what it receives do not judge it.
+    pub incomplete: bool,
 }
 
 /// One `environment:` entry.
