@@ -68,6 +68,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
         // next lines; each GitHub step starts in the workspace (or its working-directory).
         let one_shell = is_gitlab(job);
         let mut shell_dir = String::new();
+        let outputs = step_outputs(job);
         for step in &job.steps {
             let start = if one_shell {
                 shell_dir.clone()
@@ -75,7 +76,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
                 enter("", &step.working_directory)
             };
             shell_dir = step_runs(job, step, (packages, nx), &start, &mut runs);
-            step_pushes(job, step, &mut pushes);
+            step_pushes(job, step, &outputs, &mut pushes);
         }
     }
     flow_facts(&mut ci.jobs, &runs);
@@ -1802,18 +1803,65 @@ fn build_spec(c: &Command) -> Option<BuildSpec> {
     }
 }
 
+/// The outputs that `run` steps of a job write, by step id and name, with the value as
+/// written: `echo "SHORT_SHA=$(echo $GITHUB_SHA | cut -c1-7)" >> $GITHUB_OUTPUT` gives
+/// `(vars, SHORT_SHA) → $(echo $GITHUB_SHA | cut -c1-7)`; the legacy
+/// `echo "::set-output name=N::V"` counts too. Only `echo`/`printf` words of steps that
+/// mention `GITHUB_OUTPUT` or `set-output` are read.
+fn step_outputs(job: &Job) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    for step in &job.steps {
+        if step.id.is_empty()
+            || !(step.run.contains("GITHUB_OUTPUT") || step.run.contains("set-output"))
+        {
+            continue;
+        }
+        for c in &step.commands {
+            if !matches!(c.program.as_str(), "echo" | "printf") {
+                continue;
+            }
+            for a in &c.args {
+                let pair = match a.strip_prefix("::set-output name=") {
+                    Some(rest) => rest.split_once("::"),
+                    None => a.split_once('='),
+                };
+                let Some((name, value)) = pair else { continue };
+                let ident = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+                if ident {
+                    out.insert((step.id.clone(), name.to_string()), value.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Image pushes of one step.
-fn step_pushes(job: &Job, step: &Step, out: &mut Vec<Push>) {
+fn step_pushes(
+    job: &Job,
+    step: &Step,
+    outputs: &BTreeMap<(String, String), String>,
+    out: &mut Vec<Push>,
+) {
     let tag_trigger = job
         .triggers
         .iter()
         .any(|t| t.tag_only || t.event == "release");
     let resolve = |t: &str| -> String {
         // `$NAME`/`${NAME}`/`${{ env.NAME }}` from the step's env (GitHub workflow, job and
-        // step `env:`; GitLab global and job `variables:`), a few levels deep.
+        // step `env:`; GitLab global and job `variables:`), and `${{ steps.ID.outputs.NAME }}`
+        // from what an earlier step of the job writes to `$GITHUB_OUTPUT`, a few levels deep.
         let mut s = t.to_string();
         for _ in 0..4 {
             let before = s.clone();
+            for ((id, name), v) in outputs {
+                s = s
+                    .replace(&format!("${{{{ steps.{id}.outputs.{name} }}}}"), v)
+                    .replace(&format!("${{{{steps.{id}.outputs.{name}}}}}"), v);
+            }
             for (k, v) in &step.env {
                 s = s
                     .replace(&format!("${{{{ env.{k} }}}}"), v)
