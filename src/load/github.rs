@@ -260,7 +260,7 @@ impl Ctx<'_> {
                     .and_then(|r| r.get("working-directory"))
                     .and_then(YNode::as_str)
                     .unwrap_or_else(|| self.workflow_dir.clone());
-                self.default_dir = default_dir;
+                self.default_dir = with_inputs(&default_dir, &self.inputs);
                 self.steps(&env, file, text, list, allow_failure, &mut steps, depth);
             }
             for (i, s) in steps.iter_mut().enumerate() {
@@ -360,7 +360,10 @@ impl Ctx<'_> {
             let working_directory = item
                 .get("working-directory")
                 .and_then(YNode::as_str)
-                .unwrap_or_else(|| self.default_dir.clone());
+                .map_or_else(
+                    || self.default_dir.clone(),
+                    |d| with_inputs(&d, &self.inputs),
+                );
             if let Some(uses_node) = item.get("uses") {
                 let uses = uses_node.as_str().unwrap_or_default();
                 let at = uses_node.loc(file);
@@ -588,16 +591,42 @@ fn with_inputs(text: &str, inputs: &BTreeMap<String, String>) -> String {
     if !text.contains("inputs.") {
         return text.to_string();
     }
-    let mut out = text.to_string();
-    for (k, v) in inputs {
-        for pat in [
-            format!("${{{{ inputs.{k} }}}}"),
-            format!("${{{{inputs.{k}}}}}"),
-        ] {
-            out = out.replace(&pat, v);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("${{") {
+        let Some(j) = rest[i..].find("}}") else { break };
+        out.push_str(&rest[..i]);
+        let expr = &rest[i + 3..i + j];
+        match input_value(expr, inputs) {
+            Some(v) => out.push_str(&v),
+            None => out.push_str(&rest[i..i + j + 2]),
+        }
+        rest = &rest[i + j + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The value of an expression made of known inputs and literals joined by `||` (the default
+/// idiom `inputs.dir || '.'`): the first non-empty alternative. `None` when an alternative is
+/// anything else or names an input whose value is not known.
+fn input_value(expr: &str, inputs: &BTreeMap<String, String>) -> Option<String> {
+    for alt in expr.split("||").map(str::trim) {
+        let value = if let Some(name) = alt.strip_prefix("inputs.") {
+            inputs.get(name)?.clone()
+        } else if alt.len() >= 2
+            && ((alt.starts_with('\'') && alt.ends_with('\''))
+                || (alt.starts_with('"') && alt.ends_with('"')))
+        {
+            alt[1..alt.len() - 1].to_string()
+        } else {
+            return None;
+        };
+        if !value.is_empty() {
+            return Some(value);
         }
     }
-    out
+    Some(String::new())
 }
 
 /// A command with the known inputs substituted in its words (its package-manager reading
