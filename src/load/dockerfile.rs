@@ -473,10 +473,15 @@ impl Builder<'_> {
                 }
             }
             if is_prune(c) || (node_env_prod && is_full_install(c)) {
-                // A prune removes the dev dependencies that came before it in this stage.
-                stage.dev_dependency_sources.clear();
-                stage.is_full_install = false;
-                stage.install_dirs.clear();
+                // A prune removes the dev dependencies that came before it in this stage, in
+                // the directory it runs in: `cd dist/server && npm ci --omit=dev` leaves the
+                // full install of the working directory as it was.
+                let modules = join_path(&cwd, "node_modules");
+                stage.install_dirs.retain(|d| *d != cwd && *d != modules);
+                if stage.install_dirs.is_empty() {
+                    stage.dev_dependency_sources.clear();
+                    stage.is_full_install = false;
+                }
             }
             let removed = removed_paths(c, &cwd);
             if !removed.is_empty() && !stage.install_dirs.is_empty() {
