@@ -126,9 +126,27 @@ pub fn load(
     load_doc(root, rel, parse_doc(rel, text)?, override_file)
 }
 
-/// Cheap textual pre-filter: could this text be a Compose file?
+/// Cheap textual pre-filter: could this text be a Compose file? It needs a top-level
+/// `services:` key (a line starting with it), `image`/`build` somewhere, and no top-level
+/// `apiVersion:`/`kind:` (a Kubernetes manifest, which often names `services` and `image`).
+/// Only texts that pass are parsed to check the Compose shape.
 pub fn may_be_compose(text: &str) -> bool {
-    text.contains("services") && (text.contains("image") || text.contains("build"))
+    let top_key = |line: &str, key: &str| {
+        let line = line.trim_start_matches(['"', '\'']);
+        line.strip_prefix(key).is_some_and(|r| {
+            r.trim_start_matches(['"', '\''])
+                .trim_start()
+                .starts_with(':')
+        })
+    };
+    let mut services = false;
+    for line in text.lines() {
+        if top_key(line, "apiVersion") || top_key(line, "kind") {
+            return false;
+        }
+        services |= top_key(line, "services");
+    }
+    services && (text.contains("image") || text.contains("build"))
 }
 
 /// Whether some document of a YAML stream is a Kubernetes manifest (top-level `apiVersion`
@@ -824,6 +842,14 @@ mod tests {
         // Named as a Compose file: any mapping is read, and a syntax error is reported.
         assert_eq!(is("services: {}\n", false), Ok(true));
         assert!(is("services: [\n", false).is_err());
+        // The text pre-filter: a top-level services key, and no Kubernetes keys.
+        assert!(may_be_compose(
+            "x-a: 1\nservices:\n  db:\n    image: postgres\n"
+        ));
+        assert!(may_be_compose("\"services\" :\n  app: {build: .}\n"));
+        assert!(!may_be_compose("spec:\n  services:\n    image: x\n"));
+        assert!(!may_be_compose(k8s));
+        assert!(!may_be_compose("services:\n  mail:\n    host: x\n"));
     }
 
     #[test]
