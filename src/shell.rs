@@ -1156,6 +1156,23 @@ fn unwrap_wrappers(argv: &[String]) -> (usize, Vec<EnvAssignment>) {
             "nice" => skip_options(argv, i + 1, "n", &["adjustment"]),
             "nohup" => skip_options(argv, i + 1, "", &[]),
             "timeout" => skip_options(argv, i + 1, "sk", &["signal", "kill-after"]) + 1,
+            // Environment loaders of the Node ecosystem: `cross-env A=1 cmd`,
+            // `dotenv -e .env.ci -- cmd`, `env-cmd -f .env cmd`; also through `npx`.
+            "cross-env" => take_assignments(argv, i + 1, &mut added),
+            "dotenv" | "dotenv-cli" => skip_options(argv, i + 1, "ecvp", &[]),
+            "env-cmd" => skip_options(argv, i + 1, "fer", &["file", "environments"]),
+            "npx"
+                if argv.get(i + 1..).is_some_and(|rest| {
+                    rest.iter().find(|w| !w.starts_with('-')).is_some_and(|w| {
+                        matches!(
+                            base_name(w),
+                            "cross-env" | "dotenv" | "dotenv-cli" | "env-cmd"
+                        )
+                    })
+                }) =>
+            {
+                skip_options(argv, i + 1, "p", &["package"])
+            }
             _ => break,
         };
         if next >= argv.len() {
@@ -1994,6 +2011,23 @@ coproc npm start
             ("env", "env", &[]),
             ("sudo -l", "sudo", &["-l"]),
             ("env FOO=1", "env", &["FOO=1"]),
+            ("cross-env NODE_ENV=test yarn lint", "yarn", &["lint"]),
+            (
+                "dotenv -e .env.ci -- yarn workspace w lint",
+                "yarn",
+                &["workspace", "w", "lint"],
+            ),
+            ("env-cmd -f .env npm test", "npm", &["test"]),
+            (
+                "npx --yes cross-env A=1 npm run lint",
+                "npm",
+                &["run", "lint"],
+            ),
+            (
+                "npx prettier --check .",
+                "npx",
+                &["prettier", "--check", "."],
+            ),
             (
                 "./scripts/backup.sh --now",
                 "./scripts/backup.sh",

@@ -469,6 +469,9 @@ fn enter(base: &str, path: &str) -> String {
     let path = path.trim();
     match after_root_variable(path) {
         Some(rest) => crate::load::join_relative("", rest),
+        // `/tmp/app`, `~/app`: outside the repository, so no package.json there is known; the
+        // directory is kept as an unresolved one (it holds a `$`).
+        None if path.starts_with('/') || path.starts_with('~') => format!("$OUTSIDE{path}"),
         None => crate::load::join_relative(base, path),
     }
 }

@@ -348,7 +348,10 @@ impl Builder<'_> {
                     if src.prod_dirs.iter().any(|d| is_within(&abs, d)) {
                         continue;
                     }
-                    let hit = abs.split('/').any(|c| c == "node_modules")
+                    // `node_modules` itself (or a directory holding an install) ships the
+                    // dev dependencies; one named package out of it (`node_modules/pg`) is
+                    // that package only.
+                    let hit = abs.trim_end_matches('/').rsplit('/').next() == Some("node_modules")
                         || src.install_dirs.iter().any(|d| is_within(d, &abs));
                     if hit {
                         brings_modules.push(abs);
