@@ -917,6 +917,47 @@ impl<'s> Walker<'s> {
         });
     }
 
+    /// `new PrometheusExporter({ endpoint })` of `@opentelemetry/exporter-prometheus` serves
+    /// its own scrape route (`endpoint`, default `/metrics`): a route at the construction.
+    fn otel_exporter(&mut self, new: &NewExpression<'_>) {
+        let from_exporter = match new.callee.get_inner_expression() {
+            Expression::Identifier(id) => self.bindings.get(id.name.as_str()).is_some_and(|b| {
+                b.source == "@opentelemetry/exporter-prometheus"
+                    && b.name.as_deref().is_none_or(|n| n == "PrometheusExporter")
+            }),
+            Expression::StaticMemberExpression(m) => {
+                m.property.name == "PrometheusExporter"
+                    && match m.object.get_inner_expression() {
+                        Expression::Identifier(id) => self
+                            .bindings
+                            .get(id.name.as_str())
+                            .is_some_and(|b| b.source == "@opentelemetry/exporter-prometheus"),
+                        e => module_of(e).as_deref() == Some("@opentelemetry/exporter-prometheus"),
+                    }
+            }
+            _ => false,
+        };
+        if !from_exporter {
+            return;
+        }
+        let endpoint = match new.arguments.first().and_then(Argument::as_expression) {
+            Some(Expression::ObjectExpression(o)) => {
+                object_strings(o, "endpoint").and_then(|v| v.into_iter().next())
+            }
+            _ => None,
+        };
+        let mut path = endpoint.unwrap_or_else(|| "/metrics".to_string());
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        self.out.routes.push(RawRoute {
+            path,
+            method: "get".to_string(),
+            loc: self.loc(new.span),
+            handler: None,
+        });
+    }
+
     /// Metric facts of a metric factory call: `createCounter({ name: 'x' })`,
     /// `metrics.createHistogram({ name })` — projects often wrap prom-client's constructors,
     /// and the name is then only literal at the call site.
@@ -1181,6 +1222,7 @@ impl<'a> Visit<'a> for Walker<'_> {
 
     fn visit_new_expression(&mut self, it: &NewExpression<'a>) {
         self.metric(it);
+        self.otel_exporter(it);
         walk::walk_new_expression(self, it);
     }
 
