@@ -1493,6 +1493,35 @@ fn settle_pushes(pushes: &mut [Push]) {
             p.immutable = true;
         }
     }
+    // One image, one finding: a later mutable push of a repository the job already pushed
+    // repeats the first, which takes its tags.
+    let mut first_of: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for i in 0..pushes.len() {
+        if pushes[i].immutable {
+            continue;
+        }
+        let keys: Vec<(String, String)> = pushes[i]
+            .tags
+            .iter()
+            .map(|t| (pushes[i].job.clone(), tag_repository(t).to_string()))
+            .collect();
+        match keys.iter().find_map(|k| first_of.get(k).copied()) {
+            Some(first) => {
+                let tags = pushes[i].tags.clone();
+                for t in tags {
+                    if !pushes[first].tags.contains(&t) {
+                        pushes[first].tags.push(t);
+                    }
+                }
+                pushes[i].repeats = true;
+            }
+            None => {
+                for k in keys {
+                    first_of.entry(k).or_insert(i);
+                }
+            }
+        }
+    }
 }
 
 /// The values of `-t`/`--tag`/`--tag=` in a command's arguments.
@@ -1913,6 +1942,7 @@ fn step_pushes(
         out.push(Push {
             tags,
             immutable,
+            repeats: false,
             job: job.key.clone(),
             loc: step
                 .with_locs
@@ -1966,6 +1996,7 @@ fn step_pushes(
         out.push(Push {
             tags,
             immutable,
+            repeats: false,
             job: job.key.clone(),
             loc: c.loc.clone(),
         });
