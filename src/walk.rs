@@ -138,6 +138,11 @@ pub fn discover(root: &Path) -> Discovery {
                 path: entry.path().to_path_buf(),
                 kind,
             });
+        } else if let Some(suffix) = dockerfile_template_suffix(&rel) {
+            out.problems.push(WalkProblem {
+                rel: rel.clone(),
+                message: format!("{rel} is a template ({suffix}), not a Dockerfile: not checked"),
+            });
         }
         out.all_files.push(rel);
     }
@@ -235,6 +240,42 @@ pub fn is_dockerfile_name(name: &str) -> bool {
         || (lower.ends_with(".dockerfile") && lower.len() > ".dockerfile".len())
 }
 
+/// Suffixes of generated-file templates: a Dockerfile name ending in one of them is a
+/// template that some tool renders, skipped with a notification.
+const RENDERED_TEMPLATE_SUFFIXES: &[&str] = &[
+    ".hbs",
+    ".j2",
+    ".jinja",
+    ".jinja2",
+    ".tmpl",
+    ".tpl",
+    ".template",
+    ".erb",
+    ".mustache",
+    ".sample",
+    ".example",
+];
+
+/// The template suffix of a path whose name is a Dockerfile name but for it
+/// (`templates/Dockerfile.backend.hbs` → `.hbs`), outside `.devcontainer/`.
+fn dockerfile_template_suffix(rel: &str) -> Option<&'static str> {
+    if rel.split('/').any(|d| d == ".devcontainer") {
+        return None;
+    }
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let lower = name.to_ascii_lowercase();
+    let suffix = RENDERED_TEMPLATE_SUFFIXES
+        .iter()
+        .find(|s| lower.ends_with(*s))?;
+    let stem = &lower[..lower.len() - suffix.len()];
+    let dockerfile = stem == "dockerfile"
+        || stem == "containerfile"
+        || stem.starts_with("dockerfile.")
+        || stem.starts_with("containerfile.")
+        || (stem.ends_with(".dockerfile") && stem.len() > ".dockerfile".len());
+    dockerfile.then_some(*suffix)
+}
+
 /// Whether a lowercase file name is a Compose file name (see [`FileKind::Compose`]).
 pub fn is_compose_name(lower: &str) -> bool {
     let Some(stem) = lower
@@ -326,6 +367,44 @@ mod tests {
         assert_eq!(
             d.all_files,
             vec![".gitignore", "Dockerfile", "b/compose.yaml"]
+        );
+    }
+
+    #[test]
+    fn dockerfile_templates_are_skipped_with_a_notification() {
+        assert_eq!(
+            dockerfile_template_suffix("t/Dockerfile.backend.hbs"),
+            Some(".hbs")
+        );
+        assert_eq!(dockerfile_template_suffix("Dockerfile.j2"), Some(".j2"));
+        assert_eq!(
+            dockerfile_template_suffix("api.Dockerfile.tmpl"),
+            Some(".tmpl")
+        );
+        assert_eq!(dockerfile_template_suffix("Dockerfile"), None);
+        assert_eq!(dockerfile_template_suffix("Dockerfile.md"), None);
+        assert_eq!(dockerfile_template_suffix("notes.hbs"), None);
+        assert_eq!(
+            dockerfile_template_suffix(".devcontainer/Dockerfile.hbs"),
+            None
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("templates/Dockerfile.hbs");
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, "FROM node:{{version}}\n").expect("write");
+        let d = discover(dir.path());
+        assert!(d.files.is_empty());
+        let problems: Vec<(&str, &str)> = d
+            .problems
+            .iter()
+            .map(|p| (p.rel.as_str(), p.message.as_str()))
+            .collect();
+        assert_eq!(
+            problems,
+            [(
+                "templates/Dockerfile.hbs",
+                "templates/Dockerfile.hbs is a template (.hbs), not a Dockerfile: not checked"
+            )]
         );
     }
 }
