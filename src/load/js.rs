@@ -20,10 +20,11 @@ use oxc_allocator::Allocator;
 use oxc_ast::ast::{
     Argument, ArrayExpressionElement, BinaryOperator, BindingIdentifier, BindingPattern,
     CallExpression, Class, ClassElement, Declaration, Decorator, ExportAllDeclaration,
-    ExportFromDeclaration, Expression, FormalParameters, IdentifierName, IdentifierReference,
-    ImportDeclaration, ImportDeclarationSpecifier, ImportExpression, JSXElement, NewExpression,
-    ObjectExpression, ObjectPropertyKind, PrivateIdentifier, Statement, StringLiteral,
-    TSImportEqualsDeclaration, TSModuleReference, TSType, TemplateLiteral, VariableDeclarator,
+    ExportFromDeclaration, ExportSpecifier, Expression, FormalParameters, IdentifierName,
+    IdentifierReference, ImportDeclaration, ImportDeclarationSpecifier, ImportExpression,
+    JSXElement, NewExpression, ObjectExpression, ObjectPropertyKind, PrivateIdentifier, Statement,
+    StringLiteral, TSImportEqualsDeclaration, TSModuleReference, TSType, TemplateLiteral,
+    VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_parser::{ParseOptions, Parser};
@@ -576,20 +577,9 @@ impl<'s> Walker<'s> {
                 }
                 _ => {}
             },
-            Statement::ExportNamedDeclaration(e) => {
-                for spec in &e.specifiers {
-                    let name = spec.exported.name();
-                    if HTTP_EXPORTS.contains(&name.as_str()) {
-                        self.out.http_export = true;
-                    }
-                    if name == "default" {
-                        self.out.default_export = true;
-                    }
-                    if LOADER_EXPORTS.contains(&name.as_str()) {
-                        self.out.loader_export = true;
-                    }
-                }
-            }
+            Statement::ExportNamedDeclaration(e) => self.note_export_specifiers(&e.specifiers),
+            // `export { GET } from "../lib/health"`: the handler is re-exported.
+            Statement::ExportFromDeclaration(e) => self.note_export_specifiers(&e.specifiers),
             Statement::ExportDefaultDeclaration(_) => self.out.default_export = true,
             _ => {}
         }
@@ -598,6 +588,22 @@ impl<'s> Walker<'s> {
         }
         if names.iter().any(|n| LOADER_EXPORTS.contains(n)) {
             self.out.loader_export = true;
+        }
+    }
+
+    /// Notes the exported names of `export { ... }` (with or without `from`).
+    fn note_export_specifiers(&mut self, specifiers: &[ExportSpecifier<'_>]) {
+        for spec in specifiers {
+            let name = spec.exported.name();
+            if HTTP_EXPORTS.contains(&name.as_str()) {
+                self.out.http_export = true;
+            }
+            if name == "default" {
+                self.out.default_export = true;
+            }
+            if LOADER_EXPORTS.contains(&name.as_str()) {
+                self.out.loader_export = true;
+            }
         }
     }
 
