@@ -324,6 +324,7 @@ pub fn load_root(
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));
     let nx = load::nx::NxTasks::load(root, &discovery.all_files, &repo.packages);
     facts::ci::compute(&mut repo.ci, &repo.packages, environments, &nx);
+    facts::dockerfile::follow_scripts(&mut repo.dockerfiles, &repo.packages, &nx);
     link_build_targets(&mut repo);
     // Suppression comments are read from every YAML file and Dockerfile loaded (not from
     // package.json, which has no comments, nor from the fallback README added below).

@@ -696,6 +696,28 @@ impl Walker<'_> {
     }
 }
 
+/// The package scripts and tools one command runs in `cwd` (relative to the root), following
+/// script bodies as CI runs are followed: `(kind, name, args)` with kind `script` or `tool`.
+/// Used for commands outside CI (a Dockerfile's `RUN npm run web:build`).
+pub fn command_runs(
+    c: &Command,
+    cwd: &str,
+    packages: &[Package],
+    nx: &NxTasks,
+) -> Vec<(&'static str, String, Vec<String>)> {
+    let mut w = Walker {
+        packages,
+        nx,
+        visited: HashSet::new(),
+        out: Vec::new(),
+    };
+    w.command(c, cwd, false, 0);
+    w.out
+        .into_iter()
+        .map(|f| (f.kind, f.name, f.args))
+        .collect()
+}
+
 /// Tasks named by a task runner invocation: `turbo run A B`, `turbo A`, `nx run-many -t A,B`,
 /// `nx affected -t A B`, `nx run P:A`, `lerna run A`.
 pub fn runner_tasks(tool: &str, args: &[String]) -> Vec<String> {

@@ -3,4 +3,5 @@
 
 pub mod app;
 pub mod ci;
+pub mod dockerfile;
 pub mod promql;
