@@ -1515,8 +1515,10 @@ fn settle_pushes(pushes: &mut [Push]) {
             p.immutable = true;
         }
     }
-    // One image, one finding: a later mutable push of a repository the job already pushed
-    // repeats the first, which takes its tags.
+    // One image, one finding: a later push that only adds `latest` to a repository the job
+    // already pushed (an extra latest tag of that image) repeats the first, which takes its
+    // tags. Pushes of other tags are other images of the repository (`app:migrate`,
+    // `app:studio`), each judged.
     let mut first_of: BTreeMap<(String, String), usize> = BTreeMap::new();
     for i in 0..pushes.len() {
         if pushes[i].immutable {
@@ -1527,7 +1529,18 @@ fn settle_pushes(pushes: &mut [Push]) {
             .iter()
             .map(|t| (pushes[i].job.clone(), tag_repository(t).to_string()))
             .collect();
-        match keys.iter().find_map(|k| first_of.get(k).copied()) {
+        let only_latest = pushes[i].tags.iter().all(|t| {
+            let t = t.trim_matches(['"', '\'']);
+            let slash = t.rfind('/').map_or(0, |i| i + 1);
+            t[slash..]
+                .rsplit_once(':')
+                .is_none_or(|(_, tag)| tag == "latest")
+        });
+        match keys
+            .iter()
+            .find_map(|k| first_of.get(k).copied())
+            .filter(|_| only_latest)
+        {
             Some(first) => {
                 let tags = pushes[i].tags.clone();
                 for t in tags {

@@ -267,8 +267,8 @@ pub struct Push {
     pub tags: Vec<String>,
     /// Whether some tag is not `latest` and derives from the commit or release.
     pub immutable: bool,
-    /// True for a mutable push of an image the same job already pushed: the first push of
-    /// the image holds every tag, so the image is judged once.
+    /// True for a mutable push that only adds `latest` to an image the same job already
+    /// pushed: the first push of the image holds every tag, so the image is judged once.
     pub repeats: bool,
     /// The job's key.
     pub job: String,
