@@ -164,26 +164,9 @@ fn relative(root: &Path, path: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// File-name suffixes of templates that look like inputs but are not.
-const TEMPLATE_SUFFIXES: &[&str] = &[
-    ".hbs",
-    ".j2",
-    ".jinja",
-    ".jinja2",
-    ".tmpl",
-    ".tpl",
-    ".template",
-    ".erb",
-    ".mustache",
-    ".md",
-    ".txt",
-    ".bak",
-    ".orig",
-    ".swp",
-    ".dockerignore",
-    ".sample",
-    ".example",
-];
+/// File-name suffixes of files that look like inputs but are not: docs, backups, ignore
+/// files (see also [`RENDERED_TEMPLATE_SUFFIXES`]).
+const NON_INPUT_SUFFIXES: &[&str] = &[".md", ".txt", ".bak", ".orig", ".swp", ".dockerignore"];
 
 /// Classifies one relative path (forward slashes) into an input kind, or `None`.
 pub fn classify(rel: &str) -> Option<FileKind> {
@@ -230,9 +213,19 @@ pub fn classify(rel: &str) -> Option<FileKind> {
 /// Whether a file name is a Dockerfile name (see [`FileKind::Dockerfile`]).
 pub fn is_dockerfile_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    if TEMPLATE_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+    if NON_INPUT_SUFFIXES
+        .iter()
+        .chain(RENDERED_TEMPLATE_SUFFIXES)
+        .any(|s| lower.ends_with(s))
+    {
         return false;
     }
+    dockerfile_pattern(&lower)
+}
+
+/// Whether a lowercase name has a Dockerfile's shape: `Dockerfile`, `Containerfile`,
+/// `Dockerfile.*`, `Containerfile.*` or `*.Dockerfile`.
+fn dockerfile_pattern(lower: &str) -> bool {
     lower == "dockerfile"
         || lower == "containerfile"
         || lower.starts_with("dockerfile.")
@@ -267,13 +260,7 @@ fn dockerfile_template_suffix(rel: &str) -> Option<&'static str> {
     let suffix = RENDERED_TEMPLATE_SUFFIXES
         .iter()
         .find(|s| lower.ends_with(*s))?;
-    let stem = &lower[..lower.len() - suffix.len()];
-    let dockerfile = stem == "dockerfile"
-        || stem == "containerfile"
-        || stem.starts_with("dockerfile.")
-        || stem.starts_with("containerfile.")
-        || (stem.ends_with(".dockerfile") && stem.len() > ".dockerfile".len());
-    dockerfile.then_some(*suffix)
+    dockerfile_pattern(&lower[..lower.len() - suffix.len()]).then_some(*suffix)
 }
 
 /// Whether a lowercase file name is a Compose file name (see [`FileKind::Compose`]).

@@ -1800,16 +1800,7 @@ fn build_spec(c: &Command) -> Option<BuildSpec> {
                 dockerfile_in_context: true,
                 ..BuildSpec::default()
             };
-            let mut i = 0;
-            while i < a.len() {
-                let (name, value) = match a[i].strip_prefix("--").map(|f| f.split_once('=')) {
-                    Some(Some((n, v))) => (n, Some(v.to_string())),
-                    Some(None) => {
-                        i += 1;
-                        (&a[i - 1][2..], a.get(i).map(|v| (*v).to_string()))
-                    }
-                    None => ("", None),
-                };
+            for (name, value) in long_options(&a) {
                 match name {
                     "context" | "c" => {
                         spec.context = value.map(|v| v.trim_start_matches("dir://").to_string());
@@ -1818,7 +1809,6 @@ fn build_spec(c: &Command) -> Option<BuildSpec> {
                     "target" => spec.target = value.unwrap_or_default(),
                     _ => {}
                 }
-                i += 1;
             }
             Some(spec)
         }
@@ -1832,16 +1822,7 @@ fn build_spec(c: &Command) -> Option<BuildSpec> {
             };
             let mut dockerfile_dir: Option<String> = None;
             let mut filename = "Dockerfile".to_string();
-            let mut i = 0;
-            while i < a.len() {
-                let (name, value) = match a[i].strip_prefix("--").map(|f| f.split_once('=')) {
-                    Some(Some((n, v))) => (n, Some(v.to_string())),
-                    Some(None) => {
-                        i += 1;
-                        (&a[i - 1][2..], a.get(i).map(|v| (*v).to_string()))
-                    }
-                    None => ("", None),
-                };
+            for (name, value) in long_options(&a) {
                 let kv = value.as_deref().and_then(|v| v.split_once('='));
                 match (name, kv) {
                     ("local", Some(("context", d))) => spec.context = Some(d.to_string()),
@@ -1850,7 +1831,6 @@ fn build_spec(c: &Command) -> Option<BuildSpec> {
                     ("opt", Some(("target", t))) => spec.target = t.to_string(),
                     _ => {}
                 }
-                i += 1;
             }
             // `--local dockerfile=DIR` names the Dockerfile's directory (the context when
             // not given); the path is made relative to the context by `resolve`, so express
@@ -1902,6 +1882,27 @@ fn step_outputs(job: &Job) -> BTreeMap<(String, String), String> {
                 }
             }
         }
+    }
+    out
+}
+
+/// The long options of a command line, in order: `--name=value` and `--name value` (the
+/// next word is taken as the value of any long option written without `=`); other words
+/// are skipped.
+fn long_options<'a>(a: &[&'a str]) -> Vec<(&'a str, Option<String>)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < a.len() {
+        if let Some(flag) = a[i].strip_prefix("--") {
+            match flag.split_once('=') {
+                Some((n, v)) => out.push((n, Some(v.to_string()))),
+                None => {
+                    out.push((flag, a.get(i + 1).map(|v| (*v).to_string())));
+                    i += 1;
+                }
+            }
+        }
+        i += 1;
     }
     out
 }
