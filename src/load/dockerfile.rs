@@ -112,6 +112,39 @@ impl Builder<'_> {
         self.idx.location(self.rel, self.text, start, end)
     }
 
+    /// Points each variable of an `ENV`/`ARG` instruction at its own assignment (its name to
+    /// the end of its line), so `ENV \` continued over several lines names the line of the
+    /// key in question. Variables whose text is not found keep the instruction's location.
+    fn place_vars(&self, vars: &mut [Var], start: usize, end: usize) {
+        let Some(args) = self.text.get(start..end) else {
+            return;
+        };
+        let mut cursor = 0;
+        for v in vars.iter_mut() {
+            let Some(found) = args.get(cursor..).and_then(|rest| {
+                rest.match_indices(v.name.as_str()).find_map(|(i, _)| {
+                    let at = cursor + i;
+                    let before = args[..at].chars().next_back();
+                    let after = args[at + v.name.len()..].chars().next();
+                    let word_start = before.is_none_or(|c| c.is_whitespace() || c == '\\');
+                    let word_end = after.is_none_or(|c| c == '=' || c.is_whitespace());
+                    (word_start && word_end).then_some(at)
+                })
+            }) else {
+                continue;
+            };
+            let line_end = args[found..].find('\n').map_or(args.len(), |i| found + i);
+            let end = args[found..line_end]
+                .trim_end()
+                .trim_end_matches(self.escape)
+                .trim_end()
+                .len()
+                + found;
+            v.loc = self.loc(start + found, start + end.max(found + v.name.len()));
+            cursor = found + v.name.len();
+        }
+    }
+
     fn stage_by_ref(&self, r: &str) -> Option<usize> {
         if let Ok(i) = r.parse::<usize>() {
             return (i < self.stages.len()).then_some(i);
@@ -145,7 +178,8 @@ impl Builder<'_> {
         match ins {
             DfInstruction::From(f) => self.from(f, loc),
             DfInstruction::Arg(a) => {
-                let vars = parse_assignments(&a.arguments.value, "ARG", &loc);
+                let mut vars = parse_assignments(&a.arguments.value, "ARG", &loc);
+                self.place_vars(&mut vars, a.arguments.span.start, a.arguments.span.end);
                 match self.stages.last_mut() {
                     Some(stage) => stage.args.extend(vars),
                     None => {
@@ -158,7 +192,8 @@ impl Builder<'_> {
                 }
             }
             DfInstruction::Env(e) => {
-                let vars = parse_assignments(&e.arguments.value, "ENV", &loc);
+                let mut vars = parse_assignments(&e.arguments.value, "ENV", &loc);
+                self.place_vars(&mut vars, e.arguments.span.start, e.arguments.span.end);
                 if let Some(stage) = self.stages.last_mut() {
                     stage.envs.extend(vars);
                 }
