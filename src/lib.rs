@@ -295,6 +295,16 @@ pub fn load_root(
             sources.insert(f.rel.clone(), Arc::<str>::from(text));
         }
     }
+    for x in repo.ci.external.iter().filter(|x| x.kind == "checkout") {
+        notifications.push(Notification {
+            level: Severity::Note,
+            message: format!(
+                "{}: local action {} is checked out at run time by an earlier step; its steps are not checked",
+                x.loc.file, x.target
+            ),
+            location: x.loc.clone(),
+        });
+    }
     for x in repo.ci.external.iter().filter(|x| x.kind == "include") {
         notifications.push(Notification {
             level: Severity::Note,

@@ -2022,8 +2022,10 @@ fn step_pushes(
         // A word that is a command substitution (`$(jq ... <<< "$DOCKER_METADATA_OUTPUT_JSON")`)
         // can expand into the tag flags themselves: a tag list made at run time is not judged.
         let tag_values = tag_flags(&a);
+        // So can a bash array expansion (`"${args[@]}"` built from `-t "$t"` pairs).
         if a.iter().any(|w| {
-            (w.starts_with("$(") || w.starts_with('`')) && !tag_values.iter().any(|t| t == w)
+            (w.starts_with("$(") || w.starts_with('`') || w.contains("[@]}") || w.contains("[*]}"))
+                && !tag_values.iter().any(|t| t == w)
         }) {
             continue;
         }

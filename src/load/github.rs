@@ -349,7 +349,22 @@ impl Ctx<'_> {
         out: &mut Vec<Step>,
         depth: usize,
     ) {
+        // Directories that earlier `actions/checkout` steps with `path:` fill at run time.
+        let mut checked_out: Vec<String> = Vec::new();
         for item in list.items() {
+            if let Some(uses) = item.get("uses").and_then(YNode::as_str)
+                && uses.starts_with("actions/checkout@")
+                && let Some(path) = item
+                    .get("with")
+                    .and_then(|w| w.get("path"))
+                    .and_then(YNode::as_str)
+            {
+                checked_out.push(
+                    path.trim_start_matches("./")
+                        .trim_end_matches('/')
+                        .to_string(),
+                );
+            }
             let continue_on_error = item.get("continue-on-error").is_some_and(is_true);
             let gating = !continue_on_error && !job_allows_failure;
             let name = item.get("name").and_then(YNode::as_str).unwrap_or_default();
@@ -376,6 +391,18 @@ impl Ctx<'_> {
                         .find(|c| self.root.join(c).is_file())
                         .cloned()
                     else {
+                        // An earlier checkout step fills this directory at run time: the
+                        // action is not in the repository to check (a note, not an error).
+                        if checked_out.iter().any(|p| {
+                            !p.is_empty() && (dir == p || dir.starts_with(&format!("{p}/")))
+                        }) {
+                            self.out.external.push(External {
+                                kind: "checkout".to_string(),
+                                target: uses.to_string(),
+                                loc: at,
+                            });
+                            continue;
+                        }
                         self.out.errors.push(LoadError {
                             message: format!("{file}: local action {uses} has no action.yml"),
                             loc: at,
@@ -1543,6 +1570,25 @@ mod tests {
         assert_eq!(w.external.len(), 1);
         assert_eq!(w.jobs[0].steps[0].uses, "actions/checkout");
         assert_eq!(w.jobs[0].steps[0].uses_ref, "v4");
+    }
+
+    #[test]
+    fn a_local_action_an_earlier_checkout_fills_is_recorded_not_an_error() {
+        let (_d, w) = load_tree(&[(
+            ".github/workflows/a.yml",
+            "on: pull_request\njobs:\n  y:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n        with: {repository: acme/review, path: ./.github/actions/review/}\n      - uses: ./.github/actions/review\n      - uses: ./.github/actions/other\n",
+        )]);
+        let kinds: Vec<(&str, &str)> = w
+            .external
+            .iter()
+            .map(|x| (x.kind.as_str(), x.target.as_str()))
+            .collect();
+        assert!(
+            kinds.contains(&("checkout", "./.github/actions/review")),
+            "{kinds:?}"
+        );
+        assert_eq!(w.errors.len(), 1, "{:?}", w.errors);
+        assert!(w.errors[0].message.contains("./.github/actions/other"));
     }
 
     #[test]

@@ -104,7 +104,21 @@ pub struct Probe {
 
 /// Cheap textual pre-filter: could this text hold Prometheus rules?
 pub fn may_hold_rules(text: &str) -> bool {
-    text.contains("groups") && text.contains("expr") && text.contains("rules")
+    // A rules file has a top-level `groups:` key (a line starting with it); a PrometheusRule
+    // object names its kind. Other YAML that merely mentions these words (an OpenAPI spec) is
+    // not parsed, so it cannot be reported as a broken rules file.
+    let top_groups = text.lines().any(|l| {
+        l.trim_start_matches(['"', '\''])
+            .strip_prefix("groups")
+            .is_some_and(|r| {
+                r.trim_start_matches(['"', '\''])
+                    .trim_start()
+                    .starts_with(':')
+            })
+    });
+    (top_groups || text.contains("PrometheusRule"))
+        && text.contains("expr")
+        && text.contains("rules")
 }
 
 /// Reads `text` as a possible rules file.
@@ -347,5 +361,25 @@ mod tests {
         assert!(probe("alertmanager.yml", am).file.is_none());
         let tests = "rule_files: [a.yml]\ntests:\n  - promql_expr_test:\n      - expr: up\n";
         assert!(probe("t.yml", tests).file.is_none());
+    }
+
+    #[test]
+    fn yaml_that_only_mentions_rules_is_not_parsed_as_a_rules_file() {
+        // An OpenAPI document naming groups, rules and expr, with more aliases than the
+        // parser's budget allows: not a rules file, so no error either.
+        let mut spec = String::from(
+            "openapi: 3.0.0\ncomponents:\n  x: &p {in: query}\npaths:\n  /groups:\n    get:\n      description: rules with an expr\n      parameters:\n",
+        );
+        for _ in 0..2000 {
+            spec.push_str("        - *p\n");
+        }
+        let p = probe("openapi.yml", &spec);
+        assert!(p.file.is_none() && p.errors.is_empty(), "{:?}", p.errors);
+        // A broken file with a top-level groups key is still reported.
+        let broken = probe(
+            "alerts.yml",
+            "groups:\n  - name: g\n    rules:\n      - expr: [\n",
+        );
+        assert_eq!(broken.errors.len(), 1);
     }
 }

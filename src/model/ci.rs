@@ -251,7 +251,8 @@ pub struct Run {
 /// A reference that was not followed.
 #[derive(Debug, Clone, Serialize)]
 pub struct External {
-    /// `action`, `workflow` or `include`.
+    /// `action`, `workflow`, `include`, or `checkout` (a local action that an earlier
+    /// `actions/checkout` step with `path:` fills at run time).
     pub kind: String,
     /// What is referenced (`actions/checkout@v4`, a remote URL).
     pub target: String,
