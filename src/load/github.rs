@@ -166,7 +166,28 @@ impl Ctx<'_> {
                     });
                 }
             }
-            let condition = job.get("if").and_then(YNode::as_str).unwrap_or_default();
+            let mut condition = job.get("if").and_then(YNode::as_str).unwrap_or_default();
+            // An expression nested past what is evaluated is reported and read as unknown.
+            for key in ["if", "environment"] {
+                let Some((k, v)) = job.entry(key) else {
+                    continue;
+                };
+                let text = v
+                    .as_str()
+                    .or_else(|| v.get("name").and_then(YNode::as_str))
+                    .unwrap_or_default();
+                if expression_nesting(&text) > MAX_EXPR_DEPTH {
+                    self.out.errors.push(LoadError {
+                        message: format!(
+                            "{file}: the `{key}:` expression nests deeper than {MAX_EXPR_DEPTH} levels; it is not evaluated"
+                        ),
+                        loc: k.loc(file),
+                    });
+                    if key == "if" {
+                        condition = String::new();
+                    }
+                }
+            }
             let in_call = !prefix.is_empty();
             let reaching: Vec<Trigger> = triggers
                 .iter()
@@ -981,6 +1002,28 @@ fn ref_kind(t: &Trigger) -> Option<&'static str> {
     }
 }
 
+/// The deepest nesting of an expression text: parentheses open at once plus a run of `!`
+/// (read without recursion, so any input is safe to measure).
+pub fn expression_nesting(text: &str) -> usize {
+    let (mut depth, mut deepest, mut bangs) = (0usize, 0usize, 0usize);
+    for c in text.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        bangs = if c == '!' {
+            bangs + 1
+        } else if c.is_whitespace() {
+            bangs
+        } else {
+            0
+        };
+        deepest = deepest.max(depth + bangs);
+    }
+    deepest
+}
+
 /// Evaluates a job `if:` for one trigger: `Some(true/false)` when known, `None` when not.
 pub fn eval_condition(cond: &str, t: &Trigger) -> Option<bool> {
     eval_condition_in(cond, t, false)
@@ -1004,6 +1047,7 @@ fn eval_value(expr: &str, t: &Trigger, in_call: bool) -> Option<Vec<Poss>> {
     let mut p = CondParser {
         tokens,
         pos: 0,
+        depth: 0,
         trigger: t,
         in_call,
     };
@@ -1142,9 +1186,15 @@ enum Val {
     Values(Vec<Poss>),
 }
 
+/// How deeply an expression may nest (parentheses, `!`, call arguments) before it is not
+/// evaluated: the parser recurses once per level.
+const MAX_EXPR_DEPTH: usize = 64;
+
 struct CondParser<'t> {
     tokens: Vec<Tok>,
     pos: usize,
+    /// Current nesting, bounded by [`MAX_EXPR_DEPTH`].
+    depth: usize,
     trigger: &'t Trigger,
     /// Inside a reusable workflow: `inputs.*` come from the caller.
     in_call: bool,
@@ -1161,8 +1211,19 @@ impl CondParser<'_> {
     fn peek(&self) -> Option<&Tok> {
         self.tokens.get(self.pos)
     }
-    /// `a || b`: `a` when truthy, else `b`. The outer `Option` is a syntax error.
+    /// `a || b`: `a` when truthy, else `b`. The outer `Option` is a syntax error (or an
+    /// expression nested deeper than [`MAX_EXPR_DEPTH`]).
     fn or(&mut self) -> Option<Vec<Poss>> {
+        self.depth += 1;
+        if self.depth > MAX_EXPR_DEPTH {
+            return None;
+        }
+        let v = self.or_inner();
+        self.depth -= 1;
+        v
+    }
+
+    fn or_inner(&mut self) -> Option<Vec<Poss>> {
         let mut v = self.and()?;
         while self.peek() == Some(&Tok::Op("||")) {
             self.pos += 1;
@@ -1206,7 +1267,13 @@ impl CondParser<'_> {
     fn not(&mut self) -> Option<Vec<Poss>> {
         if self.peek() == Some(&Tok::Op("!")) {
             self.pos += 1;
-            let v = self.not()?;
+            self.depth += 1;
+            if self.depth > MAX_EXPR_DEPTH {
+                return None;
+            }
+            let v = self.not();
+            self.depth -= 1;
+            let v = v?;
             let mut out = Vec::new();
             for p in &v {
                 push_poss(

@@ -154,3 +154,32 @@ fn garbage_never_panics() {
         let _ = i;
     }
 }
+
+#[test]
+fn deeply_nested_github_expressions_are_ss001_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let deep_if = format!("{}true{}", "(".repeat(18_000), ")".repeat(18_000));
+    let deep_not = format!("${{{{ {}true }}}}", "!".repeat(47_000));
+    let workflow = format!(
+        "on: pull_request\njobs:\n  a:\n    runs-on: x\n    if: {deep_if}\n    environment: \"{deep_not}\"\n    steps:\n      - run: npm run lint\n"
+    );
+    write_tree(
+        dir.path(),
+        &tree(&[
+            ("package.json", "{\"scripts\": {\"lint\": \"eslint .\"}}\n"),
+            (".github/workflows/a.yml", &workflow),
+        ]),
+    );
+    let report = check(dir.path());
+    let ss001: Vec<String> = summary(&report)
+        .into_iter()
+        .filter(|f| f.starts_with("SS001"))
+        .collect();
+    assert_eq!(
+        ss001,
+        [
+            "SS001 .github/workflows/a.yml:5",
+            "SS001 .github/workflows/a.yml:6"
+        ]
+    );
+}
