@@ -374,6 +374,12 @@ fn check(args: CheckArgs) -> u8 {
     } else {
         args.paths.clone()
     };
+    // The same root given twice (also as `x` and `./x/`) is checked once, in first position.
+    let mut seen = std::collections::BTreeSet::new();
+    let paths: Vec<PathBuf> = paths
+        .into_iter()
+        .filter(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
+        .collect();
     // The configuration of each root: `--config FILE` for all, else the file found at the
     // root. A root's policy set is the command line's plus the directories its configuration
     // names; roots that name the same directories share one set.

@@ -719,3 +719,17 @@ fn test_subcommand_refuses_empty_dirs_unknown_rules_and_bad_case_options_and_war
         )
     );
 }
+
+#[test]
+fn the_same_root_given_twice_is_checked_once() {
+    let root = example("legacy-store");
+    let again = format!("{root}/./");
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["check", &root, &again, "--format", "json"])
+        .output()
+        .expect("runs");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let roots = doc["roots"].as_array().expect("roots");
+    assert_eq!(roots.len(), 1, "{roots:?}");
+    assert_eq!(roots[0]["root"], serde_json::json!(root));
+}
