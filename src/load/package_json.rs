@@ -60,9 +60,13 @@ pub fn load(rel: &str, text: &str) -> Result<Package, LoadError> {
         nx_targets: Vec::new(),
         loc: Location::file_start(rel),
     };
-    // Valid JSON that the YAML parser refuses (tabs, odd escapes) keeps its facts empty
-    // rather than failing the file.
+    // Valid JSON that the positioned YAML tree refuses (tabs, odd escapes, nesting past its
+    // budget in some unrelated `config` object) is read with the JSON parser instead: the
+    // same facts, located at line 1.
     let Ok(docs) = ytree::parse(rel, text) else {
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+            facts_from_json(&mut pkg, &value);
+        }
         return Ok(pkg);
     };
     let Some(root) = docs.first() else {
@@ -95,6 +99,60 @@ pub fn load(rel: &str, text: &str) -> Result<Package, LoadError> {
     Ok(pkg)
 }
 
+/// The facts of a package.json read as plain JSON (no positions: every dependency is located
+/// at line 1).
+fn facts_from_json(pkg: &mut Package, v: &serde_json::Value) {
+    let strings = |m: Option<&serde_json::Value>| -> BTreeMap<String, String> {
+        m.and_then(serde_json::Value::as_object)
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let list = |m: Option<&serde_json::Value>| -> Vec<String> {
+        m.and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    pkg.name = v
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    pkg.scripts = strings(v.get("scripts"));
+    pkg.dependencies = strings(v.get("dependencies"));
+    pkg.dev_dependencies = strings(v.get("devDependencies"));
+    for key in ["dependencies", "devDependencies"] {
+        for name in v
+            .get(key)
+            .and_then(serde_json::Value::as_object)
+            .into_iter()
+            .flat_map(|o| o.keys())
+        {
+            pkg.dependency_locs
+                .entry(name.clone())
+                .or_insert_with(|| pkg.loc.clone());
+        }
+    }
+    pkg.workspaces = match v.get("workspaces") {
+        Some(w) if w.is_array() => list(Some(w)),
+        Some(w) => list(w.get("packages")),
+        None => Vec::new(),
+    };
+    pkg.nx_targets = v
+        .get("nx")
+        .and_then(|n| n.get("targets"))
+        .and_then(serde_json::Value::as_object)
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +176,31 @@ mod tests {
         assert_eq!(nx.nx_targets, vec!["storybook"]);
         let err = load("package.json", "{\n  \"a\": 1,\n}\n").unwrap_err();
         assert_eq!(err.loc.line, 3);
+    }
+
+    #[test]
+    fn valid_json_nested_past_the_tree_budget_keeps_its_facts() {
+        // Unoptimised parser frames are large: run on a stack the size of a main thread's.
+        std::thread::Builder::new()
+            .stack_size(16 << 20)
+            .spawn(deep_package_json)
+            .expect("thread")
+            .join()
+            .expect("no panic");
+    }
+
+    fn deep_package_json() {
+        let deep = format!("{}1{}", "{\"a\": ".repeat(70), "}".repeat(70));
+        let text = format!(
+            "{{\"name\": \"x\", \"scripts\": {{\"lint\": \"eslint .\"}}, \"dependencies\": {{\"@sentry/node\": \"8\"}}, \"workspaces\": {{\"packages\": [\"apps/*\"]}}, \"config\": {deep}}}"
+        );
+        let p = load("package.json", &text).expect("valid JSON loads");
+        assert_eq!(p.name, "x");
+        assert_eq!(p.scripts.get("lint").map(String::as_str), Some("eslint ."));
+        assert_eq!(
+            p.dependency_locs.get("@sentry/node").map(|l| l.line),
+            Some(1)
+        );
+        assert_eq!(p.workspaces, vec!["apps/*"]);
     }
 }
