@@ -677,6 +677,9 @@ struct Resolver<'a> {
     config: &'a HashMap<String, N>,
     extended: HashMap<String, N>,
     budget: usize,
+    /// `extends` cycles met: the `extends:` node that closes one (its file index, line and
+    /// column), the key that has it, and the parent it names.
+    cycles: Vec<(usize, u32, u32, String, String)>,
 }
 
 impl Resolver<'_> {
@@ -715,6 +718,14 @@ impl Resolver<'_> {
         visiting.push(name.to_string());
         let mut acc: Option<N> = None;
         for p in parents {
+            if visiting.contains(&p) {
+                // `.a → .b → .a`, `self → self`: the cycle is closed here.
+                if let Some(at) = node.get("extends") {
+                    self.cycles
+                        .push((at.file, at.line, at.col, name.to_string(), p.clone()));
+                }
+                continue;
+            }
             if !self.ensure_extended(&p, depth + 1, visiting) {
                 continue;
             }
@@ -993,6 +1004,7 @@ fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
         config: &config,
         extended: HashMap::new(),
         budget: WORK_BUDGET,
+        cycles: Vec::new(),
     };
     let default = resolver.resolved("default");
     let workflow = resolver.resolved("workflow");
@@ -1019,6 +1031,21 @@ fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
             rel,
             format!("{rel}: `extends:`/`!reference` expansion is too large; it was cut short"),
         ));
+    }
+    for (file, line, col, key, parent) in std::mem::take(&mut resolver.cycles) {
+        let at = files.get(file).map_or(rel, |f| f.rel.as_str());
+        let what = if key == parent {
+            format!("`{key}` extends itself")
+        } else {
+            format!("`{key}` extends `{parent}`, which extends it back")
+        };
+        let e = LoadError {
+            message: format!("{at}: `extends:` cycle: {what}"),
+            loc: Location::point(at, line, col),
+        };
+        if !errors.contains(&e) {
+            errors.push(e);
+        }
     }
 
     // Pipeline sources and what `workflow: rules` admits.
