@@ -328,7 +328,14 @@ pub fn load_root(
         .map(|f| (f.rel.clone(), f.path.clone()))
         .collect();
     let aliases = load::tsconfig::Aliases::load(root, &discovery.all_files);
-    let (app, _) = load::js::scan(root, &sources_js, &aliases);
+    let (app, js_notes) = load::js::scan(root, &sources_js, &aliases);
+    for e in aliases.notes.iter().chain(&js_notes) {
+        notifications.push(Notification {
+            level: Severity::Note,
+            message: e.message.clone(),
+            location: e.loc.clone(),
+        });
+    }
     repo.app = app;
     facts::app::compute(&mut repo.app);
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));

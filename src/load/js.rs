@@ -162,9 +162,9 @@ const HTTP_EXPORTS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD",
 const RESOLVE_EXTS: &[&str] = &["ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "cts"];
 
 /// Scans the JS/TS `files` (relative path, path to read) of a repository rooted at `root` and
-/// returns the app facts. The error list is always empty: sources that cannot be read or
-/// parsed are not reported (see the module docs); it is there for symmetry with the other
-/// loaders.
+/// returns the app facts, and a note for each source refused because it is nested too deeply
+/// to parse safely (other sources that cannot be read or parsed are only counted, see the
+/// module docs).
 pub fn scan(
     _root: &Path,
     files: &[(String, PathBuf)],
@@ -174,10 +174,15 @@ pub fn scan(
     let known: HashSet<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
     let mut facts = AppFacts::default();
     let mut scans: Vec<FileScan> = Vec::new();
+    let mut notes = Vec::new();
     for outcome in outcomes {
         match outcome {
             Outcome::Skipped => {}
             Outcome::Failed => facts.parse_failures += 1,
+            Outcome::TooDeep(note) => {
+                facts.parse_failures += 1;
+                notes.push(note);
+            }
             Outcome::Parsed(s) => scans.push(*s),
         }
     }
@@ -253,7 +258,8 @@ pub fn scan(
         });
     }
     facts.routes = mount_routes(declared);
-    (facts, Vec::new())
+    notes.sort_by(|a, b| a.loc.file.cmp(&b.loc.file));
+    (facts, notes)
 }
 
 /// How many `use` mounts deep route prefixes are followed.
@@ -359,8 +365,10 @@ fn scan_files(files: &[(String, PathBuf)]) -> Vec<Outcome> {
 enum Outcome {
     /// Too large, unreadable, binary or not UTF-8: ignored.
     Skipped,
-    /// Read but not parsed (syntax error, too deeply nested, parser panic).
+    /// Read but not parsed (syntax error, parser panic).
     Failed,
+    /// Read but refused before parsing: nested past [`MAX_NESTING`] (reported as a note).
+    TooDeep(LoadError),
     /// Parsed: its facts.
     Parsed(Box<FileScan>),
 }
@@ -421,7 +429,12 @@ fn scan_text(rel: &str, text: &str) -> Outcome {
         return Outcome::Skipped;
     }
     if too_deeply_nested(text, MAX_NESTING) {
-        return Outcome::Failed;
+        return Outcome::TooDeep(LoadError::at_file(
+            rel,
+            format!(
+                "{rel} is nested more than {MAX_NESTING} levels deep; it was not parsed and gives no app facts"
+            ),
+        ));
     }
     match catch_unwind(AssertUnwindSafe(|| extract(rel, text, source_type))) {
         Ok(Some(scan)) => Outcome::Parsed(Box::new(scan)),
@@ -1686,7 +1699,9 @@ fn split_unescaped_dots(name: &str) -> Vec<&str> {
 /// expressions, and adds to the bracket depth the chains of constructs the parser handles
 /// recursively without brackets (`a = b = ...`, `a ? b : c ? ...`, `x => y => ...`, unary
 /// operators, `if`/`else`/loop bodies, JSX elements), counted since the last `;`, `,` or
-/// line break that ends an expression.
+/// line break that ends an expression. A line that ends in a statement head (`if (a)`,
+/// `while (x)`, `else`, `do`) does not end the chain: its body is the next line, parsed one
+/// level deeper (`if (a)` on 23,000 lines is 23,000 levels).
 pub fn too_deeply_nested(text: &str, limit: usize) -> bool {
     nesting_estimate(text, limit) > limit
 }
@@ -1695,8 +1710,9 @@ pub fn too_deeply_nested(text: &str, limit: usize) -> bool {
 fn nesting_estimate(text: &str, stop_above: usize) -> usize {
     let b = text.as_bytes();
     let mut max = 0usize;
-    // Open brackets: the chain count outside each, and whether it is a template's `${`.
-    let mut levels: Vec<(usize, bool)> = Vec::new();
+    // Open brackets: the chain count outside each, whether it is a template's `${`, and
+    // whether it is the condition of a statement head (`if (`, `for (`, `while (`, `with (`).
+    let mut levels: Vec<(usize, bool, bool)> = Vec::new();
     let mut base = 0usize;
     let mut run = 0usize;
     // The last significant byte of code (`(` after a keyword that allows a regex, `a` after
@@ -1752,7 +1768,7 @@ fn nesting_estimate(text: &str, stop_above: usize) -> usize {
             b'`' => {
                 match skip_template(b, i + 1) {
                     (j, true) => {
-                        levels.push((run, true));
+                        levels.push((run, true, false));
                         base += run + 1;
                         run = 0;
                         i = j;
@@ -1766,19 +1782,25 @@ fn nesting_estimate(text: &str, stop_above: usize) -> usize {
                 continue;
             }
             b'(' | b'[' | b'{' => {
-                levels.push((run, false));
+                levels.push((run, false, c == b'(' && prev == STATEMENT_KEYWORD));
                 base += run + 1;
                 run = 0;
             }
             b')' | b']' | b'}' => {
-                if let Some((outer, template)) = levels.pop() {
+                if let Some((outer, template, head)) = levels.pop() {
                     base -= outer + 1;
                     run = outer;
+                    if head && c == b')' {
+                        // The body of `if (...)` follows, possibly on the next line.
+                        prev = STATEMENT_HEAD;
+                        i += 1;
+                        continue;
+                    }
                     if template && c == b'}' {
                         // Back in the template's text.
                         match skip_template(b, i + 1) {
                             (j, true) => {
-                                levels.push((run, true));
+                                levels.push((run, true, false));
                                 base += run + 1;
                                 run = 0;
                                 i = j;
@@ -1866,7 +1888,11 @@ fn nesting_estimate(text: &str, stop_above: usize) -> usize {
                 if RECURSIVE_KEYWORDS.contains(&word) {
                     run += 1;
                 }
-                prev = if REGEX_KEYWORDS.contains(&word) {
+                prev = if word == b"else" || word == b"do" {
+                    STATEMENT_HEAD
+                } else if HEAD_KEYWORDS.contains(&word) {
+                    STATEMENT_KEYWORD
+                } else if REGEX_KEYWORDS.contains(&word) {
                     b'('
                 } else {
                     b'a'
@@ -1886,6 +1912,16 @@ const RECURSIVE_KEYWORDS: &[&[u8]] = &[
     b"typeof", b"void", b"delete", b"await", b"new", b"yield", b"if", b"else", b"for", b"while",
     b"do", b"with",
 ];
+
+/// Keywords followed by a parenthesised head and then a statement body.
+const HEAD_KEYWORDS: &[&[u8]] = &[b"if", b"for", b"while", b"with"];
+
+/// `prev` of [`nesting_estimate`] right after a keyword of [`HEAD_KEYWORDS`].
+const STATEMENT_KEYWORD: u8 = 1;
+
+/// `prev` of [`nesting_estimate`] after a complete statement head (`if (a)`, `else`, `do`):
+/// a body follows, and a line break does not end the chain.
+const STATEMENT_HEAD: u8 = 2;
 
 /// Keywords after which a `/` starts a regular expression.
 const REGEX_KEYWORDS: &[&[u8]] = &[
@@ -1909,7 +1945,10 @@ const REGEX_KEYWORDS: &[&[u8]] = &[
 fn continues_expression(prev: u8) -> bool {
     matches!(
         prev,
-        b'=' | b'+'
+        STATEMENT_KEYWORD
+            | STATEMENT_HEAD
+            | b'='
+            | b'+'
             | b'-'
             | b'*'
             | b'/'
@@ -1931,7 +1970,9 @@ fn continues_expression(prev: u8) -> bool {
 fn regex_allowed(prev: u8) -> bool {
     matches!(
         prev,
-        b'(' | b','
+        STATEMENT_HEAD
+            | b'('
+            | b','
             | b'='
             | b':'
             | b'['
@@ -2017,6 +2058,15 @@ mod tests {
     /// Writes `files` under a fresh temporary root and scans them all, on a thread with the
     /// 2 MiB stack of ordinary worker threads.
     fn scan_fixture(files: &[(&str, &str)]) -> (tempfile::TempDir, AppFacts) {
+        let (dir, facts, notes) = scan_fixture_with_notes(files);
+        assert!(notes.is_empty());
+        (dir, facts)
+    }
+
+    /// [`scan_fixture`], also returning the notes.
+    fn scan_fixture_with_notes(
+        files: &[(&str, &str)],
+    ) -> (tempfile::TempDir, AppFacts, Vec<LoadError>) {
         let dir = tempfile::tempdir().unwrap();
         let mut list = Vec::new();
         for (rel, text) in files {
@@ -2032,8 +2082,7 @@ mod tests {
             .unwrap()
             .join()
             .unwrap();
-        assert!(errors.is_empty());
-        (dir, facts)
+        (dir, facts, errors)
     }
 
     fn file<'f>(facts: &'f AppFacts, path: &str) -> &'f SourceFile {
@@ -2621,11 +2670,13 @@ mod tests {
             .map(|(i, t)| (format!("f{i}.ts"), t.as_str()))
             .collect();
         let borrowed: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), *t)).collect();
-        let (_dir, facts) = scan_fixture(&borrowed);
+        let (_dir, facts, notes) = scan_fixture_with_notes(&borrowed);
         assert_eq!(
             facts.files.len() as i64 + facts.parse_failures,
             texts.len() as i64
         );
+        // The chain of unbraced `if (a)` lines is refused by the pre-scan, with a note.
+        assert!(notes.iter().any(|n| n.loc.file == "f5.ts"), "{notes:?}");
     }
 
     /// A 2,000-file TypeScript tree, ~30 lines each; prints the scan time.

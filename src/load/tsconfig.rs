@@ -2,7 +2,8 @@
 //! and `baseUrl`, through relative `extends`), so that `import { db } from "@lib/db"` resolves
 //! to the repository's own module. The files are JSON with comments and trailing commas; they
 //! are read with the JavaScript parser as one object literal. A file that cannot be read or
-//! parsed contributes no alias (the import then counts as a package, as before).
+//! parsed contributes no alias (the import then counts as a package, as before); one nested
+//! too deeply to parse safely (the same pre-check as the JS sources) is also a note.
 
 use std::path::Path;
 
@@ -26,6 +27,8 @@ const MAX_CONFIG_NESTING: usize = 64;
 #[derive(Debug, Default)]
 pub struct Aliases {
     configs: Vec<AliasConfig>,
+    /// Config files refused because they nest too deeply to parse safely, one note each.
+    pub notes: Vec<crate::load::LoadError>,
 }
 
 /// The aliases of one directory's config files.
@@ -41,8 +44,9 @@ impl Aliases {
     /// Reads the config files among `files` (root-relative paths) under `root`.
     pub fn load(root: &Path, files: &[String]) -> Aliases {
         let mut configs: Vec<AliasConfig> = Vec::new();
+        let mut notes = Vec::new();
         for rel in files.iter().filter(|f| is_config_name(f)) {
-            let paths = read_paths(root, rel, 0);
+            let paths = read_paths(root, rel, 0, &mut notes);
             if paths.is_empty() {
                 continue;
             }
@@ -54,7 +58,9 @@ impl Aliases {
         }
         // Deeper directories first, so the nearest config is found first.
         configs.sort_by(|a, b| b.dir.len().cmp(&a.dir.len()).then(a.dir.cmp(&b.dir)));
-        Aliases { configs }
+        notes.sort_by(|a: &crate::load::LoadError, b| a.loc.file.cmp(&b.loc.file));
+        notes.dedup();
+        Aliases { configs, notes }
     }
 
     /// The root-relative module paths (without extension resolution) that `spec`, imported
@@ -101,7 +107,12 @@ fn match_pattern<'s>(pattern: &str, spec: &'s str) -> Option<&'s str> {
 
 /// The `paths` of the config at `rel` (following relative `extends`), targets made
 /// root-relative.
-fn read_paths(root: &Path, rel: &str, depth: usize) -> Vec<(String, Vec<String>)> {
+fn read_paths(
+    root: &Path,
+    rel: &str,
+    depth: usize,
+    notes: &mut Vec<crate::load::LoadError>,
+) -> Vec<(String, Vec<String>)> {
     let path = root.join(rel);
     if depth > MAX_EXTENDS || std::fs::metadata(&path).map_or(true, |m| m.len() > MAX_CONFIG_BYTES)
     {
@@ -111,6 +122,12 @@ fn read_paths(root: &Path, rel: &str, depth: usize) -> Vec<(String, Vec<String>)
         return Vec::new();
     };
     if crate::load::js::too_deeply_nested(&text, MAX_CONFIG_NESTING) {
+        notes.push(crate::load::LoadError::at_file(
+            rel,
+            format!(
+                "{rel} is nested more than {MAX_CONFIG_NESTING} levels deep; it was not parsed and its path aliases are not used"
+            ),
+        ));
         return Vec::new();
     }
     let wrapped = format!("({text}\n)");
@@ -156,7 +173,7 @@ fn read_paths(root: &Path, rel: &str, depth: usize) -> Vec<(String, Vec<String>)
             };
             join(dir, &e)
         })
-        .map(|p| read_paths(root, &p, depth + 1))
+        .map(|p| read_paths(root, &p, depth + 1, notes))
         .unwrap_or_default();
     match base {
         // Without `paths` of its own, a `baseUrl` makes bare specifiers resolve under it.
@@ -292,6 +309,36 @@ mod tests {
             a.candidates("b/x.ts", "@lib/db").is_empty(),
             "a self-extends ends"
         );
+        assert_eq!(a.notes.len(), 1, "{:?}", a.notes);
+        assert!(a.notes[0].message.contains("nested more than 64 levels"));
+    }
+
+    /// A chain of unbraced `if (a)` lines inside a function value recurses once per line
+    /// in the parser; the pre-check refuses it (with a note) on an ordinary 2 MiB stack.
+    #[test]
+    fn a_chain_of_unbraced_ifs_is_refused_with_a_note() {
+        let chain = format!(
+            "{{\"x\": function() {{\n{}}}}}\n",
+            "if (a)\n".repeat(23_000)
+        );
+        let notes = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || load(&[("tsconfig.json", chain.as_str())]).1.notes)
+            .expect("thread")
+            .join()
+            .expect("no stack overflow");
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].loc.file, "tsconfig.json");
+        assert!(crate::load::js::too_deeply_nested(
+            "if (a)\n".repeat(2_000).as_str(),
+            1_000
+        ));
+        assert!(!crate::load::js::too_deeply_nested(
+            "if (a) x();\nif (b) {\n y()\n}\nwhile (c) z()\n"
+                .repeat(2_000)
+                .as_str(),
+            1_000
+        ));
     }
 
     #[test]
