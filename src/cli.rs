@@ -481,15 +481,21 @@ fn check(args: CheckArgs) -> u8 {
         .zip(setups.par_iter())
         .map(|(p, (set, settings))| check_root(p, &p.display().to_string(), set, settings))
         .collect();
+    // A root that cannot be checked is named and fails the run (exit 2), but the other
+    // roots are still reported.
     let mut reports: Vec<RootReport> = Vec::new();
+    let mut bad_roots = 0usize;
     for r in results {
         match r {
             Ok(rep) => reports.push(rep),
             Err(e) => {
                 eprintln!("error: {e}");
-                return EXIT_ERROR;
+                bad_roots += 1;
             }
         }
+    }
+    if reports.is_empty() {
+        return EXIT_ERROR;
     }
     if !args.show_suppressed {
         for r in &mut reports {
@@ -590,8 +596,9 @@ fn check(args: CheckArgs) -> u8 {
         FailOn::Note => Some(Severity::Note),
         FailOn::Never => None,
     };
-    // A policy that failed to evaluate left its rule unchecked: the run cannot vouch for it.
-    if reports.iter().any(|r| r.policy_failures > 0) {
+    // A policy that failed to evaluate left its rule unchecked, and a root that could not be
+    // checked left all of them: the run cannot vouch for it.
+    if bad_roots > 0 || reports.iter().any(|r| r.policy_failures > 0) {
         return EXIT_ERROR;
     }
     // Recording a baseline accepts today's findings: it does not fail the run.

@@ -85,7 +85,7 @@ impl RuleFilter {
 /// Why a root could not be checked at all.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    /// The root does not exist or is not a directory.
+    /// The root does not exist, is not a directory, or cannot be listed.
     #[error("cannot check {0}: {1}")]
     Root(String, String),
 }
@@ -117,6 +117,9 @@ pub fn load_root(
             "not a directory".to_string(),
         ));
     }
+    // A directory that cannot be listed (permission denied) cannot be checked: the walk
+    // would find nothing and report everything missing.
+    std::fs::read_dir(root).map_err(|e| CheckError::Root(display.to_string(), e.to_string()))?;
     let discovery = walk::discover(root);
     let mut repo = Repo {
         root: display.to_string(),

@@ -733,3 +733,58 @@ fn the_same_root_given_twice_is_checked_once() {
     assert_eq!(roots.len(), 1, "{roots:?}");
     assert_eq!(roots[0]["root"], serde_json::json!(root));
 }
+
+/// A root that exists but cannot be read is a usage error like a missing one, not a report
+/// of missing evidence at `.`. Skipped where the directory stays readable (as root).
+#[test]
+fn an_unreadable_root_exits_two() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).expect("mkdir");
+    std::fs::write(locked.join("package.json"), "{}").expect("write");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    let readable = std::fs::read_dir(&locked).is_ok();
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["check", locked.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    if readable {
+        eprintln!("skipped: the directory is readable despite mode 000 (running as root)");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot check") && err.contains("locked"),
+        "{err}"
+    );
+}
+
+/// With several roots, a bad one is named and the run exits 2, but the others are still
+/// checked and their report is written.
+#[test]
+fn a_bad_root_does_not_stop_the_others() {
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            "/nonexistent/root",
+            &example("compliant-store"),
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/root"), "{err}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let roots = json["roots"].as_array().expect("roots");
+    assert_eq!(roots.len(), 1);
+    assert!(
+        roots[0]["root"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("compliant-store"))
+    );
+}
