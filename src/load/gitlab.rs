@@ -680,6 +680,14 @@ struct Resolver<'a> {
     /// `extends` cycles met: the `extends:` node that closes one (its file index, line and
     /// column), the key that has it, and the parent it names.
     cycles: Vec<(usize, u32, u32, String, String)>,
+    /// The values being expanded by [`Resolver::refs`], outermost first: the key path of
+    /// the value (`[job, script]`) and the `!reference` that led to it (file index, line,
+    /// column; none for the job itself). A reference to a path that contains one of them
+    /// (is a prefix of it) is a cycle.
+    expanding: Vec<(Vec<String>, Option<(usize, u32, u32)>)>,
+    /// `!reference` cycles met: the references of the cycle (sorted, to report each cycle
+    /// once), the one that closes it, and the path it names.
+    ref_cycles: Vec<(Vec<(usize, u32, u32)>, (usize, u32, u32), String)>,
 }
 
 impl Resolver<'_> {
@@ -760,7 +768,10 @@ impl Resolver<'_> {
             return None;
         }
         let node = self.extended.get(name)?.clone();
-        Some(self.refs(node, 0, 0))
+        self.expanding.push((vec![name.to_string()], None));
+        let out = self.refs(node, 0, 0);
+        self.expanding.pop();
+        Some(out)
     }
 
     /// Replaces `!reference` tags in `n`.
@@ -777,10 +788,32 @@ impl Resolver<'_> {
                     line,
                     col,
                 };
-                return match self.deref(&path, ref_depth) {
-                    Some(target) => self.refs(target, ref_depth + 1, tree_depth),
-                    None => at,
+                let names: Vec<String> = path.iter().filter_map(N::as_str).collect();
+                let here = (file, line, col);
+                if let Some(i) = self
+                    .expanding
+                    .iter()
+                    .position(|(p, _)| !names.is_empty() && p.starts_with(&names))
+                {
+                    // The reference names a value that contains it: a cycle.
+                    let mut members: Vec<(usize, u32, u32)> = self.expanding[i + 1..]
+                        .iter()
+                        .filter_map(|(_, r)| *r)
+                        .chain([here])
+                        .collect();
+                    members.sort_unstable();
+                    if !self.ref_cycles.iter().any(|(m, _, _)| *m == members) {
+                        self.ref_cycles.push((members, here, names.join(", ")));
+                    }
+                    return at;
+                }
+                let Some(target) = self.deref(&path, ref_depth) else {
+                    return at;
                 };
+                self.expanding.push((names, Some(here)));
+                let out = self.refs(target, ref_depth + 1, tree_depth);
+                self.expanding.pop();
+                return out;
             }
             V::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -798,7 +831,17 @@ impl Resolver<'_> {
             V::Map(entries) => V::Map(
                 entries
                     .into_iter()
-                    .map(|(k, v)| (k, self.refs(v, ref_depth, tree_depth + 1)))
+                    .map(|(k, v)| {
+                        let key = k.as_str().unwrap_or_default();
+                        if let Some((p, _)) = self.expanding.last_mut() {
+                            p.push(key);
+                        }
+                        let v = self.refs(v, ref_depth, tree_depth + 1);
+                        if let Some((p, _)) = self.expanding.last_mut() {
+                            p.pop();
+                        }
+                        (k, v)
+                    })
                     .collect(),
             ),
             other => other,
@@ -1005,6 +1048,8 @@ fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
         extended: HashMap::new(),
         budget: WORK_BUDGET,
         cycles: Vec::new(),
+        expanding: Vec::new(),
+        ref_cycles: Vec::new(),
     };
     let default = resolver.resolved("default");
     let workflow = resolver.resolved("workflow");
@@ -1041,6 +1086,18 @@ fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
         };
         let e = LoadError {
             message: format!("{at}: `extends:` cycle: {what}"),
+            loc: Location::point(at, line, col),
+        };
+        if !errors.contains(&e) {
+            errors.push(e);
+        }
+    }
+    for (_, (file, line, col), path) in std::mem::take(&mut resolver.ref_cycles) {
+        let at = files.get(file).map_or(rel, |f| f.rel.as_str());
+        let e = LoadError {
+            message: format!(
+                "{at}: `!reference` cycle: `!reference [{path}]` names a value that refers back to it; it was left out"
+            ),
             loc: Location::point(at, line, col),
         };
         if !errors.contains(&e) {
