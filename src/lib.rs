@@ -298,6 +298,21 @@ pub fn load_root(
             sources.insert(f.rel.clone(), Arc::<str>::from(text));
         }
     }
+    // A script that could not be analysed is said, once per position: its commands are
+    // unknown, and rules treat its step as possibly running anything.
+    let mut unanalysed_seen = BTreeSet::new();
+    for s in repo.ci.jobs.iter().flat_map(|j| &j.steps) {
+        if !s.unanalysed.is_empty() && unanalysed_seen.insert((s.loc.clone(), &s.unanalysed)) {
+            notifications.push(Notification {
+                level: Severity::Warning,
+                message: format!(
+                    "{}: script not analysed ({}); what it runs is unknown",
+                    s.loc.file, s.unanalysed
+                ),
+                location: s.loc.clone(),
+            });
+        }
+    }
     for x in repo.ci.external.iter().filter(|x| x.kind == "checkout") {
         notifications.push(Notification {
             level: Severity::Note,

@@ -503,6 +503,7 @@ impl Ctx<'_> {
                     gating,
                     env,
                     commands: Vec::new(),
+                    unanalysed: String::new(),
                     loc: at,
                 });
                 continue;
@@ -511,7 +512,10 @@ impl Ctx<'_> {
                 continue;
             };
             let run = run_node.as_str().unwrap_or_default();
-            let mut commands = script_commands(file, text, run_node, &run);
+            let (mut commands, unanalysed) = match script_commands(file, text, run_node, &run) {
+                Ok(c) => (c, String::new()),
+                Err(e) => (Vec::new(), e.to_string()),
+            };
             if !self.inputs.is_empty() {
                 for c in &mut commands {
                     substitute_inputs(c, &self.inputs);
@@ -532,6 +536,7 @@ impl Ctx<'_> {
                 gating,
                 env,
                 commands,
+                unanalysed,
                 loc: run_node.loc(file),
             });
         }
@@ -690,7 +695,12 @@ fn substitute_inputs(c: &mut shell::Command, inputs: &BTreeMap<String, String>) 
     }
 }
 
-fn script_commands(file: &str, text: &str, node: &YNode, run: &str) -> Vec<shell::Command> {
+fn script_commands(
+    file: &str,
+    text: &str,
+    node: &YNode,
+    run: &str,
+) -> Result<Vec<shell::Command>, shell::ShellError> {
     let line_text = text
         .lines()
         .nth(node.line.saturating_sub(1) as usize)
@@ -705,7 +715,7 @@ fn script_commands(file: &str, text: &str, node: &YNode, run: &str) -> Vec<shell
     } else {
         node.col
     };
-    shell::parse_script(run, file, node.line, col).unwrap_or_default()
+    shell::parse_script(run, file, node.line, col)
 }
 
 fn is_true(n: &YNode) -> bool {

@@ -1539,9 +1539,9 @@ fn expand(s: &str, vars: &BTreeMap<String, String>, depth: usize) -> String {
     out
 }
 
-/// Commands of the script lines already parsed, by file, line, column and text: a line
-/// shared through `extends:`/`!reference` is parsed once.
-type ParseCache = HashMap<(usize, u32, u32, String), Vec<shell::Command>>;
+/// Commands of the script lines already parsed (or why they could not be), by file, line,
+/// column and text: a line shared through `extends:`/`!reference` is parsed once.
+type ParseCache = HashMap<(usize, u32, u32, String), Result<Vec<shell::Command>, String>>;
 
 /// The steps: one per line of `before_script` + `script` (and per `run:` step).
 fn steps(
@@ -1582,12 +1582,14 @@ fn steps(
             } else {
                 item.col
             };
-            let commands = parsed
+            let (commands, unanalysed) = match parsed
                 .entry((item.file, item.line, col, run.clone()))
                 .or_insert_with(|| {
-                    shell::parse_script(&run, &file.rel, item.line, col).unwrap_or_default()
-                })
-                .clone();
+                    shell::parse_script(&run, &file.rel, item.line, col).map_err(|e| e.to_string())
+                }) {
+                Ok(c) => (c.clone(), String::new()),
+                Err(e) => (Vec::new(), e.clone()),
+            };
             Some(Step {
                 job: String::new(),
                 index: i64::try_from(index).unwrap_or(i64::MAX),
@@ -1603,6 +1605,7 @@ fn steps(
                 gating,
                 env: env.clone(),
                 commands,
+                unanalysed,
                 loc: Location::point(&file.rel, item.line, item.col),
             })
         })

@@ -204,6 +204,11 @@ pub struct Step {
     /// (`repo.ci.runs` holds what they run, with job facts attached); kept for the facts.
     #[serde(skip)]
     pub commands: Vec<Command>,
+    /// Why the script could not be analysed (a shell syntax error of the parser, nesting or
+    /// length past what is analysed), empty when it was or there is no script. Its commands
+    /// are then unknown, not absent: rules that ask whether a job runs something treat such
+    /// a step as possibly running it.
+    pub unanalysed: String,
     /// The step (its first key), or the `uses:` line for action steps.
     pub loc: Location,
 }

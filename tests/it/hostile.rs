@@ -183,3 +183,57 @@ fn deeply_nested_github_expressions_are_ss001_not_a_stack_overflow() {
         ]
     );
 }
+
+/// A script the shell parser cannot analyse is a warning notification at the script (also in
+/// SARIF), and its job may run anything: no false "no job runs the linter".
+#[test]
+fn an_unanalysable_script_is_a_notification_not_a_silent_gap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let deep = format!("{}npm run lint; {}}}", "{ ".repeat(40), "}; ".repeat(39));
+    std::fs::write(
+        dir.path().join("package.json"),
+        r#"{"scripts": {"lint": "eslint ."}}"#,
+    )
+    .expect("write");
+    std::fs::create_dir_all(dir.path().join(".github/workflows")).expect("mkdir");
+    std::fs::write(
+        dir.path().join(".github/workflows/ci.yml"),
+        format!(
+            "on: pull_request\njobs:\n  checks:\n    runs-on: x\n    steps:\n      - run: \"{deep}\"\n"
+        ),
+    )
+    .expect("write");
+    let out = assert_cmd::cargo::cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            dir.path().to_str().expect("utf-8"),
+            "--format",
+            "sarif",
+            "--select",
+            "CI001",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    let notes = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    let note = notes
+        .as_array()
+        .expect("notifications")
+        .iter()
+        .find(|n| {
+            n["message"]["text"]
+                .as_str()
+                .is_some_and(|m| m.contains("script not analysed"))
+        })
+        .expect("a notification for the script");
+    assert_eq!(
+        note["locations"][0]["physicalLocation"]["region"]["startLine"],
+        6
+    );
+}
