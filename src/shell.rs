@@ -1330,7 +1330,19 @@ impl Walker<'_> {
                 self.list(f, &w.1.list, neut, d);
             }
             ast::CompoundCommand::Coprocess(co) => self.command(f, &co.body, neut, d),
-            ast::CompoundCommand::Arithmetic(_) => {}
+            ast::CompoundCommand::Arithmetic(a) => {
+                // The parser reads `( (cmd) )` as the arithmetic `((cmd))`; bash reads two
+                // subshells when the parentheses are apart. Their text is parsed again.
+                let (start, end) = (f.byte(a.loc.start.index), f.byte(a.loc.end.index));
+                let text = f.text.get(start..end).unwrap_or("");
+                if text.len() >= 4
+                    && !text.starts_with("((")
+                    && text.starts_with('(')
+                    && text.ends_with(')')
+                {
+                    self.sub_fragment(f, (start + 1, end - 1), neut);
+                }
+            }
         }
     }
 
@@ -1624,6 +1636,18 @@ mod tests {
             assert_eq!(cmds.len(), 1, "{w}");
             assert_eq!(cmds[0].args, vec![w.to_string()], "{w}");
         }
+    }
+
+    /// Nested subshells with a space between the parentheses are subshells, not arithmetic,
+    /// as bash reads them.
+    #[test]
+    fn nested_subshells_parse() {
+        assert_eq!(argvs(&parse("( (npm run lint) )")), ["npm run lint"]);
+        assert_eq!(
+            argvs(&parse("( ( (npm test) && (npm run lint) ) )")),
+            ["npm test", "npm run lint"]
+        );
+        assert_eq!(argvs(&parse("((x = 1 + 2))")), Vec::<String>::new());
     }
 
     fn parse(script: &str) -> Vec<Command> {
