@@ -301,15 +301,28 @@ pub fn load_root(
     // A script that could not be analysed is said, once per position: its commands are
     // unknown, and rules treat its step as possibly running anything.
     let mut unanalysed_seen = BTreeSet::new();
-    for s in repo.ci.jobs.iter().flat_map(|j| &j.steps) {
-        if !s.unanalysed.is_empty() && unanalysed_seen.insert((s.loc.clone(), &s.unanalysed)) {
+    let scripts = repo
+        .ci
+        .jobs
+        .iter()
+        .flat_map(|j| &j.steps)
+        .map(|s| (&s.loc, &s.unanalysed))
+        .chain(
+            repo.dockerfiles
+                .iter()
+                .flat_map(|d| &d.stages)
+                .flat_map(|s| &s.runs)
+                .map(|r| (&r.loc, &r.unanalysed)),
+        );
+    for (loc, why) in scripts {
+        if !why.is_empty() && unanalysed_seen.insert((loc.clone(), why)) {
             notifications.push(Notification {
                 level: Severity::Warning,
                 message: format!(
-                    "{}: script not analysed ({}); what it runs is unknown",
-                    s.loc.file, s.unanalysed
+                    "{}: script not analysed ({why}); what it runs is unknown",
+                    loc.file
                 ),
-                location: s.loc.clone(),
+                location: Location::point(&loc.file, loc.line, loc.col),
             });
         }
     }

@@ -417,6 +417,13 @@ impl Builder<'_> {
         let mut commands: Vec<Command> = Vec::new();
         let mut heredoc = false;
         let mut exec_form = false;
+        // Why a script of the instruction could not be analysed (the first reason).
+        let mut unanalysed = String::new();
+        let mut note = |e: shell::ShellError| {
+            if unanalysed.is_empty() {
+                unanalysed = e.to_string();
+            }
+        };
         match &r.arguments {
             DfCommand::Exec(words) => {
                 exec_form = true;
@@ -428,8 +435,9 @@ impl Builder<'_> {
                     && argv[1].starts_with('-')
                     && argv[1].contains('c')
                 {
-                    if let Ok(cmds) = shell::parse_script(&argv[2], self.rel, wloc.line, wloc.col) {
-                        commands = cmds;
+                    match shell::parse_script(&argv[2], self.rel, wloc.line, wloc.col) {
+                        Ok(cmds) => commands = cmds,
+                        Err(e) => note(e),
                     }
                 } else {
                     let script = argv
@@ -437,13 +445,14 @@ impl Builder<'_> {
                         .map(|a| crate::shell::quote_word(a))
                         .collect::<Vec<_>>()
                         .join(" ");
-                    if let Ok(mut cmds) =
-                        shell::parse_script(&script, self.rel, wloc.line, wloc.col)
-                    {
-                        for c in &mut cmds {
-                            c.loc = wloc.clone();
+                    match shell::parse_script(&script, self.rel, wloc.line, wloc.col) {
+                        Ok(mut cmds) => {
+                            for c in &mut cmds {
+                                c.loc = wloc.clone();
+                            }
+                            commands = cmds;
                         }
-                        commands = cmds;
+                        Err(e) => note(e),
                     }
                 }
             }
@@ -454,8 +463,9 @@ impl Builder<'_> {
                     heredoc = true;
                     for h in &r.here_docs {
                         let (line, col) = self.idx.line_col(self.text, h.span.start);
-                        if let Ok(cmds) = shell::parse_script(&h.value, self.rel, line, col) {
-                            commands.extend(cmds);
+                        match shell::parse_script(&h.value, self.rel, line, col) {
+                            Ok(cmds) => commands.extend(cmds),
+                            Err(e) => note(e),
                         }
                     }
                 } else {
@@ -465,8 +475,9 @@ impl Builder<'_> {
                         script_text.replace(&format!("{}\n", self.escape), "\\\n")
                     };
                     let (line, col) = self.idx.line_col(self.text, s.span.start);
-                    if let Ok(cmds) = shell::parse_script(&script, self.rel, line, col) {
-                        commands = cmds;
+                    match shell::parse_script(&script, self.rel, line, col) {
+                        Ok(cmds) => commands = cmds,
+                        Err(e) => note(e),
                     }
                 }
             }
@@ -548,6 +559,7 @@ impl Builder<'_> {
             heredoc,
             exec_form,
             commands,
+            unanalysed,
         });
     }
 }

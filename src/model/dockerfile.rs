@@ -130,6 +130,10 @@ pub struct Run {
     pub exec_form: bool,
     /// The shell commands it runs, each with its own line.
     pub commands: Vec<Command>,
+    /// Why its script could not be analysed (a shell syntax error of the parser, nesting or
+    /// length past what is analysed; also a warning notification), empty when it was: its
+    /// commands are then unknown, not absent.
+    pub unanalysed: String,
 }
 
 /// A `COPY` or `ADD` instruction.

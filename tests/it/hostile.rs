@@ -195,6 +195,11 @@ fn an_unanalysable_script_is_a_notification_not_a_silent_gap() {
         r#"{"scripts": {"lint": "eslint ."}}"#,
     )
     .expect("write");
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM node:20-alpine\nRUN {deep}\n"),
+    )
+    .expect("write");
     std::fs::create_dir_all(dir.path().join(".github/workflows")).expect("mkdir");
     std::fs::write(
         dir.path().join(".github/workflows/ci.yml"),
@@ -229,7 +234,7 @@ fn an_unanalysable_script_is_a_notification_not_a_silent_gap() {
         .find(|n| {
             n["message"]["text"]
                 .as_str()
-                .is_some_and(|m| m.contains("script not analysed"))
+                .is_some_and(|m| m.starts_with(".github/workflows/ci.yml: script not analysed"))
         })
         .expect("a notification for the script");
     assert_eq!(
