@@ -144,9 +144,20 @@ pub fn load_root(
             location: Location::file_start(if p.rel.is_empty() { "." } else { &p.rel }),
         });
     }
+    // A file that fails is one error, however many loaders read it (on its own and through
+    // the files that reference it).
+    // Notes at references to files that do not parse, each once.
+    let mut notes: Vec<LoadError> = Vec::new();
     let fail = |repo: &mut Repo, unloadable: &mut BTreeSet<String>, e: LoadError, whole: bool| {
         if whole {
             unloadable.insert(e.loc.file.clone());
+        }
+        if repo
+            .parse_errors
+            .iter()
+            .any(|p| p.loc == e.loc && p.message == e.message)
+        {
+            return;
         }
         repo.parse_errors.push(ParseError {
             path: e.loc.file.clone(),
@@ -219,6 +230,7 @@ pub fn load_root(
                     for e in w.errors {
                         fail(&mut repo, &mut unloadable, e, false);
                     }
+                    notes.extend(w.notes);
                     for (p, t) in w.sources {
                         sources.entry(p).or_insert_with(|| Arc::from(t));
                     }
@@ -262,6 +274,7 @@ pub fn load_root(
                     for e in l.errors {
                         fail(&mut repo, &mut unloadable, e, false);
                     }
+                    notes.extend(l.notes);
                     for (p, t) in l.sources {
                         sources.entry(p).or_insert_with(|| Arc::from(t));
                     }
@@ -297,6 +310,15 @@ pub fn load_root(
         if keep {
             sources.insert(f.rel.clone(), Arc::<str>::from(text));
         }
+    }
+    notes.sort_by(|a, b| a.loc.cmp(&b.loc).then(a.message.cmp(&b.message)));
+    notes.dedup();
+    for e in notes {
+        notifications.push(Notification {
+            level: Severity::Note,
+            message: e.message,
+            location: e.loc,
+        });
     }
     // A script that could not be analysed is said, once per position: its commands are
     // unknown, and rules treat its step as possibly running anything.

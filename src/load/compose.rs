@@ -26,6 +26,9 @@ pub struct Loaded {
     pub project: ComposeProject,
     /// Problems with referenced files (missing, invalid, cycles), at the reference.
     pub errors: Vec<LoadError>,
+    /// Notes at references to files that do not parse: the file's own SS001 is at its
+    /// error, and the reference is told here (a related location, not a second SS001).
+    pub notes: Vec<LoadError>,
     /// Texts of the other files read, for snippets.
     pub sources: Vec<(String, String)>,
 }
@@ -108,6 +111,8 @@ impl Raw {
 struct Ctx<'a> {
     root: &'a Path,
     errors: Vec<LoadError>,
+    /// Notes at references to files that do not parse.
+    notes: Vec<LoadError>,
     /// The files being included, outermost first: a target already on it is a cycle (a file
     /// included twice along different paths is not).
     chain: Vec<String>,
@@ -197,6 +202,7 @@ pub fn load_doc(
     let mut ctx = Ctx {
         root,
         errors: Vec::new(),
+        notes: Vec::new(),
         chain: Vec::new(),
         sources: Vec::new(),
         files: vec![rel.to_string()],
@@ -233,6 +239,7 @@ pub fn load_doc(
     Ok(Loaded {
         project,
         errors: ctx.errors,
+        notes: ctx.notes,
         sources: ctx.sources,
     })
 }
@@ -282,6 +289,16 @@ impl Ctx<'_> {
                 }
                 Err(e) => {
                     self.error(e);
+                    let note = LoadError {
+                        message: format!(
+                            "{}: {rel} does not parse (reported there); what it defines is not checked",
+                            at.file
+                        ),
+                        loc: at.clone(),
+                    };
+                    if !self.notes.contains(&note) {
+                        self.notes.push(note);
+                    }
                     None
                 }
             },

@@ -28,6 +28,9 @@ pub struct Workflow {
     pub external: Vec<External>,
     /// Problems with files it references (missing, invalid, cycles).
     pub errors: Vec<LoadError>,
+    /// Notes at references to local files that do not parse: the file's own SS001 is at its
+    /// error, and the reference is told here (a related location, not a second SS001).
+    pub notes: Vec<LoadError>,
     /// Texts of the other local files read (for snippets).
     pub sources: Vec<(String, String)>,
 }
@@ -119,6 +122,27 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Records a referenced local file `target` (referenced at `at`) that does not parse:
+    /// its own error (once, however many references; a templated file is a note), and a note
+    /// at the reference.
+    fn broken_reference(&mut self, target: &str, at: &Location, failure: YamlFailure) {
+        match failure {
+            YamlFailure::Invalid(e) => {
+                if !self.out.errors.contains(&e) {
+                    self.out.errors.push(e);
+                }
+            }
+            YamlFailure::Template(_) => {}
+        }
+        self.out.notes.push(LoadError {
+            message: format!(
+                "{}: {target} does not parse (reported there); its steps and jobs are not checked",
+                at.file
+            ),
+            loc: at.clone(),
+        });
+    }
+
     /// Reads a local file referenced from `from` (at `at`), recording problems.
     fn read_local(&mut self, rel: &str, at: &Location) -> Option<String> {
         match read_text(&self.root.join(rel), rel) {
@@ -235,9 +259,7 @@ impl Ctx<'_> {
                                 self.caller_matrix = outer_matrix;
                             }
                         }
-                        Err(YamlFailure::Invalid(e) | YamlFailure::Template(e)) => {
-                            self.out.errors.push(e)
-                        }
+                        Err(failure) => self.broken_reference(&target, &at, failure),
                     }
                 } else {
                     self.out.external.push(External {
@@ -460,9 +482,7 @@ impl Ctx<'_> {
                                 self.stack.pop();
                             }
                         }
-                        Err(YamlFailure::Invalid(e) | YamlFailure::Template(e)) => {
-                            self.out.errors.push(e)
-                        }
+                        Err(failure) => self.broken_reference(&target, &at, failure),
                     }
                     continue;
                 }

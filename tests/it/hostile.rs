@@ -242,3 +242,64 @@ fn an_unanalysable_script_is_a_notification_not_a_silent_gap() {
         6
     );
 }
+
+/// A broken file is one SS001 (and one error notification) at its own error; a file that
+/// references it (a `uses:` of a local action, a Compose `include:`) gets a note at the
+/// reference, not a second SS001; a GitLab glob include that matches a file twice is read once.
+#[test]
+fn a_broken_referenced_file_is_one_ss001_and_a_note_at_the_reference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write_tree(
+        root,
+        &tree(&[
+            ("package.json", "{\"name\": \"x\"}\n"),
+            (
+                ".github/workflows/ci.yml",
+                "on: pull_request\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: ./act\n",
+            ),
+            ("act/action.yml", "runs: [1,\n"),
+            (
+                "compose.yml",
+                "include:\n  - other.yml\nservices:\n  app:\n    image: node:20\n",
+            ),
+            ("other.yml", "services:\n  db: [1,\n"),
+            (
+                ".gitlab-ci.yml",
+                "include:\n  - local: ci/*.yml\n  - local: 'ci/a*.yml'\njob:\n  script: [echo]\n",
+            ),
+            ("ci/a.yml", "a: [1,\n"),
+        ]),
+    );
+    let report = check(root);
+    let ss001: Vec<String> = summary(&report)
+        .into_iter()
+        .filter(|s| s.starts_with("SS001"))
+        .collect();
+    assert_eq!(
+        ss001,
+        [
+            "SS001 act/action.yml:1",
+            "SS001 ci/a.yml:1",
+            "SS001 other.yml:2"
+        ]
+    );
+    let errors: Vec<String> = report
+        .notifications
+        .iter()
+        .filter(|n| n.level == shipshape::finding::Severity::Error)
+        .map(|n| format!("{}:{}", n.location.file, n.location.line))
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    let notes: Vec<String> = report
+        .notifications
+        .iter()
+        .filter(|n| n.level == shipshape::finding::Severity::Note)
+        .map(|n| format!("{}:{}", n.location.file, n.location.line))
+        .collect();
+    assert!(
+        notes.contains(&".github/workflows/ci.yml:6".to_string()),
+        "{notes:?}"
+    );
+    assert!(notes.contains(&"compose.yml:2".to_string()), "{notes:?}");
+}
