@@ -672,6 +672,9 @@ fn normalize(raw: &str) -> Option<String> {
 // ---------------------------------------------------------------------------------------
 // extends, !reference, default
 
+/// A position in the configuration: file index, line, column.
+type At = (usize, u32, u32);
+
 /// Expands `extends:` and `!reference` over the merged configuration, within a budget.
 struct Resolver<'a> {
     config: &'a HashMap<String, N>,
@@ -684,10 +687,10 @@ struct Resolver<'a> {
     /// the value (`[job, script]`) and the `!reference` that led to it (file index, line,
     /// column; none for the job itself). A reference to a path that contains one of them
     /// (is a prefix of it) is a cycle.
-    expanding: Vec<(Vec<String>, Option<(usize, u32, u32)>)>,
+    expanding: Vec<(Vec<String>, Option<At>)>,
     /// `!reference` cycles met: the references of the cycle (sorted, to report each cycle
     /// once), the one that closes it, and the path it names.
-    ref_cycles: Vec<(Vec<(usize, u32, u32)>, (usize, u32, u32), String)>,
+    ref_cycles: Vec<(Vec<At>, At, String)>,
 }
 
 impl Resolver<'_> {
@@ -796,7 +799,7 @@ impl Resolver<'_> {
                     .position(|(p, _)| !names.is_empty() && p.starts_with(&names))
                 {
                     // The reference names a value that contains it: a cycle.
-                    let mut members: Vec<(usize, u32, u32)> = self.expanding[i + 1..]
+                    let mut members: Vec<At> = self.expanding[i + 1..]
                         .iter()
                         .filter_map(|(_, r)| *r)
                         .chain([here])
