@@ -250,6 +250,7 @@ pub fn load_root(
                         let whole = e.loc.file != f.rel;
                         fail(&mut repo, &mut unloadable, e, whole);
                     }
+                    notes.extend(g.notes);
                     for (p, t) in g.sources {
                         sources.entry(p).or_insert_with(|| Arc::from(t));
                     }

@@ -112,6 +112,9 @@ pub struct GitlabCi {
     /// Included local files that are missing, unreadable or invalid (at the position of the
     /// problem), and include cycles (at the include).
     pub errors: Vec<LoadError>,
+    /// Notes at includes of files that do not parse (the file's own error is in `errors`,
+    /// once however many includes match it), and templated includes that are not YAML.
+    pub notes: Vec<LoadError>,
     /// `(relative path, text)` of every local file read, `.gitlab-ci.yml` first.
     pub sources: Vec<(String, String)>,
 }
@@ -130,6 +133,7 @@ pub fn load(root: &Path, rel: &str, text: &str) -> Result<GitlabCi, LoadError> {
         loaded: HashMap::new(),
         layers: Vec::new(),
         errors: Vec::new(),
+        notes: Vec::new(),
         external: Vec::new(),
         sources: vec![(rel.to_string(), text.to_string())],
         includes: 0,
@@ -387,6 +391,7 @@ struct Loader<'a> {
     /// Files in merge order: what a file includes comes before the file itself.
     layers: Vec<usize>,
     errors: Vec<LoadError>,
+    notes: Vec<LoadError>,
     external: Vec<External>,
     sources: Vec<(String, String)>,
     includes: usize,
@@ -579,9 +584,19 @@ impl Loader<'_> {
         self.sources.push((rel.to_string(), text.clone()));
         let docs = match ytree::parse(rel, &text) {
             Ok(d) => d,
-            Err(YamlFailure::Invalid(e) | YamlFailure::Template(e)) => {
+            Err(failure) => {
                 self.loaded.insert(rel.to_string(), usize::MAX);
-                self.errors.push(e);
+                match failure {
+                    YamlFailure::Invalid(e) => self.errors.push(e),
+                    YamlFailure::Template(e) => self.notes.push(e),
+                }
+                self.notes.push(LoadError {
+                    message: format!(
+                        "{}: included file `{rel}` does not parse (reported there); its jobs are not checked",
+                        at.file
+                    ),
+                    loc: at,
+                });
                 return;
             }
         };
@@ -1010,6 +1025,7 @@ fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
         files,
         layers,
         mut errors,
+        notes,
         external,
         sources,
         ..
@@ -1225,6 +1241,7 @@ fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
         jobs,
         external,
         errors,
+        notes,
         sources,
     }
 }

@@ -302,4 +302,9 @@ fn a_broken_referenced_file_is_one_ss001_and_a_note_at_the_reference() {
         "{notes:?}"
     );
     assert!(notes.contains(&"compose.yml:2".to_string()), "{notes:?}");
+    assert!(notes.contains(&".gitlab-ci.yml:2".to_string()), "{notes:?}");
+    assert!(
+        !notes.contains(&".gitlab-ci.yml:3".to_string()),
+        "{notes:?}"
+    );
 }
