@@ -7,11 +7,10 @@
 //! nested defaults, `$$`), image normalisation and `build` context, dockerfile and target.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use crate::load::yaml::YamlFailure;
 use crate::load::ytree::{self, YNode, YValue};
-use crate::load::{LoadError, dir_of, join_relative, read_text};
+use crate::load::{LoadError, Root, dir_of, join_reference, join_relative};
 use crate::location::Location;
 use crate::model::compose::{ComposeProject, EnvEntry, EnvFile, Service};
 use crate::model::image::ImageRef;
@@ -106,7 +105,7 @@ impl Raw {
 }
 
 struct Ctx<'a> {
-    root: &'a Path,
+    root: &'a Root,
     errors: Vec<LoadError>,
     /// The files being included, outermost first: a target already on it is a cycle (a file
     /// included twice along different paths is not).
@@ -118,7 +117,7 @@ struct Ctx<'a> {
 /// Loads the project whose main file is `rel` (text `text`), with `override_file` (path and
 /// text) merged onto it when given.
 pub fn load(
-    root: &Path,
+    root: &Root,
     rel: &str,
     text: &str,
     override_file: Option<(&str, &str)>,
@@ -189,7 +188,7 @@ pub fn parse_compose(rel: &str, text: &str, by_content: bool) -> Result<Option<Y
 
 /// [`load`] of an already parsed document.
 pub fn load_doc(
-    root: &Path,
+    root: &Root,
     rel: &str,
     doc: YNode,
     override_file: Option<(&str, &str)>,
@@ -255,6 +254,7 @@ fn first_doc(rel: &str, docs: Vec<YNode>) -> Result<YNode, LoadError> {
         return Err(LoadError {
             message: format!("{rel}: a Compose file must be a mapping"),
             loc: doc.loc(rel),
+            outside: false,
         });
     }
     Ok(doc)
@@ -269,7 +269,7 @@ impl Ctx<'_> {
     }
 
     fn read_other(&mut self, rel: &str, at: &Location) -> Option<YNode> {
-        match read_text(&self.root.join(rel), rel) {
+        match self.root.read_text(rel) {
             Ok(t) => match parse_doc(rel, &t) {
                 Ok(doc) => {
                     if !self.files.iter().any(|f| f == rel) {
@@ -286,10 +286,7 @@ impl Ctx<'_> {
                 }
             },
             Err(e) => {
-                self.error(LoadError {
-                    message: format!("{}: {} (referenced here)", at.file, e.message),
-                    loc: at.clone(),
-                });
+                self.error(e.referenced_from(at));
                 None
             }
         }
@@ -317,12 +314,13 @@ impl Ctx<'_> {
                         .and_then(|p| p.strings().into_iter().next())
                 });
                 let Some(path) = path else { continue };
-                let target = join_relative(dir_of(rel), &path);
+                let target = join_reference(dir_of(rel), &path);
                 let at = item.loc(rel);
                 if depth >= MAX_DEPTH || self.chain.contains(&target) {
                     self.error(LoadError {
                         message: format!("{rel}: include cycle through {target}"),
                         loc: at,
+                        outside: false,
                     });
                     continue;
                 }
@@ -369,11 +367,12 @@ impl Ctx<'_> {
                 let at = ext.loc(rel);
                 let target = file
                     .as_deref()
-                    .map_or_else(|| rel.to_string(), |f| join_relative(dir_of(rel), f));
+                    .map_or_else(|| rel.to_string(), |f| join_reference(dir_of(rel), f));
                 if depth >= MAX_DEPTH || !seen.insert((target.clone(), svc.clone())) {
                     self.error(LoadError {
                         message: format!("{rel}: extends cycle through {target} service {svc}"),
                         loc: at,
+                        outside: false,
                     });
                     raw.incomplete = true;
                 } else if target == rel {
@@ -391,6 +390,7 @@ impl Ctx<'_> {
                                 "{rel}: extends names service {svc}, which {target} does not define"
                             ),
                             loc: at,
+                            outside: false,
                         });
                         raw.incomplete = true;
                     }
@@ -484,8 +484,8 @@ impl Ctx<'_> {
                         ),
                         _ => (i.as_str()?, true),
                     };
-                    let resolved = join_relative(dir, &path);
-                    let text = read_text(&self.root.join(&resolved), &resolved).ok();
+                    let resolved = join_reference(dir, &path);
+                    let text = self.root.read_text(&resolved).ok();
                     Some(EnvFile {
                         path,
                         exists: text.is_some(),
@@ -882,7 +882,13 @@ mod tests {
                     .expect("override"),
             )
         });
-        load(dir.path(), main, text, over).expect("loads")
+        load(
+            &crate::load::Root::new(dir.path()).expect("root"),
+            main,
+            text,
+            over,
+        )
+        .expect("loads")
     }
 
     #[test]

@@ -14,7 +14,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
@@ -31,7 +30,7 @@ use oxc_parser::{ParseOptions, Parser};
 use oxc_span::{GetSpan, SourceType, Span};
 use rayon::prelude::*;
 
-use crate::load::{LoadError, text_from_bytes};
+use crate::load::{LoadError, Root};
 use crate::location::{LineIndex, Location};
 use crate::model::app::{AppFacts, CallSite, Metric, Route, SourceFile};
 
@@ -166,12 +165,12 @@ const RESOLVE_EXTS: &[&str] = &["ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "
 /// parsed are not reported (see the module docs); it is there for symmetry with the other
 /// loaders.
 pub fn scan(
-    _root: &Path,
-    files: &[(String, PathBuf)],
+    root: &Root,
+    files: &[String],
     aliases: &crate::load::tsconfig::Aliases,
 ) -> (AppFacts, Vec<LoadError>) {
-    let outcomes = scan_files(files);
-    let known: HashSet<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
+    let outcomes = scan_files(root, files);
+    let known: HashSet<&str> = files.iter().map(String::as_str).collect();
     let mut facts = AppFacts::default();
     let mut scans: Vec<FileScan> = Vec::new();
     for outcome in outcomes {
@@ -325,19 +324,14 @@ fn mount_routes(declared: Vec<(String, Route)>) -> Vec<Route> {
 /// Reads and parses `files` on a rayon pool whose threads have [`WORKER_STACK_BYTES`] of
 /// stack, or one after the other on one such thread when no pool can be built; every file
 /// counts as failed when no thread can be started at all.
-fn scan_files(files: &[(String, PathBuf)]) -> Vec<Outcome> {
+fn scan_files(root: &Root, files: &[String]) -> Vec<Outcome> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(rayon::current_num_threads().max(1))
         .stack_size(WORKER_STACK_BYTES)
         .thread_name(|i| format!("shipshape-js-{i}"))
         .build();
     if let Ok(pool) = pool {
-        return pool.install(|| {
-            files
-                .par_iter()
-                .map(|(rel, abs)| scan_file(rel, abs))
-                .collect()
-        });
+        return pool.install(|| files.par_iter().map(|rel| scan_file(root, rel)).collect());
     }
     let sequential = std::thread::scope(|s| {
         std::thread::Builder::new()
@@ -345,7 +339,7 @@ fn scan_files(files: &[(String, PathBuf)]) -> Vec<Outcome> {
             .spawn_scoped(s, || {
                 files
                     .iter()
-                    .map(|(rel, abs)| scan_file(rel, abs))
+                    .map(|rel| scan_file(root, rel))
                     .collect::<Vec<_>>()
             })
             .ok()?
@@ -396,17 +390,8 @@ struct RawRoute {
 }
 
 /// Reads, pre-scans, parses and walks one file.
-fn scan_file(rel: &str, abs: &Path) -> Outcome {
-    let Ok(meta) = std::fs::metadata(abs) else {
-        return Outcome::Skipped;
-    };
-    if !meta.is_file() || meta.len() > MAX_SOURCE_BYTES {
-        return Outcome::Skipped;
-    }
-    let Ok(bytes) = std::fs::read(abs) else {
-        return Outcome::Skipped;
-    };
-    let Ok(text) = text_from_bytes(bytes, rel) else {
+fn scan_file(root: &Root, rel: &str) -> Outcome {
+    let Ok(text) = root.read_text_limited(rel, MAX_SOURCE_BYTES) else {
         return Outcome::Skipped;
     };
     scan_text(rel, &text)
@@ -2023,9 +2008,9 @@ mod tests {
             let abs = dir.path().join(rel);
             std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
             std::fs::write(&abs, text).unwrap();
-            list.push((rel.to_string(), abs));
+            list.push(rel.to_string());
         }
-        let root = dir.path().to_path_buf();
+        let root = Root::new(dir.path()).unwrap();
         let (facts, errors) = std::thread::Builder::new()
             .stack_size(2 << 20)
             .spawn(move || scan(&root, &list, &Default::default()))
@@ -2347,8 +2332,8 @@ mod tests {
             ("ok.js", "Sentry.init({});"),
         ]);
         let (facts2, _) = scan(
-            dir.path(),
-            &[("gone.js".into(), dir.path().join("gone.js"))],
+            &Root::new(dir.path()).unwrap(),
+            &["gone.js".into()],
             &Default::default(),
         );
         assert_eq!(facts.parse_failures + facts2.parse_failures, 0);
@@ -2673,11 +2658,11 @@ mod tests {
             let abs = dir.path().join(&rel);
             std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
             std::fs::write(&abs, text).unwrap();
-            list.push((rel, abs));
+            list.push(rel);
         }
         list.sort();
         let start = std::time::Instant::now();
-        let (facts, _) = scan(dir.path(), &list, &Default::default());
+        let (facts, _) = scan(&Root::new(dir.path()).unwrap(), &list, &Default::default());
         let took = start.elapsed();
         eprintln!(
             "scanned {} files in {:.1} ms",

@@ -4,7 +4,7 @@
 //! are read with the JavaScript parser as one object literal. A file that cannot be read or
 //! parsed contributes no alias (the import then counts as a package, as before).
 
-use std::path::Path;
+use crate::load::Root;
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{ArrayExpressionElement, Expression, ObjectExpression, ObjectPropertyKind};
@@ -39,7 +39,7 @@ struct AliasConfig {
 
 impl Aliases {
     /// Reads the config files among `files` (root-relative paths) under `root`.
-    pub fn load(root: &Path, files: &[String]) -> Aliases {
+    pub fn load(root: &Root, files: &[String]) -> Aliases {
         let mut configs: Vec<AliasConfig> = Vec::new();
         for rel in files.iter().filter(|f| is_config_name(f)) {
             let paths = read_paths(root, rel, 0);
@@ -101,13 +101,11 @@ fn match_pattern<'s>(pattern: &str, spec: &'s str) -> Option<&'s str> {
 
 /// The `paths` of the config at `rel` (following relative `extends`), targets made
 /// root-relative.
-fn read_paths(root: &Path, rel: &str, depth: usize) -> Vec<(String, Vec<String>)> {
-    let path = root.join(rel);
-    if depth > MAX_EXTENDS || std::fs::metadata(&path).map_or(true, |m| m.len() > MAX_CONFIG_BYTES)
-    {
+fn read_paths(root: &Root, rel: &str, depth: usize) -> Vec<(String, Vec<String>)> {
+    if depth > MAX_EXTENDS {
         return Vec::new();
     }
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Ok(text) = root.read_text_limited(rel, MAX_CONFIG_BYTES) else {
         return Vec::new();
     };
     if crate::load::js::too_deeply_nested(&text, MAX_CONFIG_NESTING) {
@@ -228,7 +226,7 @@ mod tests {
             std::fs::write(&p, text).expect("write");
             rels.push((*rel).to_string());
         }
-        let aliases = Aliases::load(dir.path(), &rels);
+        let aliases = Aliases::load(&crate::load::Root::new(dir.path()).expect("root"), &rels);
         (dir, aliases)
     }
 
