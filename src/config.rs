@@ -266,6 +266,17 @@ fn read_at(path: &Path, files: &mut Vec<(Source, ConfigFile)>) -> Result<(), Box
         let parsed = serde_saphyr::from_str_with_options(text, crate::load::yaml::options())
             .map_err(|e| {
                 let (l, c) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+                // An extended file that is no config (any file the extending one names) is
+                // refused at that `extends:`, its contents neither quoted nor shown.
+                if let Some((extender, _)) = files.last() {
+                    return extender.error(
+                        &["extends"],
+                        format!(
+                            "extended config {} is not a shipshape config (invalid at line {l}, column {c}); its contents are not shown",
+                            path.display()
+                        ),
+                    );
+                }
                 let whole = e.to_string();
                 let first = whole.lines().next().unwrap_or("");
                 // The position is shown by the diagnostic; the message need not repeat it.

@@ -649,3 +649,26 @@ fn the_published_schema_is_in_sync_and_accepts_every_documented_config() {
         "the documented configurations were found: {blocks}"
     );
 }
+
+#[test]
+fn an_extended_file_that_is_no_config_is_refused_without_quoting_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("repo");
+    repo(&root);
+    for (name, text) in [
+        ("passwd", "root:x:0:0:SECRET_MARKER:/root:/bin/bash\n"),
+        ("keys", "SECRET_MARKER: 1\n"),
+        ("list", "- SECRET_MARKER\n- [\n"),
+    ] {
+        write(&dir.path().join(name), text);
+        write(
+            &root.join("shipshape.yaml"),
+            &format!("extends: ../{name}\n"),
+        );
+        let (code, _, err) = run(&root, &[]);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(!err.contains("SECRET_MARKER"), "{name}: {err}");
+        assert!(err.contains("is not a shipshape config"), "{name}: {err}");
+        assert!(err.contains("shipshape.yaml:1:1]"), "{name}: {err}");
+    }
+}
