@@ -96,16 +96,19 @@ pub struct Discovery {
     pub problems: Vec<WalkProblem>,
 }
 
-/// Walks `root` (respecting `.gitignore` and friends, skipping [`SKIPPED_DIRS`]) and
-/// classifies what it finds. Symlinks are not followed, so link loops cannot trap the walk.
+/// Walks `root` (skipping [`SKIPPED_DIRS`] only) and classifies what it finds. Symlinks are
+/// not descended into, so link loops cannot trap the walk; a symlinked file is listed and
+/// read through [`crate::load::Root`], which refuses one that leads outside the root.
+///
+/// Ignore files (`.gitignore`, `.ignore`, `.git/info/exclude`, the global git excludes, and
+/// any of them above the root) are not read: the repository under check writes them, so
+/// honouring them would let a change that adds `.ignore: Dockerfile` silence every
+/// Dockerfile rule. In a fresh checkout, as in CI, the files present are the committed ones.
 pub fn discover(root: &Path) -> Discovery {
     let mut out = Discovery::default();
     let walker = WalkBuilder::new(root)
-        .hidden(false)
-        .git_ignore(true)
-        .git_global(false)
-        .git_exclude(true)
-        .require_git(false)
+        .standard_filters(false)
+        .parents(false)
         .follow_links(false)
         .filter_entry(|e| {
             !(e.file_type().is_some_and(|t| t.is_dir())
@@ -334,26 +337,40 @@ mod tests {
     }
 
     #[test]
-    fn walks_skipping_ignored_and_vendored_dirs() {
+    fn walks_everything_but_vendored_dirs_whatever_ignore_files_say() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
+        // Ignore files above the root are not read either.
+        std::fs::write(dir.path().join(".gitignore"), "Dockerfile\n").expect("write");
+        std::fs::write(dir.path().join(".ignore"), "*.yaml\n").expect("write");
+        let root = dir.path().join("repo");
         for (p, c) in [
             ("Dockerfile", "FROM scratch\n"),
             ("node_modules/x/Dockerfile", "FROM scratch\n"),
             ("ignored/Dockerfile", "FROM scratch\n"),
             (".gitignore", "ignored/\n"),
+            (".ignore", "Dockerfile\nb/\n"),
+            (".git/info/exclude", "*\n"),
             ("b/compose.yaml", "services: {}\n"),
         ] {
             let path = root.join(p);
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(path, c).expect("write");
         }
-        let d = discover(root);
+        let d = discover(&root);
         let rels: Vec<&str> = d.files.iter().map(|f| f.rel.as_str()).collect();
-        assert_eq!(rels, vec!["Dockerfile", "b/compose.yaml"]);
+        assert_eq!(
+            rels,
+            vec!["Dockerfile", "b/compose.yaml", "ignored/Dockerfile"]
+        );
         assert_eq!(
             d.all_files,
-            vec![".gitignore", "Dockerfile", "b/compose.yaml"]
+            vec![
+                ".gitignore",
+                ".ignore",
+                "Dockerfile",
+                "b/compose.yaml",
+                "ignored/Dockerfile"
+            ]
         );
     }
 

@@ -150,3 +150,17 @@ fn references_leaving_the_root_are_notes_and_never_read() {
         );
     }
 }
+
+#[test]
+fn ignore_files_cannot_hide_committed_inputs() {
+    let (dir, root) = layout();
+    std::fs::write(dir.path().join(".gitignore"), "Dockerfile\n").expect("write");
+    write(&root, "Dockerfile", "FROM node:20\nUSER root\n");
+    write(&root, "api/Dockerfile", "FROM node:20\nUSER root\n");
+    write(&root, ".ignore", "Dockerfile\n");
+    write(&root, ".gitignore", "api/\n");
+    let all = summary(&check(&root));
+    for f in ["Dockerfile", "api/Dockerfile"] {
+        assert!(all.contains(&format!("DF005 {f}:2")), "{f}: {all:?}");
+    }
+}
