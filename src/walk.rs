@@ -2,7 +2,7 @@
 //! a repository root into the input kinds of the catalog (by name, and for alert rules and
 //! Compose files not named as such by a cheap content probe that the loader confirms).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ignore::WalkBuilder;
 use serde::Serialize;
@@ -67,10 +67,8 @@ pub enum FileKind {
 /// One discovered input file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Discovered {
-    /// Path relative to the root, forward slashes.
+    /// Path relative to the root, forward slashes: read through [`crate::load::Root`].
     pub rel: String,
-    /// Absolute (or root-joined) path to read.
-    pub path: PathBuf,
     /// What kind of input it is.
     pub kind: FileKind,
 }
@@ -138,7 +136,6 @@ pub fn discover(root: &Path) -> Discovery {
         if let Some(kind) = classify(&rel) {
             out.files.push(Discovered {
                 rel: rel.clone(),
-                path: entry.path().to_path_buf(),
                 kind,
             });
         } else if let Some(suffix) = dockerfile_template_suffix(&rel) {

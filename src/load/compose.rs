@@ -468,6 +468,7 @@ impl Ctx<'_> {
                 _ => {}
             }
         }
+        let mut outside = Vec::new();
         let env_files = node.get("env_file").map(|ef| {
             let items: Vec<&YNode> = match &ef.value {
                 YValue::Seq(items) => items.iter().collect(),
@@ -485,7 +486,15 @@ impl Ctx<'_> {
                         _ => (i.as_str()?, true),
                     };
                     let resolved = join_reference(dir, &path);
-                    let text = self.root.read_text(&resolved).ok();
+                    let text = match self.root.read_text(&resolved) {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            if e.outside {
+                                outside.push(e.referenced_from(&i.loc(rel)));
+                            }
+                            None
+                        }
+                    };
                     Some(EnvFile {
                         path,
                         exists: text.is_some(),
@@ -497,6 +506,9 @@ impl Ctx<'_> {
                 })
                 .collect()
         });
+        for e in outside {
+            self.error(e);
+        }
         let depends_on = node.get("depends_on").map(|d| match &d.value {
             YValue::Map(entries) => entries.iter().filter_map(|(k, _)| k.as_str()).collect(),
             _ => d.strings(),

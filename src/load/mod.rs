@@ -312,6 +312,29 @@ mod tests {
         assert_eq!(join_reference("a/b", "../x"), "a/x");
     }
 
+    /// Loaders and fact builders read files only through [`Root`]: none of them, outside its
+    /// tests, touches the file system itself (so a new loader cannot forget the boundary).
+    #[test]
+    fn only_the_root_reads_files() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut checked = 0;
+        for dir in ["load", "facts"] {
+            for entry in std::fs::read_dir(src.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.file_name().is_some_and(|n| n == "mod.rs") && dir == "load" {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                for banned in ["std::fs", "File::open", "fs::read", "read_to_string"] {
+                    assert!(!code.contains(banned), "{}: {banned}", path.display());
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 10);
+    }
+
     #[test]
     fn refuses_binary_and_invalid_utf8_with_positions() {
         let err = text_from_bytes(b"FROM x\nab\0c".to_vec(), "Dockerfile").unwrap_err();

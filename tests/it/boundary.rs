@@ -136,6 +136,7 @@ fn references_leaving_the_root_are_notes_and_never_read() {
     for at in [
         "docker-compose.yml:2",
         "docker-compose.yml:3",
+        "docker-compose.yml:7",
         "docker-compose.yml:10",
         ".github/workflows/ci.yml:4",
         ".github/workflows/ci.yml:6",
