@@ -309,7 +309,12 @@ pub fn load_root(
             sources.insert(f.rel.clone(), Arc::<str>::from(text));
         }
     }
-    for e in outside {
+    // Symlinks the walk found leading outside the root: the same note as any path that does.
+    let walked_out = discovery
+        .outside
+        .iter()
+        .filter_map(|rel| root.resolve(rel).err());
+    for e in walked_out.filter(|e| e.outside).chain(outside) {
         notifications.push(Notification {
             level: Severity::Note,
             message: e.message,
@@ -349,7 +354,17 @@ pub fn load_root(
         .map(|f| f.rel.clone())
         .collect();
     let aliases = load::tsconfig::Aliases::load(root, &discovery.all_files);
-    let (app, _) = load::js::scan(root, &sources_js, &aliases);
+    let (app, js_outside) = load::js::scan(root, &sources_js, &aliases);
+    for e in js_outside
+        .into_iter()
+        .chain(aliases.outside.iter().cloned())
+    {
+        notifications.push(Notification {
+            level: Severity::Note,
+            message: e.message,
+            location: e.loc,
+        });
+    }
     repo.app = app;
     facts::app::compute(&mut repo.app);
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));

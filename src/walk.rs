@@ -92,6 +92,9 @@ pub struct Discovery {
     pub all_files: Vec<String>,
     /// Problems met while walking.
     pub problems: Vec<WalkProblem>,
+    /// Symlinks that lead outside the root (relative paths, sorted): neither read nor listed
+    /// in `files` or `all_files`.
+    pub outside: Vec<String>,
 }
 
 /// Walks `root` (skipping [`SKIPPED_DIRS`] only) and classifies what it finds. Symlinks are
@@ -104,6 +107,7 @@ pub struct Discovery {
 /// Dockerfile rule. In a fresh checkout, as in CI, the files present are the committed ones.
 pub fn discover(root: &Path) -> Discovery {
     let mut out = Discovery::default();
+    let canon_root = std::fs::canonicalize(root).ok();
     let walker = WalkBuilder::new(root)
         .standard_filters(false)
         .parents(false)
@@ -133,6 +137,13 @@ pub fn discover(root: &Path) -> Discovery {
         let Some(rel) = relative(root, entry.path()) else {
             continue;
         };
+        if entry.path_is_symlink()
+            && let Some(canon_root) = &canon_root
+            && std::fs::canonicalize(entry.path()).is_ok_and(|t| !t.starts_with(canon_root))
+        {
+            out.outside.push(rel);
+            continue;
+        }
         if let Some(kind) = classify(&rel) {
             out.files.push(Discovered {
                 rel: rel.clone(),
@@ -148,6 +159,7 @@ pub fn discover(root: &Path) -> Discovery {
     }
     out.files.sort();
     out.all_files.sort();
+    out.outside.sort();
     out
 }
 

@@ -160,10 +160,10 @@ const HTTP_EXPORTS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD",
 /// Extensions tried when resolving an import specifier, in order.
 const RESOLVE_EXTS: &[&str] = &["ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "cts"];
 
-/// Scans the JS/TS `files` (relative path, path to read) of a repository rooted at `root` and
-/// returns the app facts. The error list is always empty: sources that cannot be read or
-/// parsed are not reported (see the module docs); it is there for symmetry with the other
-/// loaders.
+/// Scans the JS/TS `files` (root-relative paths) of the repository `root` and returns the app
+/// facts. Sources that cannot be read or parsed are not reported (see the module docs); the
+/// error list holds only the sources that lead outside the root (symlinks), which were not
+/// read ([`LoadError::outside`], reported as notes).
 pub fn scan(
     root: &Root,
     files: &[String],
@@ -173,9 +173,11 @@ pub fn scan(
     let known: HashSet<&str> = files.iter().map(String::as_str).collect();
     let mut facts = AppFacts::default();
     let mut scans: Vec<FileScan> = Vec::new();
+    let mut outside = Vec::new();
     for outcome in outcomes {
         match outcome {
             Outcome::Skipped => {}
+            Outcome::Outside(e) => outside.push(e),
             Outcome::Failed => facts.parse_failures += 1,
             Outcome::Parsed(s) => scans.push(*s),
         }
@@ -252,7 +254,7 @@ pub fn scan(
         });
     }
     facts.routes = mount_routes(declared);
-    (facts, Vec::new())
+    (facts, outside)
 }
 
 /// How many `use` mounts deep route prefixes are followed.
@@ -353,6 +355,8 @@ fn scan_files(root: &Root, files: &[String]) -> Vec<Outcome> {
 enum Outcome {
     /// Too large, unreadable, binary or not UTF-8: ignored.
     Skipped,
+    /// A symlink leading outside the root: not read.
+    Outside(LoadError),
     /// Read but not parsed (syntax error, too deeply nested, parser panic).
     Failed,
     /// Parsed: its facts.
@@ -391,8 +395,10 @@ struct RawRoute {
 
 /// Reads, pre-scans, parses and walks one file.
 fn scan_file(root: &Root, rel: &str) -> Outcome {
-    let Ok(text) = root.read_text_limited(rel, MAX_SOURCE_BYTES) else {
-        return Outcome::Skipped;
+    let text = match root.read_text_limited(rel, MAX_SOURCE_BYTES) {
+        Ok(t) => t,
+        Err(e) if e.outside => return Outcome::Outside(e),
+        Err(_) => return Outcome::Skipped,
     };
     scan_text(rel, &text)
 }

@@ -26,6 +26,8 @@ const MAX_CONFIG_NESTING: usize = 64;
 #[derive(Debug, Default)]
 pub struct Aliases {
     configs: Vec<AliasConfig>,
+    /// Configs (or their `extends`) leading outside the root, not read: notes.
+    pub outside: Vec<crate::load::LoadError>,
 }
 
 /// The aliases of one directory's config files.
@@ -41,8 +43,9 @@ impl Aliases {
     /// Reads the config files among `files` (root-relative paths) under `root`.
     pub fn load(root: &Root, files: &[String]) -> Aliases {
         let mut configs: Vec<AliasConfig> = Vec::new();
+        let mut outside = Vec::new();
         for rel in files.iter().filter(|f| is_config_name(f)) {
-            let paths = read_paths(root, rel, 0);
+            let paths = read_paths(root, rel, 0, &mut outside);
             if paths.is_empty() {
                 continue;
             }
@@ -54,7 +57,7 @@ impl Aliases {
         }
         // Deeper directories first, so the nearest config is found first.
         configs.sort_by(|a, b| b.dir.len().cmp(&a.dir.len()).then(a.dir.cmp(&b.dir)));
-        Aliases { configs }
+        Aliases { configs, outside }
     }
 
     /// The root-relative module paths (without extension resolution) that `spec`, imported
@@ -101,12 +104,23 @@ fn match_pattern<'s>(pattern: &str, spec: &'s str) -> Option<&'s str> {
 
 /// The `paths` of the config at `rel` (following relative `extends`), targets made
 /// root-relative.
-fn read_paths(root: &Root, rel: &str, depth: usize) -> Vec<(String, Vec<String>)> {
+fn read_paths(
+    root: &Root,
+    rel: &str,
+    depth: usize,
+    outside: &mut Vec<crate::load::LoadError>,
+) -> Vec<(String, Vec<String>)> {
     if depth > MAX_EXTENDS {
         return Vec::new();
     }
-    let Ok(text) = root.read_text_limited(rel, MAX_CONFIG_BYTES) else {
-        return Vec::new();
+    let text = match root.read_text_limited(rel, MAX_CONFIG_BYTES) {
+        Ok(t) => t,
+        Err(e) => {
+            if e.outside {
+                outside.push(e);
+            }
+            return Vec::new();
+        }
     };
     if crate::load::js::too_deeply_nested(&text, MAX_CONFIG_NESTING) {
         return Vec::new();
@@ -152,9 +166,16 @@ fn read_paths(root: &Root, rel: &str, depth: usize) -> Vec<(String, Vec<String>)
             } else {
                 format!("{e}.json")
             };
-            join(dir, &e)
+            // A climb above the root is kept, so that the root refuses it.
+            join(dir, &e).or(Some(e))
         })
-        .map(|p| read_paths(root, &p, depth + 1))
+        .map(|p| {
+            let mut found = Vec::new();
+            let paths = read_paths(root, &p, depth + 1, &mut found);
+            let at = crate::location::Location::file_start(rel);
+            outside.extend(found.into_iter().map(|e| e.referenced_from(&at)));
+            paths
+        })
         .unwrap_or_default();
     match base {
         // Without `paths` of its own, a `baseUrl` makes bare specifiers resolve under it.

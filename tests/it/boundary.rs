@@ -60,13 +60,24 @@ fn a_symlinked_file_leaving_the_root_is_a_note_and_never_read() {
     symlink(dir.path().join("secret/passwd"), root.join("Dockerfile")).expect("symlink");
     symlink("../secret/compose.yaml", root.join("docker-compose.yml")).expect("symlink");
     symlink("/etc/passwd", root.join("alerts.yml")).expect("symlink");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    symlink("../../secret/passwd", root.join("src/app.ts")).expect("symlink");
+    symlink("../secret/passwd", root.join("nx.json")).expect("symlink");
+    symlink("../secret/passwd", root.join("notes.txt")).expect("symlink");
     let report = check(&root);
     assert!(!everything(&report).contains("SECRET_MARKER"), "{report:?}");
     assert!(!everything(&report).contains("root:x:0:0"), "{report:?}");
     let all = summary(&report);
     assert!(!all.iter().any(|s| s.starts_with("SS001")), "{all:?}");
     let notes = notes(&report);
-    for f in ["Dockerfile", "docker-compose.yml", "alerts.yml"] {
+    for f in [
+        "Dockerfile",
+        "docker-compose.yml",
+        "alerts.yml",
+        "src/app.ts",
+        "nx.json",
+        "notes.txt",
+    ] {
         assert!(
             notes.contains(&format!(
                 "{f}:1 {f}: not followed: points outside the repository"
@@ -123,6 +134,11 @@ fn references_leaving_the_root_are_notes_and_never_read() {
         "tsconfig.json",
         "{ \"extends\": \"./linked/tsconfig.json\" }\n",
     );
+    write(
+        &root,
+        "web/tsconfig.json",
+        "{ \"extends\": \"../../secret/tsconfig.json\" }\n",
+    );
     write(&root, "src/app.ts", "import x from '@/y';\n");
     let report = check(&root);
     assert!(!everything(&report).contains("SECRET_MARKER"), "{report:?}");
@@ -144,6 +160,8 @@ fn references_leaving_the_root_are_notes_and_never_read() {
         ".github/workflows/ci.yml:11",
         ".gitlab-ci.yml:2",
         ".gitlab-ci.yml:3",
+        "tsconfig.json:1",
+        "web/tsconfig.json:1",
     ] {
         assert!(
             outside.iter().any(|n| n.starts_with(&format!("{at} "))),
