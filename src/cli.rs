@@ -191,7 +191,16 @@ pub fn run(cli: Cli) -> u8 {
             config,
             policies,
         } => {
-            let cfg_path = config.or_else(|| crate::config::discover(std::path::Path::new(".")));
+            let cfg_path = match config.map_or_else(
+                || crate::config::discover(std::path::Path::new(".")),
+                |c| Ok(Some(c)),
+            ) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("{:?}", miette::Report::new(*e));
+                    return EXIT_ERROR;
+                }
+            };
             let chain = match cfg_path.map(|p| crate::config::read(&p)).transpose() {
                 Ok(c) => c,
                 Err(e) => {
@@ -389,7 +398,17 @@ fn check(args: CheckArgs) -> u8 {
         let cp = if args.no_config {
             None
         } else {
-            args.config.clone().or_else(|| crate::config::discover(p))
+            match args
+                .config
+                .clone()
+                .map_or_else(|| crate::config::discover(p), |c| Ok(Some(c)))
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{:?}", miette::Report::new(*e));
+                    return EXIT_ERROR;
+                }
+            }
         };
         let Some(cp) = cp else {
             chains.push(None);

@@ -114,12 +114,28 @@ pub struct Config {
     pub locked: Vec<(String, String)>,
 }
 
-/// The config file of a root, if one exists.
-pub fn discover(root: &Path) -> Option<PathBuf> {
-    CONFIG_NAMES
-        .iter()
-        .map(|n| root.join(n))
-        .find(|p| p.is_file())
+/// The config file of a root, if one exists. One that is a symlink leading outside the root
+/// is refused unread, like any input file that leaves it (given with `--config`, the same file
+/// is read).
+pub fn discover(root: &Path) -> Result<Option<PathBuf>, Box<ConfigError>> {
+    let Some(name) = CONFIG_NAMES.iter().find(|n| root.join(n).is_file()) else {
+        return Ok(None);
+    };
+    let path = root.join(name);
+    if let Ok(r) = crate::load::Root::new(root)
+        && let Err(e) = r.resolve(name)
+        && e.outside
+    {
+        return Err(Box::new(ConfigError {
+            message: format!(
+                "{}: not followed: points outside the repository (give it with --config to use it)",
+                path.display()
+            ),
+            src: NamedSource::new(path.display().to_string(), String::new()),
+            span: (0, 0).into(),
+        }));
+    }
+    Ok(Some(path))
 }
 
 /// One config file's text, with a positioned tree of it for pointing errors at keys.
@@ -266,6 +282,17 @@ fn read_at(path: &Path, files: &mut Vec<(Source, ConfigFile)>) -> Result<(), Box
         let parsed = serde_saphyr::from_str_with_options(text, crate::load::yaml::options())
             .map_err(|e| {
                 let (l, c) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+                // An extended file that is no config (any file the extending one names) is
+                // refused at that `extends:`, its contents neither quoted nor shown.
+                if let Some((extender, _)) = files.last() {
+                    return extender.error(
+                        &["extends"],
+                        format!(
+                            "extended config {} is not a shipshape config (invalid at line {l}, column {c}); its contents are not shown",
+                            path.display()
+                        ),
+                    );
+                }
                 let whole = e.to_string();
                 let first = whole.lines().next().unwrap_or("");
                 // The position is shown by the diagnostic; the message need not repeat it.

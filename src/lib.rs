@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 use crate::finding::{Finding, Notification, RootReport, Severity};
 use crate::load::yaml::YamlFailure;
-use crate::load::{LoadError, read_text};
+use crate::load::{LoadError, Root};
 use crate::location::Location;
 use crate::model::{InputFile, ParseError, Repo};
 use crate::policy::{PolicySet, RawFinding};
@@ -121,6 +121,8 @@ pub fn load_root(
     // would find nothing and report everything missing.
     std::fs::read_dir(root).map_err(|e| CheckError::Root(display.to_string(), e.to_string()))?;
     let discovery = walk::discover(root);
+    let root =
+        &Root::new(root).map_err(|e| CheckError::Root(display.to_string(), e.to_string()))?;
     let mut repo = Repo {
         root: display.to_string(),
         files: Vec::new(),
@@ -145,26 +147,35 @@ pub fn load_root(
         });
     }
     // A file that fails is one error, however many loaders read it (on its own and through
-    // the files that reference it).
-    // Notes at references to files that do not parse, each once.
+    // the files that reference it); notes at references to files that do not parse, each once.
     let mut notes: Vec<LoadError> = Vec::new();
-    let fail = |repo: &mut Repo, unloadable: &mut BTreeSet<String>, e: LoadError, whole: bool| {
-        if whole {
-            unloadable.insert(e.loc.file.clone());
-        }
-        if repo
-            .parse_errors
-            .iter()
-            .any(|p| p.loc == e.loc && p.message == e.message)
-        {
-            return;
-        }
-        repo.parse_errors.push(ParseError {
-            path: e.loc.file.clone(),
-            message: e.message,
-            loc: e.loc,
-        });
-    };
+    // Paths that lead outside the root are notes: nothing was read, nothing is wrong with the
+    // repository's files.
+    let mut outside: Vec<LoadError> = Vec::new();
+    let mut fail =
+        |repo: &mut Repo, unloadable: &mut BTreeSet<String>, e: LoadError, whole: bool| {
+            if e.outside {
+                if !outside.contains(&e) {
+                    outside.push(e);
+                }
+                return;
+            }
+            if whole {
+                unloadable.insert(e.loc.file.clone());
+            }
+            if repo
+                .parse_errors
+                .iter()
+                .any(|p| p.loc == e.loc && p.message == e.message)
+            {
+                return;
+            }
+            repo.parse_errors.push(ParseError {
+                path: e.loc.file.clone(),
+                message: e.message,
+                loc: e.loc,
+            });
+        };
     let compose_files: BTreeSet<&str> = discovery
         .files
         .iter()
@@ -194,7 +205,9 @@ pub fn load_root(
     for (f, parsed) in parsed {
         let (text, kind, outcome) = match parsed {
             Parsed::Unreadable(e) => {
-                if f.kind != FileKind::YamlCandidate {
+                if e.outside {
+                    fail(&mut repo, &mut unloadable, e, true);
+                } else if f.kind != FileKind::YamlCandidate {
                     repo.files.push(InputFile {
                         path: f.rel.clone(),
                         kind: kind_name(f.kind).to_string(),
@@ -314,7 +327,16 @@ pub fn load_root(
     }
     notes.sort_by(|a, b| a.loc.cmp(&b.loc).then(a.message.cmp(&b.message)));
     notes.dedup();
-    for e in notes {
+    // Symlinks the walk found leading outside the root: the same note as any path that does.
+    let walked_out = discovery
+        .outside
+        .iter()
+        .filter_map(|rel| root.resolve(rel).err());
+    for e in notes
+        .into_iter()
+        .chain(walked_out.filter(|e| e.outside))
+        .chain(outside)
+    {
         notifications.push(Notification {
             level: Severity::Note,
             message: e.message,
@@ -375,11 +397,11 @@ pub fn load_root(
         .flat_map(|f| f.rules.iter_mut())
         .collect();
     facts::promql::follow_records(&mut rules);
-    let sources_js: Vec<(String, std::path::PathBuf)> = discovery
+    let sources_js: Vec<String> = discovery
         .files
         .iter()
         .filter(|f| f.kind == FileKind::JsSource)
-        .map(|f| (f.rel.clone(), f.path.clone()))
+        .map(|f| f.rel.clone())
         .collect();
     let aliases = load::tsconfig::Aliases::load(root, &discovery.all_files);
     let (app, js_notes) = load::js::scan(root, &sources_js, &aliases);
@@ -407,7 +429,7 @@ pub fn load_root(
         .collect();
     repo.fallback = fallback_location(&discovery.all_files);
     if !sources.contains_key(&repo.fallback.file)
-        && let Ok(t) = read_text(&root.join(&repo.fallback.file), &repo.fallback.file)
+        && let Ok(t) = root.read_text(&repo.fallback.file)
     {
         sources.insert(repo.fallback.file.clone(), Arc::from(t));
     }
@@ -441,8 +463,8 @@ enum FileOutcome {
 }
 
 /// Reads and parses one discovered file with the loader of its kind.
-fn parse_file(root: &Path, f: &walk::Discovered, compose_files: &BTreeSet<&str>) -> Parsed {
-    let text = match read_text(&f.path, &f.rel) {
+fn parse_file(root: &Root, f: &walk::Discovered, compose_files: &BTreeSet<&str>) -> Parsed {
+    let text = match root.read_text(&f.rel) {
         Ok(t) => t,
         Err(e) => return Parsed::Unreadable(e),
     };
@@ -490,7 +512,7 @@ fn parse_file(root: &Path, f: &walk::Discovered, compose_files: &BTreeSet<&str>)
 /// `None` when the file is no Compose file after all (a Kubernetes manifest; for a file found
 /// `by_content`, one without the Compose shape).
 fn compose_outcome(
-    root: &Path,
+    root: &Root,
     f: &walk::Discovered,
     text: &str,
     compose_files: &BTreeSet<&str>,
@@ -531,7 +553,7 @@ fn compose_outcome(
         .iter()
         .map(|o| in_dir(o))
         .find(|o| compose_files.contains(o.as_str()));
-    let over_text = over.as_ref().and_then(|o| read_text(&root.join(o), o).ok());
+    let over_text = over.as_ref().and_then(|o| root.read_text(o).ok());
     let over_pair = over.as_deref().zip(over_text.as_deref());
     Some(FileOutcome::Compose(load::compose::load_doc(
         root, &f.rel, doc, over_pair,

@@ -2,7 +2,7 @@
 //! a repository root into the input kinds of the catalog (by name, and for alert rules and
 //! Compose files not named as such by a cheap content probe that the loader confirms).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ignore::WalkBuilder;
 use serde::Serialize;
@@ -67,10 +67,8 @@ pub enum FileKind {
 /// One discovered input file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Discovered {
-    /// Path relative to the root, forward slashes.
+    /// Path relative to the root, forward slashes: read through [`crate::load::Root`].
     pub rel: String,
-    /// Absolute (or root-joined) path to read.
-    pub path: PathBuf,
     /// What kind of input it is.
     pub kind: FileKind,
 }
@@ -94,18 +92,25 @@ pub struct Discovery {
     pub all_files: Vec<String>,
     /// Problems met while walking.
     pub problems: Vec<WalkProblem>,
+    /// Symlinks that lead outside the root (relative paths, sorted): neither read nor listed
+    /// in `files` or `all_files`.
+    pub outside: Vec<String>,
 }
 
-/// Walks `root` (respecting `.gitignore` and friends, skipping [`SKIPPED_DIRS`]) and
-/// classifies what it finds. Symlinks are not followed, so link loops cannot trap the walk.
+/// Walks `root` (skipping [`SKIPPED_DIRS`] only) and classifies what it finds. Symlinks are
+/// not descended into, so link loops cannot trap the walk; a symlinked file is listed and
+/// read through [`crate::load::Root`], which refuses one that leads outside the root.
+///
+/// Ignore files (`.gitignore`, `.ignore`, `.git/info/exclude`, the global git excludes, and
+/// any of them above the root) are not read: the repository under check writes them, so
+/// honouring them would let a change that adds `.ignore: Dockerfile` silence every
+/// Dockerfile rule. In a fresh checkout, as in CI, the files present are the committed ones.
 pub fn discover(root: &Path) -> Discovery {
     let mut out = Discovery::default();
+    let canon_root = std::fs::canonicalize(root).ok();
     let walker = WalkBuilder::new(root)
-        .hidden(false)
-        .git_ignore(true)
-        .git_global(false)
-        .git_exclude(true)
-        .require_git(false)
+        .standard_filters(false)
+        .parents(false)
         .follow_links(false)
         .filter_entry(|e| {
             !(e.file_type().is_some_and(|t| t.is_dir())
@@ -132,10 +137,16 @@ pub fn discover(root: &Path) -> Discovery {
         let Some(rel) = relative(root, entry.path()) else {
             continue;
         };
+        if entry.path_is_symlink()
+            && let Some(canon_root) = &canon_root
+            && std::fs::canonicalize(entry.path()).is_ok_and(|t| !t.starts_with(canon_root))
+        {
+            out.outside.push(rel);
+            continue;
+        }
         if let Some(kind) = classify(&rel) {
             out.files.push(Discovered {
                 rel: rel.clone(),
-                path: entry.path().to_path_buf(),
                 kind,
             });
         } else if let Some(suffix) = dockerfile_template_suffix(&rel) {
@@ -148,6 +159,7 @@ pub fn discover(root: &Path) -> Discovery {
     }
     out.files.sort();
     out.all_files.sort();
+    out.outside.sort();
     out
 }
 
@@ -334,26 +346,40 @@ mod tests {
     }
 
     #[test]
-    fn walks_skipping_ignored_and_vendored_dirs() {
+    fn walks_everything_but_vendored_dirs_whatever_ignore_files_say() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
+        // Ignore files above the root are not read either.
+        std::fs::write(dir.path().join(".gitignore"), "Dockerfile\n").expect("write");
+        std::fs::write(dir.path().join(".ignore"), "*.yaml\n").expect("write");
+        let root = dir.path().join("repo");
         for (p, c) in [
             ("Dockerfile", "FROM scratch\n"),
             ("node_modules/x/Dockerfile", "FROM scratch\n"),
             ("ignored/Dockerfile", "FROM scratch\n"),
             (".gitignore", "ignored/\n"),
+            (".ignore", "Dockerfile\nb/\n"),
+            (".git/info/exclude", "*\n"),
             ("b/compose.yaml", "services: {}\n"),
         ] {
             let path = root.join(p);
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(path, c).expect("write");
         }
-        let d = discover(root);
+        let d = discover(&root);
         let rels: Vec<&str> = d.files.iter().map(|f| f.rel.as_str()).collect();
-        assert_eq!(rels, vec!["Dockerfile", "b/compose.yaml"]);
+        assert_eq!(
+            rels,
+            vec!["Dockerfile", "b/compose.yaml", "ignored/Dockerfile"]
+        );
         assert_eq!(
             d.all_files,
-            vec![".gitignore", "Dockerfile", "b/compose.yaml"]
+            vec![
+                ".gitignore",
+                ".ignore",
+                "Dockerfile",
+                "b/compose.yaml",
+                "ignored/Dockerfile"
+            ]
         );
     }
 

@@ -7,11 +7,10 @@
 //! nested defaults, `$$`), image normalisation and `build` context, dockerfile and target.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use crate::load::yaml::YamlFailure;
 use crate::load::ytree::{self, YNode, YValue};
-use crate::load::{LoadError, dir_of, join_relative, read_text};
+use crate::load::{LoadError, Root, dir_of, join_reference, join_relative};
 use crate::location::Location;
 use crate::model::compose::{ComposeProject, EnvEntry, EnvFile, Service};
 use crate::model::image::ImageRef;
@@ -109,7 +108,7 @@ impl Raw {
 }
 
 struct Ctx<'a> {
-    root: &'a Path,
+    root: &'a Root,
     errors: Vec<LoadError>,
     /// Notes at references to files that do not parse.
     notes: Vec<LoadError>,
@@ -123,7 +122,7 @@ struct Ctx<'a> {
 /// Loads the project whose main file is `rel` (text `text`), with `override_file` (path and
 /// text) merged onto it when given.
 pub fn load(
-    root: &Path,
+    root: &Root,
     rel: &str,
     text: &str,
     override_file: Option<(&str, &str)>,
@@ -194,7 +193,7 @@ pub fn parse_compose(rel: &str, text: &str, by_content: bool) -> Result<Option<Y
 
 /// [`load`] of an already parsed document.
 pub fn load_doc(
-    root: &Path,
+    root: &Root,
     rel: &str,
     doc: YNode,
     override_file: Option<(&str, &str)>,
@@ -262,6 +261,7 @@ fn first_doc(rel: &str, docs: Vec<YNode>) -> Result<YNode, LoadError> {
         return Err(LoadError {
             message: format!("{rel}: a Compose file must be a mapping"),
             loc: doc.loc(rel),
+            outside: false,
         });
     }
     Ok(doc)
@@ -276,7 +276,7 @@ impl Ctx<'_> {
     }
 
     fn read_other(&mut self, rel: &str, at: &Location) -> Option<YNode> {
-        match read_text(&self.root.join(rel), rel) {
+        match self.root.read_text(rel) {
             Ok(t) => match parse_doc(rel, &t) {
                 Ok(doc) => {
                     if !self.files.iter().any(|f| f == rel) {
@@ -290,6 +290,7 @@ impl Ctx<'_> {
                 Err(e) => {
                     self.error(e);
                     let note = LoadError {
+                        outside: false,
                         message: format!(
                             "{}: {rel} does not parse (reported there); what it defines is not checked",
                             at.file
@@ -303,10 +304,7 @@ impl Ctx<'_> {
                 }
             },
             Err(e) => {
-                self.error(LoadError {
-                    message: format!("{}: {} (referenced here)", at.file, e.message),
-                    loc: at.clone(),
-                });
+                self.error(e.referenced_from(at));
                 None
             }
         }
@@ -334,12 +332,13 @@ impl Ctx<'_> {
                         .and_then(|p| p.strings().into_iter().next())
                 });
                 let Some(path) = path else { continue };
-                let target = join_relative(dir_of(rel), &path);
+                let target = join_reference(dir_of(rel), &path);
                 let at = item.loc(rel);
                 if depth >= MAX_DEPTH || self.chain.contains(&target) {
                     self.error(LoadError {
                         message: format!("{rel}: include cycle through {target}"),
                         loc: at,
+                        outside: false,
                     });
                     continue;
                 }
@@ -386,11 +385,12 @@ impl Ctx<'_> {
                 let at = ext.loc(rel);
                 let target = file
                     .as_deref()
-                    .map_or_else(|| rel.to_string(), |f| join_relative(dir_of(rel), f));
+                    .map_or_else(|| rel.to_string(), |f| join_reference(dir_of(rel), f));
                 if depth >= MAX_DEPTH || !seen.insert((target.clone(), svc.clone())) {
                     self.error(LoadError {
                         message: format!("{rel}: extends cycle through {target} service {svc}"),
                         loc: at,
+                        outside: false,
                     });
                     raw.incomplete = true;
                 } else if target == rel {
@@ -408,6 +408,7 @@ impl Ctx<'_> {
                                 "{rel}: extends names service {svc}, which {target} does not define"
                             ),
                             loc: at,
+                            outside: false,
                         });
                         raw.incomplete = true;
                     }
@@ -485,6 +486,7 @@ impl Ctx<'_> {
                 _ => {}
             }
         }
+        let mut outside = Vec::new();
         let env_files = node.get("env_file").map(|ef| {
             let items: Vec<&YNode> = match &ef.value {
                 YValue::Seq(items) => items.iter().collect(),
@@ -501,8 +503,16 @@ impl Ctx<'_> {
                         ),
                         _ => (i.as_str()?, true),
                     };
-                    let resolved = join_relative(dir, &path);
-                    let text = read_text(&self.root.join(&resolved), &resolved).ok();
+                    let resolved = join_reference(dir, &path);
+                    let text = match self.root.read_text(&resolved) {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            if e.outside {
+                                outside.push(e.referenced_from(&i.loc(rel)));
+                            }
+                            None
+                        }
+                    };
                     Some(EnvFile {
                         path,
                         exists: text.is_some(),
@@ -514,6 +524,9 @@ impl Ctx<'_> {
                 })
                 .collect()
         });
+        for e in outside {
+            self.error(e);
+        }
         let depends_on = node.get("depends_on").map(|d| match &d.value {
             YValue::Map(entries) => entries.iter().filter_map(|(k, _)| k.as_str()).collect(),
             _ => d.strings(),
@@ -899,7 +912,13 @@ mod tests {
                     .expect("override"),
             )
         });
-        load(dir.path(), main, text, over).expect("loads")
+        load(
+            &crate::load::Root::new(dir.path()).expect("root"),
+            main,
+            text,
+            over,
+        )
+        .expect("loads")
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub fn load(rel: &str, text: &str, targets: &[String]) -> Result<Dockerfile, Loa
         LoadError {
             message: format!("{rel}: invalid Dockerfile syntax: {e:#}"),
             loc: Location::point(rel, line, 1),
+            outside: false,
         }
     })?;
     let escape = parsed

@@ -5,11 +5,10 @@
 //! remote actions and workflows are recorded, never fetched.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::load::yaml::YamlFailure;
 use crate::load::ytree::{self, YNode, YValue};
-use crate::load::{LoadError, read_text};
+use crate::load::{LoadError, Root};
 use crate::location::Location;
 use crate::model::ci::{External, Job, Pipeline, Step, Trigger};
 use crate::shell;
@@ -36,7 +35,7 @@ pub struct Workflow {
 }
 
 /// Loads the workflow `rel` (text `text`) of the repository at `root`.
-pub fn load(root: &Path, rel: &str, text: &str) -> Result<Workflow, LoadError> {
+pub fn load(root: &Root, rel: &str, text: &str) -> Result<Workflow, LoadError> {
     let docs = ytree::parse(rel, text).map_err(|e| match e {
         YamlFailure::Invalid(e) | YamlFailure::Template(e) => e,
     })?;
@@ -48,6 +47,7 @@ pub fn load(root: &Path, rel: &str, text: &str) -> Result<Workflow, LoadError> {
         return Err(LoadError {
             message: format!("{rel}: a workflow must be a mapping"),
             loc: doc.loc(rel),
+            outside: false,
         });
     }
     let file_name = rel.rsplit('/').next().unwrap_or(rel).to_string();
@@ -102,7 +102,7 @@ pub fn load(root: &Path, rel: &str, text: &str) -> Result<Workflow, LoadError> {
 }
 
 struct Ctx<'a> {
-    root: &'a Path,
+    root: &'a Root,
     workflow_env: BTreeMap<String, String>,
     /// `defaults.run.working-directory` of the workflow.
     workflow_dir: String,
@@ -135,6 +135,7 @@ impl Ctx<'_> {
             YamlFailure::Template(_) => {}
         }
         self.out.notes.push(LoadError {
+            outside: false,
             message: format!(
                 "{}: {target} does not parse (reported there); its steps and jobs are not checked",
                 at.file
@@ -145,7 +146,7 @@ impl Ctx<'_> {
 
     /// Reads a local file referenced from `from` (at `at`), recording problems.
     fn read_local(&mut self, rel: &str, at: &Location) -> Option<String> {
-        match read_text(&self.root.join(rel), rel) {
+        match self.root.read_text(rel) {
             Ok(t) => {
                 if !self.out.sources.iter().any(|(p, _)| p == rel) {
                     self.out.sources.push((rel.to_string(), t.clone()));
@@ -153,10 +154,7 @@ impl Ctx<'_> {
                 Some(t)
             }
             Err(e) => {
-                self.out.errors.push(LoadError {
-                    message: format!("{}: {} (referenced here)", at.file, e.message),
-                    loc: at.clone(),
-                });
+                self.out.errors.push(e.referenced_from(at));
                 None
             }
         }
@@ -206,6 +204,7 @@ impl Ctx<'_> {
                             "{file}: the `{key}:` expression nests deeper than {MAX_EXPR_DEPTH} levels; it is not evaluated"
                         ),
                         loc: k.loc(file),
+                        outside: false,
                     });
                     if key == "if" {
                         condition = String::new();
@@ -228,6 +227,7 @@ impl Ctx<'_> {
                         self.out.errors.push(LoadError {
                             message: format!("{file}: reusable workflow cycle through {target}"),
                             loc: at,
+                            outside: false,
                         });
                         continue;
                     }
@@ -428,11 +428,14 @@ impl Ctx<'_> {
                 if let Some(local) = uses.strip_prefix("./") {
                     // A local composite action: its steps count as this job's.
                     let dir = local.trim_end_matches('/');
+                    if let Err(e) = self.root.resolve(dir)
+                        && e.outside
+                    {
+                        self.out.errors.push(e.referenced_from(&at));
+                        continue;
+                    }
                     let candidates = [format!("{dir}/action.yml"), format!("{dir}/action.yaml")];
-                    let Some(target) = candidates
-                        .iter()
-                        .find(|c| self.root.join(c).is_file())
-                        .cloned()
+                    let Some(target) = candidates.iter().find(|c| self.root.is_file(c)).cloned()
                     else {
                         // An earlier checkout step fills this directory at run time: the
                         // action is not in the repository to check (a note, not an error).
@@ -449,6 +452,7 @@ impl Ctx<'_> {
                         self.out.errors.push(LoadError {
                             message: format!("{file}: local action {uses} has no action.yml"),
                             loc: at,
+                            outside: false,
                         });
                         continue;
                     };
@@ -456,6 +460,7 @@ impl Ctx<'_> {
                         self.out.errors.push(LoadError {
                             message: format!("{file}: local action cycle through {target}"),
                             loc: at,
+                            outside: false,
                         });
                         continue;
                     }
@@ -1512,7 +1517,12 @@ mod tests {
             std::fs::write(path, c).expect("write");
         }
         let (rel, text) = files[0];
-        let w = load(dir.path(), rel, text).expect("loads");
+        let w = load(
+            &crate::load::Root::new(dir.path()).expect("root"),
+            rel,
+            text,
+        )
+        .expect("loads");
         (dir, w)
     }
 

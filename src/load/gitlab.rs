@@ -29,11 +29,10 @@
 //! budgeted.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
 
 use crate::load::yaml::YamlFailure;
 use crate::load::ytree::{self, YNode, YValue};
-use crate::load::{LoadError, read_text};
+use crate::load::{LoadError, Root};
 use crate::location::{LineIndex, Location};
 use crate::model::ci::{External, Job, Pipeline, Step, Trigger};
 use crate::shell;
@@ -122,13 +121,12 @@ pub struct GitlabCi {
 /// Loads `.gitlab-ci.yml` (`rel`, text `text`) of the repository at `root`, following its
 /// local includes. Fails only when `text` itself is not valid YAML; every other problem is
 /// recorded in [`GitlabCi::errors`].
-pub fn load(root: &Path, rel: &str, text: &str) -> Result<GitlabCi, LoadError> {
+pub fn load(root: &Root, rel: &str, text: &str) -> Result<GitlabCi, LoadError> {
     let docs = ytree::parse(rel, text).map_err(|e| match e {
         YamlFailure::Invalid(e) | YamlFailure::Template(e) => e,
     })?;
     let mut loader = Loader {
         root,
-        root_canon: std::fs::canonicalize(root).ok(),
         files: Vec::new(),
         loaded: HashMap::new(),
         layers: Vec::new(),
@@ -383,8 +381,7 @@ fn is_reference_tag(line: &str, col: u32) -> bool {
 // Includes
 
 struct Loader<'a> {
-    root: &'a Path,
-    root_canon: Option<PathBuf>,
+    root: &'a Root,
     /// Files in the order they were read: `.gitlab-ci.yml`, then includes depth-first.
     files: Vec<SrcFile>,
     loaded: HashMap<String, usize>,
@@ -421,6 +418,7 @@ impl Loader<'_> {
                         "{rel}: a GitLab CI configuration must be a mapping of jobs and keywords"
                     ),
                     loc: doc.loc(rel),
+                    outside: false,
                 });
             }
         }
@@ -506,8 +504,12 @@ impl Loader<'_> {
         }
         let Some(rel) = normalize(raw) else {
             self.errors.push(LoadError {
-                message: format!("{}: include `{raw}` is outside the repository", at.file),
+                message: format!(
+                    "{}: include `{raw}` not followed: points outside the repository",
+                    at.file
+                ),
                 loc: at,
+                outside: true,
             });
             return;
         };
@@ -527,6 +529,7 @@ impl Loader<'_> {
             self.errors.push(LoadError {
                 message: format!("{}: include cycle: {}", at.file, chain.join(" → ")),
                 loc: at,
+                outside: false,
             });
             return;
         }
@@ -540,42 +543,33 @@ impl Loader<'_> {
                     at.file
                 ),
                 loc: at,
+                outside: false,
             });
             return;
         }
         self.includes += 1;
-        let path = self.root.join(rel);
-        match std::fs::metadata(&path) {
-            Err(_) => {
+        let text = match self.root.read_text(rel) {
+            Ok(t) => t,
+            Err(e) if e.outside => {
+                self.errors.push(e.referenced_from(&at));
+                return;
+            }
+            Err(_) if self.root.resolve(rel).is_err() => {
                 self.errors.push(LoadError {
                     message: format!("{}: included file `{rel}` does not exist", at.file),
                     loc: at,
+                    outside: false,
                 });
                 return;
             }
-            Ok(m) if !m.is_file() => {
+            Err(_) if !self.root.is_file(rel) => {
                 self.errors.push(LoadError {
                     message: format!("{}: included `{rel}` is not a file", at.file),
                     loc: at,
+                    outside: false,
                 });
                 return;
             }
-            Ok(_) => {}
-        }
-        if let (Some(root), Ok(canon)) = (&self.root_canon, std::fs::canonicalize(&path))
-            && !canon.starts_with(root)
-        {
-            self.errors.push(LoadError {
-                message: format!(
-                    "{}: included file `{rel}` resolves outside the repository",
-                    at.file
-                ),
-                loc: at,
-            });
-            return;
-        }
-        let text = match read_text(&path, rel) {
-            Ok(t) => t,
             Err(e) => {
                 self.errors.push(e);
                 return;
@@ -591,6 +585,7 @@ impl Loader<'_> {
                     YamlFailure::Template(e) => self.notes.push(e),
                 }
                 self.notes.push(LoadError {
+                    outside: false,
                     message: format!(
                         "{}: included file `{rel}` does not parse (reported there); its jobs are not checked",
                         at.file
@@ -618,6 +613,7 @@ impl Loader<'_> {
                 self.errors.push(LoadError {
                     message: format!("{}: invalid include pattern `{pattern}`: {e}", at.file),
                     loc: at.clone(),
+                    outside: false,
                 });
                 return Vec::new();
             }
@@ -631,15 +627,11 @@ impl Loader<'_> {
         let mut budget = MAX_GLOB_ENTRIES;
         let mut dirs = vec![(start, 0usize)];
         while let Some((dir, depth)) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(self.root.join(&dir)) else {
-                continue;
-            };
-            for entry in entries.flatten() {
+            for (name, is_dir) in self.root.read_dir(&dir) {
                 if budget == 0 {
                     return sorted(out);
                 }
                 budget -= 1;
-                let name = entry.file_name().to_string_lossy().into_owned();
                 if name == ".git" {
                     continue;
                 }
@@ -648,10 +640,7 @@ impl Loader<'_> {
                 } else {
                     format!("{dir}/{name}")
                 };
-                let Ok(kind) = entry.file_type() else {
-                    continue;
-                };
-                if kind.is_dir() {
+                if is_dir {
                     if depth < MAX_GLOB_DEPTH {
                         dirs.push((rel, depth + 1));
                     }
@@ -1106,6 +1095,7 @@ fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
         let e = LoadError {
             message: format!("{at}: `extends:` cycle: {what}"),
             loc: Location::point(at, line, col),
+            outside: false,
         };
         if !errors.contains(&e) {
             errors.push(e);
@@ -1114,6 +1104,7 @@ fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
     for (_, (file, line, col), path) in std::mem::take(&mut resolver.ref_cycles) {
         let at = files.get(file).map_or(rel, |f| f.rel.as_str());
         let e = LoadError {
+            outside: false,
             message: format!(
                 "{at}: `!reference` cycle: `!reference [{path}]` names a value that refers back to it; it was left out"
             ),
@@ -2517,7 +2508,12 @@ deploy-production:
             .iter()
             .find(|(p, _)| *p == ".gitlab-ci.yml")
             .map_or("", |(_, t)| *t);
-        let ci = load(dir.path(), ".gitlab-ci.yml", main).expect("loads");
+        let ci = load(
+            &crate::load::Root::new(dir.path()).expect("root"),
+            ".gitlab-ci.yml",
+            main,
+        )
+        .expect("loads");
         (dir, ci)
     }
 
@@ -3274,7 +3270,12 @@ bad-shell:
     #[test]
     fn invalid_main_file_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = load(dir.path(), ".gitlab-ci.yml", "a: [1,\n").expect_err("invalid");
+        let err = load(
+            &crate::load::Root::new(dir.path()).expect("root"),
+            ".gitlab-ci.yml",
+            "a: [1,\n",
+        )
+        .expect_err("invalid");
         assert_eq!(err.loc.file, ".gitlab-ci.yml");
     }
 

@@ -14,7 +14,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
@@ -31,7 +30,7 @@ use oxc_parser::{ParseOptions, Parser};
 use oxc_span::{GetSpan, SourceType, Span};
 use rayon::prelude::*;
 
-use crate::load::{LoadError, text_from_bytes};
+use crate::load::{LoadError, Root};
 use crate::location::{LineIndex, Location};
 use crate::model::app::{AppFacts, CallSite, Metric, Route, SourceFile};
 
@@ -161,23 +160,24 @@ const HTTP_EXPORTS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD",
 /// Extensions tried when resolving an import specifier, in order.
 const RESOLVE_EXTS: &[&str] = &["ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "cts"];
 
-/// Scans the JS/TS `files` (relative path, path to read) of a repository rooted at `root` and
-/// returns the app facts, and a note for each source refused because it is nested too deeply
-/// to parse safely (other sources that cannot be read or parsed are only counted, see the
-/// module docs).
+/// Scans the JS/TS `files` (root-relative paths) of the repository `root` and returns the app
+/// facts, and a note for each source not read or not parsed for a reason worth saying: one
+/// leading outside the root (a symlink, [`LoadError::outside`]) or nested too deeply to parse
+/// safely. Other sources that cannot be read or parsed are only counted (see the module docs).
 pub fn scan(
-    _root: &Path,
-    files: &[(String, PathBuf)],
+    root: &Root,
+    files: &[String],
     aliases: &crate::load::tsconfig::Aliases,
 ) -> (AppFacts, Vec<LoadError>) {
-    let outcomes = scan_files(files);
-    let known: HashSet<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
+    let outcomes = scan_files(root, files);
+    let known: HashSet<&str> = files.iter().map(String::as_str).collect();
     let mut facts = AppFacts::default();
     let mut scans: Vec<FileScan> = Vec::new();
     let mut notes = Vec::new();
     for outcome in outcomes {
         match outcome {
             Outcome::Skipped => {}
+            Outcome::Outside(e) => notes.push(e),
             Outcome::Failed => facts.parse_failures += 1,
             Outcome::TooDeep(note) => {
                 facts.parse_failures += 1;
@@ -331,19 +331,14 @@ fn mount_routes(declared: Vec<(String, Route)>) -> Vec<Route> {
 /// Reads and parses `files` on a rayon pool whose threads have [`WORKER_STACK_BYTES`] of
 /// stack, or one after the other on one such thread when no pool can be built; every file
 /// counts as failed when no thread can be started at all.
-fn scan_files(files: &[(String, PathBuf)]) -> Vec<Outcome> {
+fn scan_files(root: &Root, files: &[String]) -> Vec<Outcome> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(rayon::current_num_threads().max(1))
         .stack_size(WORKER_STACK_BYTES)
         .thread_name(|i| format!("shipshape-js-{i}"))
         .build();
     if let Ok(pool) = pool {
-        return pool.install(|| {
-            files
-                .par_iter()
-                .map(|(rel, abs)| scan_file(rel, abs))
-                .collect()
-        });
+        return pool.install(|| files.par_iter().map(|rel| scan_file(root, rel)).collect());
     }
     let sequential = std::thread::scope(|s| {
         std::thread::Builder::new()
@@ -351,7 +346,7 @@ fn scan_files(files: &[(String, PathBuf)]) -> Vec<Outcome> {
             .spawn_scoped(s, || {
                 files
                     .iter()
-                    .map(|(rel, abs)| scan_file(rel, abs))
+                    .map(|rel| scan_file(root, rel))
                     .collect::<Vec<_>>()
             })
             .ok()?
@@ -365,6 +360,8 @@ fn scan_files(files: &[(String, PathBuf)]) -> Vec<Outcome> {
 enum Outcome {
     /// Too large, unreadable, binary or not UTF-8: ignored.
     Skipped,
+    /// A symlink leading outside the root: not read.
+    Outside(LoadError),
     /// Read but not parsed (syntax error, parser panic).
     Failed,
     /// Read but refused before parsing: nested past [`MAX_NESTING`] (reported as a note).
@@ -404,18 +401,11 @@ struct RawRoute {
 }
 
 /// Reads, pre-scans, parses and walks one file.
-fn scan_file(rel: &str, abs: &Path) -> Outcome {
-    let Ok(meta) = std::fs::metadata(abs) else {
-        return Outcome::Skipped;
-    };
-    if !meta.is_file() || meta.len() > MAX_SOURCE_BYTES {
-        return Outcome::Skipped;
-    }
-    let Ok(bytes) = std::fs::read(abs) else {
-        return Outcome::Skipped;
-    };
-    let Ok(text) = text_from_bytes(bytes, rel) else {
-        return Outcome::Skipped;
+fn scan_file(root: &Root, rel: &str) -> Outcome {
+    let text = match root.read_text_limited(rel, MAX_SOURCE_BYTES) {
+        Ok(t) => t,
+        Err(e) if e.outside => return Outcome::Outside(e),
+        Err(_) => return Outcome::Skipped,
     };
     scan_text(rel, &text)
 }
@@ -2073,9 +2063,9 @@ mod tests {
             let abs = dir.path().join(rel);
             std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
             std::fs::write(&abs, text).unwrap();
-            list.push((rel.to_string(), abs));
+            list.push(rel.to_string());
         }
-        let root = dir.path().to_path_buf();
+        let root = Root::new(dir.path()).unwrap();
         let (facts, errors) = std::thread::Builder::new()
             .stack_size(2 << 20)
             .spawn(move || scan(&root, &list, &Default::default()))
@@ -2396,8 +2386,8 @@ mod tests {
             ("ok.js", "Sentry.init({});"),
         ]);
         let (facts2, _) = scan(
-            dir.path(),
-            &[("gone.js".into(), dir.path().join("gone.js"))],
+            &Root::new(dir.path()).unwrap(),
+            &["gone.js".into()],
             &Default::default(),
         );
         assert_eq!(facts.parse_failures + facts2.parse_failures, 0);
@@ -2724,11 +2714,11 @@ mod tests {
             let abs = dir.path().join(&rel);
             std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
             std::fs::write(&abs, text).unwrap();
-            list.push((rel, abs));
+            list.push(rel);
         }
         list.sort();
         let start = std::time::Instant::now();
-        let (facts, _) = scan(dir.path(), &list, &Default::default());
+        let (facts, _) = scan(&Root::new(dir.path()).unwrap(), &list, &Default::default());
         let took = start.elapsed();
         eprintln!(
             "scanned {} files in {:.1} ms",

@@ -14,7 +14,8 @@ pub mod tsconfig;
 pub mod yaml;
 pub mod ytree;
 
-use std::path::Path;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
 
 use crate::location::{LineIndex, Location};
 
@@ -29,6 +30,8 @@ pub struct LoadError {
     pub message: String,
     /// Where, as precisely as known (line 1 of the file when nothing better is known).
     pub loc: Location,
+    /// The path leads outside the checked root, so it was not read: a note, not a finding.
+    pub outside: bool,
 }
 
 impl LoadError {
@@ -37,34 +40,138 @@ impl LoadError {
         LoadError {
             message: message.into(),
             loc: Location::file_start(file),
+            outside: false,
+        }
+    }
+
+    /// This error, reported at the reference `at` (a Compose include, a `uses:`) that led to
+    /// the file: the message names both; an outside path stays marked as such.
+    pub fn referenced_from(self, at: &Location) -> Self {
+        LoadError {
+            message: format!("{}: {} (referenced here)", at.file, self.message),
+            loc: at.clone(),
+            outside: self.outside,
         }
     }
 }
 
-/// Reads `path` (shown as `rel`) as UTF-8 text, refusing files over [`MAX_FILE_BYTES`],
-/// binary content (NUL bytes) and invalid UTF-8, each with the position of the problem.
-pub fn read_text(path: &Path, rel: &str) -> Result<String, LoadError> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| LoadError::at_file(rel, format!("cannot read {rel}: {}", io_reason(&e))))?;
-    if !meta.is_file() {
-        return Err(LoadError::at_file(
-            rel,
-            format!("cannot read {rel}: not a regular file"),
-        ));
+/// The repository root being checked: the one place input files are read from. Every path is
+/// root-relative; one that leaves the root (an absolute path, `..` past the top, or a symlink,
+/// of the file or of a directory on the way, that resolves outside) is refused with an
+/// [`LoadError`] marked [`LoadError::outside`] and never read.
+#[derive(Debug, Clone)]
+pub struct Root {
+    /// The root as given (paths are joined onto it).
+    path: PathBuf,
+    /// The root with every symlink resolved (containment is checked against it).
+    canon: PathBuf,
+}
+
+impl Root {
+    /// The root at `path`, which must exist.
+    pub fn new(path: &Path) -> std::io::Result<Root> {
+        Ok(Root {
+            path: path.to_path_buf(),
+            canon: std::fs::canonicalize(path)?,
+        })
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(LoadError::at_file(
-            rel,
-            format!(
-                "{rel} is {} bytes, over the {} byte limit for input files; it was not read",
-                meta.len(),
-                MAX_FILE_BYTES
-            ),
-        ));
+
+    /// The root as given.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| LoadError::at_file(rel, format!("cannot read {rel}: {}", io_reason(&e))))?;
-    text_from_bytes(bytes, rel)
+
+    /// The real path of the root-relative `rel` when it exists and stays inside the root.
+    pub fn resolve(&self, rel: &str) -> Result<PathBuf, LoadError> {
+        let outside = || LoadError {
+            message: format!("{rel}: not followed: points outside the repository"),
+            loc: Location::file_start(rel),
+            outside: true,
+        };
+        let rel_path = Path::new(rel);
+        if rel_path
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(outside());
+        }
+        let real = std::fs::canonicalize(self.path.join(rel_path)).map_err(|e| {
+            LoadError::at_file(rel, format!("cannot read {rel}: {}", io_reason(&e)))
+        })?;
+        if !real.starts_with(&self.canon) {
+            return Err(outside());
+        }
+        Ok(real)
+    }
+
+    /// Whether `rel` is a regular file inside the root (through symlinks that stay inside).
+    pub fn is_file(&self, rel: &str) -> bool {
+        self.resolve(rel)
+            .is_ok_and(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+    }
+
+    /// The entries of the directory `rel` inside the root: `(name, is a directory)`, where a
+    /// symlink counts as a file (it is resolved, and checked, when read). Empty when `rel` is
+    /// no directory inside the root.
+    pub fn read_dir(&self, rel: &str) -> Vec<(String, bool)> {
+        let Ok(real) = self.resolve(if rel.is_empty() { "." } else { rel }) else {
+            return Vec::new();
+        };
+        let Ok(entries) = std::fs::read_dir(real) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let kind = e.file_type().ok()?;
+                Some((e.file_name().to_string_lossy().into_owned(), kind.is_dir()))
+            })
+            .collect()
+    }
+
+    /// Reads the root-relative `rel` as UTF-8 text: refused when it leaves the root (see
+    /// [`Root`]), is over `limit` bytes, binary (NUL bytes) or invalid UTF-8, each with the
+    /// position of the problem.
+    pub fn read_text_limited(&self, rel: &str, limit: u64) -> Result<String, LoadError> {
+        let path = self.resolve(rel)?;
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            LoadError::at_file(rel, format!("cannot read {rel}: {}", io_reason(&e)))
+        })?;
+        if !meta.is_file() {
+            return Err(LoadError::at_file(
+                rel,
+                format!("cannot read {rel}: not a regular file"),
+            ));
+        }
+        if meta.len() > limit {
+            return Err(LoadError::at_file(
+                rel,
+                format!(
+                    "{rel} is {} bytes, over the {} byte limit for input files; it was not read",
+                    meta.len(),
+                    limit
+                ),
+            ));
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+            .map_err(|e| {
+                LoadError::at_file(rel, format!("cannot read {rel}: {}", io_reason(&e)))
+            })?;
+        if bytes.len() as u64 > limit {
+            return Err(LoadError::at_file(
+                rel,
+                format!("{rel} is over the {limit} byte limit for input files; it was not read"),
+            ));
+        }
+        text_from_bytes(bytes, rel)
+    }
+
+    /// [`Root::read_text_limited`] with the input file limit, [`MAX_FILE_BYTES`].
+    pub fn read_text(&self, rel: &str) -> Result<String, LoadError> {
+        self.read_text_limited(rel, MAX_FILE_BYTES)
+    }
 }
 
 /// Decodes bytes as UTF-8 text (a leading BOM is dropped), refusing binary content and
@@ -78,6 +185,7 @@ pub fn text_from_bytes(bytes: Vec<u8>, rel: &str) -> Result<String, LoadError> {
                 loc.line, loc.col
             ),
             loc,
+            outside: false,
         });
     }
     match String::from_utf8(bytes) {
@@ -96,6 +204,7 @@ pub fn text_from_bytes(bytes: Vec<u8>, rel: &str) -> Result<String, LoadError> {
                     loc.line, loc.col
                 ),
                 loc,
+                outside: false,
             })
         }
     }
@@ -130,6 +239,27 @@ pub fn join_relative(base: &str, path: &str) -> String {
     parts.join("/")
 }
 
+/// [`join_relative`] for a reference to a file that is then read: a path that climbs above the
+/// root with `..` is kept as written, so that [`Root`] refuses it instead of reading whatever
+/// file of the root the clamped path would name.
+pub fn join_reference(base: &str, path: &str) -> String {
+    let trimmed = path.trim();
+    let mut depth = if trimmed.starts_with('/') {
+        0
+    } else {
+        base.split('/').filter(|p| !p.is_empty()).count()
+    };
+    for p in trimmed.split('/') {
+        match p {
+            "" | "." => {}
+            ".." if depth == 0 => return trimmed.to_string(),
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+    }
+    join_relative(base, path)
+}
+
 /// The directory of a root-relative path ("" for the root).
 pub fn dir_of(rel: &str) -> &str {
     rel.rsplit_once('/').map_or("", |(d, _)| d)
@@ -146,6 +276,64 @@ fn io_reason(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_root_refuses_every_path_that_leaves_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root_path = dir.path().join("repo");
+        std::fs::create_dir_all(root_path.join("sub")).unwrap();
+        std::fs::write(dir.path().join("secret"), "x").unwrap();
+        std::fs::write(root_path.join("sub/in"), "inside").unwrap();
+        std::os::unix::fs::symlink("../secret", root_path.join("out")).unwrap();
+        std::os::unix::fs::symlink("..", root_path.join("up")).unwrap();
+        std::os::unix::fs::symlink("sub/in", root_path.join("link")).unwrap();
+        let root = Root::new(&root_path).unwrap();
+        for rel in [
+            "../secret",
+            "sub/../../secret",
+            "/etc/passwd",
+            "out",
+            "up/secret",
+        ] {
+            let err = root.read_text(rel).unwrap_err();
+            assert!(err.outside, "{rel}: {err:?}");
+            assert_eq!(
+                err.message,
+                format!("{rel}: not followed: points outside the repository")
+            );
+        }
+        assert_eq!(root.read_text("link").unwrap(), "inside");
+        // Paths reach the root normalised: a `..` left in one is a climb, refused as such.
+        assert!(root.read_text("sub/../sub/in").unwrap_err().outside);
+        assert!(!root.read_text("missing").unwrap_err().outside);
+        assert!(root.read_dir("up").is_empty());
+        assert_eq!(join_reference("a", "../../x"), "../../x");
+        assert_eq!(join_reference("a/b", "../x"), "a/x");
+    }
+
+    /// Loaders and fact builders read files only through [`Root`]: none of them, outside its
+    /// tests, touches the file system itself (so a new loader cannot forget the boundary).
+    #[test]
+    fn only_the_root_reads_files() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut checked = 0;
+        for dir in ["load", "facts"] {
+            for entry in std::fs::read_dir(src.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.file_name().is_some_and(|n| n == "mod.rs") && dir == "load" {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                for banned in ["std::fs", "File::open", "fs::read", "read_to_string"] {
+                    assert!(!code.contains(banned), "{}: {banned}", path.display());
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 10);
+    }
 
     #[test]
     fn refuses_binary_and_invalid_utf8_with_positions() {

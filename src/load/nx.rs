@@ -4,8 +4,8 @@
 //! (`@nx/eslint` gives `lint`), so when `nx.json` lists `plugins` any task counts as defined.
 //! Files that cannot be read or parsed contribute nothing (they are not catalog inputs).
 
+use crate::load::Root;
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use serde_json::Value;
 
@@ -28,7 +28,7 @@ impl NxTasks {
 
     /// Reads the Nx files among `files` (root-relative paths) under `root`, and takes the
     /// `nx.targets` of the parsed `packages`.
-    pub fn load(root: &Path, files: &[String], packages: &[Package]) -> NxTasks {
+    pub fn load(root: &Root, files: &[String], packages: &[Package]) -> NxTasks {
         let mut out = NxTasks::default();
         for p in packages {
             out.names.extend(p.nx_targets.iter().cloned());
@@ -38,7 +38,7 @@ impl NxTasks {
             if !matches!(name, "project.json" | "nx.json") {
                 continue;
             }
-            let Ok(text) = crate::load::read_text(&root.join(rel), rel) else {
+            let Ok(text) = root.read_text(rel) else {
                 continue;
             };
             let Ok(doc) = serde_json::from_str::<Value>(&text) else {
@@ -95,7 +95,11 @@ mod tests {
             r#"{"nx": {"targets": {"storybook": {}}}}"#,
         )
         .expect("parses")];
-        let nx = NxTasks::load(dir.path(), &rels, &packages);
+        let nx = NxTasks::load(
+            &crate::load::Root::new(dir.path()).expect("root"),
+            &rels,
+            &packages,
+        );
         let names: Vec<&str> = nx.names.iter().map(String::as_str).collect();
         assert_eq!(names, ["lint", "storybook", "test", "typecheck"]);
         assert!(!nx.inferred && nx.defines("lint") && !nx.defines("e2e"));
@@ -104,7 +108,11 @@ mod tests {
             r#"{"plugins": ["@nx/eslint/plugin"]}"#,
         )
         .expect("write");
-        let nx = NxTasks::load(dir.path(), &rels, &[]);
+        let nx = NxTasks::load(
+            &crate::load::Root::new(dir.path()).expect("root"),
+            &rels,
+            &[],
+        );
         assert!(nx.inferred && nx.defines("e2e"));
     }
 }

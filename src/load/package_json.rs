@@ -43,6 +43,7 @@ pub fn load(rel: &str, text: &str) -> Result<Package, LoadError> {
         return Err(LoadError {
             message: format!("{rel}: invalid JSON: {e}"),
             loc: Location::point(rel, line, col),
+            outside: false,
         });
     }
     let dir = rel

@@ -188,6 +188,7 @@ pub fn probe(rel: &str, text: &str) -> Probe {
                         out.errors.push(LoadError {
                             message: format!("{rel}: invalid PromQL expression: {first_line}"),
                             loc: expr_loc,
+                            outside: false,
                         });
                         continue;
                     }

@@ -5,7 +5,7 @@
 //! parsed contributes no alias (the import then counts as a package, as before); one nested
 //! too deeply to parse safely (the same pre-check as the JS sources) is also a note.
 
-use std::path::Path;
+use crate::load::Root;
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{ArrayExpressionElement, Expression, ObjectExpression, ObjectPropertyKind};
@@ -27,7 +27,8 @@ const MAX_CONFIG_NESTING: usize = 64;
 #[derive(Debug, Default)]
 pub struct Aliases {
     configs: Vec<AliasConfig>,
-    /// Config files refused because they nest too deeply to parse safely, one note each.
+    /// Notes: config files refused because they nest too deeply to parse safely, and
+    /// configs (or their `extends`) leading outside the root, which were not read.
     pub notes: Vec<crate::load::LoadError>,
 }
 
@@ -42,7 +43,7 @@ struct AliasConfig {
 
 impl Aliases {
     /// Reads the config files among `files` (root-relative paths) under `root`.
-    pub fn load(root: &Path, files: &[String]) -> Aliases {
+    pub fn load(root: &Root, files: &[String]) -> Aliases {
         let mut configs: Vec<AliasConfig> = Vec::new();
         let mut notes = Vec::new();
         for rel in files.iter().filter(|f| is_config_name(f)) {
@@ -108,18 +109,22 @@ fn match_pattern<'s>(pattern: &str, spec: &'s str) -> Option<&'s str> {
 /// The `paths` of the config at `rel` (following relative `extends`), targets made
 /// root-relative.
 fn read_paths(
-    root: &Path,
+    root: &Root,
     rel: &str,
     depth: usize,
     notes: &mut Vec<crate::load::LoadError>,
 ) -> Vec<(String, Vec<String>)> {
-    let path = root.join(rel);
-    if depth > MAX_EXTENDS || std::fs::metadata(&path).map_or(true, |m| m.len() > MAX_CONFIG_BYTES)
-    {
+    if depth > MAX_EXTENDS {
         return Vec::new();
     }
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Vec::new();
+    let text = match root.read_text_limited(rel, MAX_CONFIG_BYTES) {
+        Ok(t) => t,
+        Err(e) => {
+            if e.outside {
+                notes.push(e);
+            }
+            return Vec::new();
+        }
     };
     if crate::load::js::too_deeply_nested(&text, MAX_CONFIG_NESTING) {
         notes.push(crate::load::LoadError::at_file(
@@ -171,9 +176,16 @@ fn read_paths(
             } else {
                 format!("{e}.json")
             };
-            join(dir, &e)
+            // A climb above the root is kept, so that the root refuses it.
+            join(dir, &e).or(Some(e))
         })
-        .map(|p| read_paths(root, &p, depth + 1, notes))
+        .map(|p| {
+            let mut found = Vec::new();
+            let paths = read_paths(root, &p, depth + 1, &mut found);
+            let at = crate::location::Location::file_start(rel);
+            notes.extend(found.into_iter().map(|e| e.referenced_from(&at)));
+            paths
+        })
         .unwrap_or_default();
     match base {
         // Without `paths` of its own, a `baseUrl` makes bare specifiers resolve under it.
@@ -245,7 +257,7 @@ mod tests {
             std::fs::write(&p, text).expect("write");
             rels.push((*rel).to_string());
         }
-        let aliases = Aliases::load(dir.path(), &rels);
+        let aliases = Aliases::load(&crate::load::Root::new(dir.path()).expect("root"), &rels);
         (dir, aliases)
     }
 

@@ -31,6 +31,7 @@ pub fn parse_documents<T: DeserializeOwned>(rel: &str, text: &str) -> Result<Vec
             YamlFailure::Template(LoadError {
                 message: format!("{rel} is a template ({{{{ ... }}}}), not YAML: skipped"),
                 loc: err.loc,
+                outside: false,
             })
         } else {
             YamlFailure::Invalid(err)
@@ -135,6 +136,7 @@ pub fn to_load_error(rel: &str, e: &serde_saphyr::Error) -> LoadError {
             LoadError {
                 message: format!("{rel}: invalid YAML: {first_line}"),
                 loc: Location::point(rel, line, col),
+                outside: false,
             }
         }
         _ => LoadError::at_file(rel, format!("{rel}: invalid YAML: {first_line}")),

@@ -649,3 +649,51 @@ fn the_published_schema_is_in_sync_and_accepts_every_documented_config() {
         "the documented configurations were found: {blocks}"
     );
 }
+
+#[test]
+fn an_extended_file_that_is_no_config_is_refused_without_quoting_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("repo");
+    repo(&root);
+    for (name, text) in [
+        ("passwd", "root:x:0:0:SECRET_MARKER:/root:/bin/bash\n"),
+        ("keys", "SECRET_MARKER: 1\n"),
+        ("list", "- SECRET_MARKER\n- [\n"),
+    ] {
+        write(&dir.path().join(name), text);
+        write(
+            &root.join("shipshape.yaml"),
+            &format!("extends: ../{name}\n"),
+        );
+        let (code, _, err) = run(&root, &[]);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(!err.contains("SECRET_MARKER"), "{name}: {err}");
+        assert!(err.contains("is not a shipshape config"), "{name}: {err}");
+        assert!(err.contains("shipshape.yaml:1:1]"), "{name}: {err}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_discovered_config_that_is_a_symlink_out_of_the_root_is_refused_unread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("repo");
+    repo(&root);
+    write(
+        &dir.path().join("passwd"),
+        "root:x:0:0:SECRET_MARKER:/root:/bin/bash\n",
+    );
+    std::os::unix::fs::symlink("../passwd", root.join("shipshape.yaml")).expect("symlink");
+    let (code, _, err) = run(&root, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!err.contains("SECRET_MARKER"), "{err}");
+    assert!(
+        err.contains("not followed: points outside the repository"),
+        "{err}"
+    );
+    // Given explicitly, the same file is the user's choice: read (and not a config).
+    write(&dir.path().join("org.yaml"), "rules: {}\n");
+    let org = dir.path().join("org.yaml");
+    let (code, _, err) = run(&root, &["--config", org.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(1), "{err}");
+}

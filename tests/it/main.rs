@@ -1,6 +1,7 @@
 //! The one integration-test binary: every policy's inline cases, the CLI contract, the SARIF
 //! schema, rendered-output snapshots, hostile inputs, and the examples.
 
+mod boundary;
 mod cli;
 mod config;
 mod hostile;
