@@ -537,9 +537,25 @@ impl Ctx<'_> {
                 continue;
             };
             let run = run_node.as_str().unwrap_or_default();
-            let (mut commands, unanalysed) = match script_commands(file, text, run_node, &run) {
-                Ok(c) => (c, String::new()),
-                Err(e) => (Vec::new(), e.to_string()),
+            let shell_name = item
+                .get("shell")
+                .and_then(YNode::as_str)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let (mut commands, unanalysed) = if is_posix_shell(&shell_name) {
+                match script_commands(file, text, run_node, &run) {
+                    Ok(c) => (c, String::new()),
+                    Err(e) => (Vec::new(), e.to_string()),
+                }
+            } else {
+                // PowerShell and cmd scripts are not shell: their lines that read as simple
+                // commands (`pnpm install`, `npm run lint`) are kept, the rest (blocks,
+                // cmdlets with script blocks) is left out without a warning.
+                let simple = simple_command_lines(&run);
+                (
+                    script_commands(file, text, run_node, &simple).unwrap_or_default(),
+                    String::new(),
+                )
             };
             if !self.inputs.is_empty() {
                 for c in &mut commands {
@@ -741,6 +757,36 @@ fn script_commands(
         node.col
     };
     shell::parse_script(run, file, node.line, col)
+}
+
+/// Whether a step's `shell:` runs a POSIX shell script (`bash`, `sh`, a custom `bash {0}`, or
+/// the default); `pwsh`, `powershell`, `cmd` and `python` do not.
+fn is_posix_shell(shell: &str) -> bool {
+    let program = shell.split_whitespace().next().unwrap_or("");
+    !matches!(program, "pwsh" | "powershell" | "cmd" | "python")
+}
+
+/// A non-POSIX script with each line that is not a simple command on its own blanked (line
+/// positions kept): what remains parses as shell.
+fn simple_command_lines(script: &str) -> String {
+    script
+        .lines()
+        .map(|l| {
+            // `${{ ... }}` expressions are GitHub's, not the script's: they do not count.
+            let mut bare = String::new();
+            let mut rest = l;
+            while let Some(i) = rest.find("${{") {
+                bare.push_str(&rest[..i]);
+                rest = rest[i..].find("}}").map_or("", |j| &rest[i + j + 2..]);
+            }
+            bare.push_str(rest);
+            let simple = !l.trim().is_empty()
+                && !bare.contains(['{', '}', '$', '|', '`', '(', ')', ';'])
+                && shell::parse_script(l, "", 1, 1).is_ok();
+            if simple { l } else { "" }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn is_true(n: &YNode) -> bool {
