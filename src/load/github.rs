@@ -314,10 +314,10 @@ impl Ctx<'_> {
                         format!("{}#{full_id}", self.pipeline)
                     },
                     rank: 0,
-                    after: Vec::new(),
                     flow_ops: Vec::new(),
                     after_ops: Vec::new(),
                     unprotected_migrations: Vec::new(),
+                    deploys_mutable_push: false,
                     id: full_id.clone(),
                     name: job
                         .get("name")
@@ -353,7 +353,6 @@ impl Ctx<'_> {
                         file.to_string()
                     },
                     deploys: Vec::new(),
-                    flow: Vec::new(),
                 });
             }
         }
