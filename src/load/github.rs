@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::load::yaml::YamlFailure;
 use crate::load::ytree::{self, YNode, YValue};
 use crate::load::{LoadError, read_text};
-use crate::location::Location;
+use crate::location::{LineIndex, Location};
 use crate::model::ci::{External, Job, Pipeline, Step, Trigger};
 use crate::shell;
 
@@ -90,6 +90,7 @@ pub fn load(root: &Path, rel: &str, text: &str) -> Result<Workflow, LoadError> {
         stack: vec![rel.to_string()],
         inputs: BTreeMap::new(),
         caller_matrix: BTreeMap::new(),
+        line_indexes: BTreeMap::new(),
     };
     if let Some(jobs) = doc.get("jobs") {
         ctx.jobs(rel, text, jobs, &triggers, "", &[], 0);
@@ -116,9 +117,34 @@ struct Ctx<'a> {
     inputs: BTreeMap<String, String>,
     /// Inside an inlined reusable workflow: the calling job's `strategy.matrix`.
     caller_matrix: BTreeMap<String, Vec<String>>,
+    /// Line starts of the texts read, by file: the text's address and length, and its index
+    /// (so that finding a step's line does not rescan the file for every step).
+    line_indexes: BTreeMap<String, (usize, usize, LineIndex)>,
 }
 
 impl Ctx<'_> {
+    /// Line `line` (1-based) of `text`, the text of `file`, without its line end.
+    fn line_text<'t>(&mut self, file: &str, text: &'t str, line: u32) -> &'t str {
+        let id = (text.as_ptr() as usize, text.len());
+        let fresh = !matches!(self.line_indexes.get(file), Some((p, l, _)) if (*p, *l) == id);
+        if fresh {
+            self.line_indexes
+                .insert(file.to_string(), (id.0, id.1, LineIndex::new(text)));
+        }
+        let Some((_, _, index)) = self.line_indexes.get(file) else {
+            return "";
+        };
+        let Some(start) = index.line_start(line.max(1)) else {
+            return "";
+        };
+        let end = index
+            .line_start(line.max(1).saturating_add(1))
+            .unwrap_or(text.len());
+        text.get(start..end)
+            .unwrap_or("")
+            .trim_end_matches(['\n', '\r'])
+    }
+
     /// Reads a local file referenced from `from` (at `at`), recording problems.
     fn read_local(&mut self, rel: &str, at: &Location) -> Option<String> {
         match read_text(&self.root.join(rel), rel) {
@@ -510,7 +536,8 @@ impl Ctx<'_> {
                 continue;
             };
             let run = run_node.as_str().unwrap_or_default();
-            let mut commands = script_commands(file, text, run_node, &run);
+            let line_text = self.line_text(file, text, run_node.line);
+            let mut commands = script_commands(file, line_text, run_node, &run);
             if !self.inputs.is_empty() {
                 for c in &mut commands {
                     substitute_inputs(c, &self.inputs);
@@ -689,11 +716,8 @@ fn substitute_inputs(c: &mut shell::Command, inputs: &BTreeMap<String, String>) 
     }
 }
 
-fn script_commands(file: &str, text: &str, node: &YNode, run: &str) -> Vec<shell::Command> {
-    let line_text = text
-        .lines()
-        .nth(node.line.saturating_sub(1) as usize)
-        .unwrap_or("");
+/// The commands of a `run:` script; `line_text` is the text of the line its value starts on.
+fn script_commands(file: &str, line_text: &str, node: &YNode, run: &str) -> Vec<shell::Command> {
     let at: String = line_text
         .chars()
         .skip(node.col.saturating_sub(1) as usize)
