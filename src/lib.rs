@@ -899,7 +899,9 @@ fn build_report(
                 &b.0.message,
             ))
     });
-    kept.dedup_by(|a, b| a.0 == b.0);
+    // One rule at one location is one finding (the first message in the order above), however
+    // many subjects (deploy jobs sharing a flow, ...) lead to it.
+    kept.dedup_by(|a, b| a.0.rule == b.0.rule && a.0.location == b.0.location);
     let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
     let mut used = BTreeMap::new();
     let mut make = |f: RawFinding, severity: Severity| {

@@ -60,7 +60,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
     for job in &mut ci.jobs {
         job.deploys = deploy_environments(job, environments);
     }
-    flows(&mut ci.jobs, &stage_ranks);
+    let graph = flows(&ci.jobs, &stage_ranks);
     let mut runs = Vec::new();
     let mut pushes = Vec::new();
     for job in &ci.jobs {
@@ -79,7 +79,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
             step_pushes(job, step, &outputs, &mut pushes);
         }
     }
-    flow_facts(&mut ci.jobs, &runs);
+    flow_facts(&mut ci.jobs, &runs, &graph);
     runs.sort_by(|a: &Run, b: &Run| {
         (&a.loc.file, a.loc.line, a.loc.col).cmp(&(&b.loc.file, b.loc.line, b.loc.col))
     });
@@ -96,6 +96,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
         })
         .collect();
     settle_pushes(&mut pushes);
+    mutable_pushes(&mut ci.jobs, &pushes, &graph);
     ci.pushes = pushes;
     ci.image_builds = ci.jobs.iter().flat_map(job_image_builds).collect();
     ci.anchor = anchor(ci);
@@ -106,42 +107,213 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
         .to_string();
 }
 
-/// Per job: the operations of its flow and after it, and the migrations of its flow that no
-/// backup precedes (ordered by job rank, then step, then command).
-fn flow_facts(jobs: &mut [Job], runs: &[Run]) {
-    let mut by_job: BTreeMap<&str, Vec<&Run>> = BTreeMap::new();
+/// Per job: the operations of its flow and after it; and, for production deploy jobs, the
+/// migrations of their flows that no backup precedes (ordered by job rank, then step, then
+/// command), each listed under one job only. Computed over the `needs` graph by folding each
+/// job's own facts over what it reaches, so the cost grows with the jobs and their `needs`,
+/// not with the jobs times their flows.
+fn flow_facts(jobs: &mut [Job], runs: &[Run], graph: &FlowGraph) {
+    let index: BTreeMap<&str, usize> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.key.as_str(), i))
+        .collect();
+    let n = jobs.len();
+    let mut own_ops: Vec<BTreeSet<String>> = vec![BTreeSet::new(); n];
+    let mut own_backup: Vec<Option<i64>> = vec![None; n];
     for r in runs {
-        by_job.entry(r.job.as_str()).or_default().push(r);
-    }
-    for j in jobs.iter_mut() {
-        let collect = |keys: &[String]| -> Vec<&Run> {
-            keys.iter()
-                .flat_map(|k| by_job.get(k.as_str()).cloned().unwrap_or_default())
-                .collect()
+        let Some(&i) = index.get(r.job.as_str()) else {
+            continue;
         };
-        let flow = collect(&j.flow);
-        let after = collect(&j.after);
-        let ops = |rs: &[&Run]| -> Vec<String> {
-            let set: BTreeSet<&String> = rs.iter().flat_map(|r| r.ops.iter()).collect();
-            set.into_iter().cloned().collect()
-        };
-        j.flow_ops = ops(&flow);
-        j.after_ops = ops(&after);
-        let first_backup = flow
-            .iter()
-            .filter(|r| r.ops.iter().any(|o| o == "backup"))
-            .map(|r| r.seq)
-            .min();
-        let mut unprotected: Vec<Location> = flow
-            .iter()
-            .filter(|r| r.ops.iter().any(|o| o == "migration"))
-            .filter(|r| first_backup.is_none_or(|b| b >= r.seq))
-            .map(|r| r.loc.clone())
-            .collect();
-        unprotected.sort();
-        unprotected.dedup();
-        j.unprotected_migrations = unprotected;
+        own_ops[i].extend(r.ops.iter().cloned());
+        if r.ops.iter().any(|o| o == "backup") {
+            own_backup[i] = Some(own_backup[i].map_or(r.seq, |b| b.min(r.seq)));
+        }
     }
+    let union = |a: &mut BTreeSet<String>, b: &BTreeSet<String>| a.extend(b.iter().cloned());
+    let up_ops = reach_fold(&graph.up, &own_ops, union);
+    let down_ops = reach_fold(&graph.down, &own_ops, union);
+    let min = |a: &mut Option<i64>, b: &Option<i64>| {
+        if let Some(b) = *b {
+            *a = Some(a.map_or(b, |a| a.min(b)));
+        }
+    };
+    let up_backup = reach_fold(&graph.up, &own_backup, min);
+    let down_backup = reach_fold(&graph.down, &own_backup, min);
+    // A production job whose flow holds a job is a job that job reaches backwards: the
+    // production job whose first backup comes latest (no backup: last of all; ties: the
+    // first job) is the one under which that job's unprotected migrations are listed.
+    let key: Vec<Option<(i64, std::cmp::Reverse<usize>)>> = (0..n)
+        .map(|i| {
+            jobs[i].deploys.iter().any(|d| d == "production").then(|| {
+                let mut first = up_backup[i];
+                min(&mut first, &down_backup[i]);
+                (first.unwrap_or(i64::MAX), std::cmp::Reverse(i))
+            })
+        })
+        .collect();
+    let max = |a: &mut Option<(i64, std::cmp::Reverse<usize>)>,
+               b: &Option<(i64, std::cmp::Reverse<usize>)>| {
+        if *b > *a {
+            *a = *b;
+        }
+    };
+    let by_up = reach_fold(&reverse(&graph.up), &key, max);
+    let by_down = reach_fold(&reverse(&graph.down), &key, max);
+    let mut unprotected: Vec<Vec<Location>> = vec![Vec::new(); n];
+    for r in runs {
+        let Some(&i) = index.get(r.job.as_str()) else {
+            continue;
+        };
+        if !r.ops.iter().any(|o| o == "migration") {
+            continue;
+        }
+        let mut best = by_up[i];
+        max(&mut best, &by_down[i]);
+        if let Some((first_backup, std::cmp::Reverse(p))) = best
+            && first_backup >= r.seq
+        {
+            unprotected[p].push(r.loc.clone());
+        }
+    }
+    for (i, j) in jobs.iter_mut().enumerate() {
+        let mut flow: BTreeSet<String> = up_ops[i].clone();
+        flow.extend(down_ops[i].iter().cloned());
+        j.flow_ops = flow.into_iter().collect();
+        j.after_ops = down_ops[i].iter().cloned().collect();
+        let mut locs = std::mem::take(&mut unprotected[i]);
+        locs.sort();
+        locs.dedup();
+        j.unprotected_migrations = locs;
+    }
+}
+
+/// Per job: whether an image push that is not immutable is deployed by it: pushed by a job
+/// of its deploy flow, or, when it has no `needs:`, by a job of its pipeline ranked at or
+/// before it.
+fn mutable_pushes(jobs: &mut [Job], pushes: &[Push], graph: &FlowGraph) {
+    let index: BTreeMap<&str, usize> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.key.as_str(), i))
+        .collect();
+    let mut own = vec![false; jobs.len()];
+    for x in pushes.iter().filter(|x| !x.immutable) {
+        if let Some(&i) = index.get(x.job.as_str()) {
+            own[i] = true;
+        }
+    }
+    let or = |a: &mut bool, b: &bool| *a |= *b;
+    let up = reach_fold(&graph.up, &own, or);
+    let down = reach_fold(&graph.down, &own, or);
+    let mut earliest: BTreeMap<String, i64> = BTreeMap::new();
+    for (i, j) in jobs.iter().enumerate().filter(|(i, _)| own[*i]) {
+        let e = earliest.entry(j.pipeline.clone()).or_insert(jobs[i].rank);
+        *e = (*e).min(j.rank);
+    }
+    for (i, j) in jobs.iter_mut().enumerate() {
+        let by_stage =
+            j.needs.is_empty() && earliest.get(&j.pipeline).is_some_and(|r| *r <= j.rank);
+        j.deploys_mutable_push = up[i] || down[i] || by_stage;
+    }
+}
+
+/// For every node of a graph, `init` of the node joined with `init` of every node it reaches.
+/// Strongly connected components (a `needs` cycle) share one value; each component is joined
+/// once with the components it points at, so the cost grows with the nodes and edges.
+fn reach_fold<T: Clone>(adj: &[Vec<usize>], init: &[T], join: impl Fn(&mut T, &T)) -> Vec<T> {
+    const UNSEEN: usize = usize::MAX;
+    let n = adj.len().min(init.len());
+    let mut order = vec![UNSEEN; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut stack: Vec<usize> = Vec::new();
+    let mut comp = vec![UNSEEN; n];
+    let mut values: Vec<T> = Vec::new();
+    let mut next = 0;
+    for s in 0..n {
+        if order[s] != UNSEEN {
+            continue;
+        }
+        order[s] = next;
+        low[s] = next;
+        next += 1;
+        stack.push(s);
+        on_stack[s] = true;
+        let mut calls: Vec<(usize, usize)> = vec![(s, 0)];
+        while let Some(&(v, e)) = calls.last() {
+            if let Some(&w) = adj[v].get(e).filter(|w| **w < n) {
+                if let Some(top) = calls.last_mut() {
+                    top.1 += 1;
+                }
+                if order[w] == UNSEEN {
+                    order[w] = next;
+                    low[w] = next;
+                    next += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    calls.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(order[w]);
+                }
+                continue;
+            }
+            if e < adj[v].len() {
+                // An edge out of range: skip it.
+                if let Some(top) = calls.last_mut() {
+                    top.1 += 1;
+                }
+                continue;
+            }
+            calls.pop();
+            if let Some(&(u, _)) = calls.last() {
+                low[u] = low[u].min(low[v]);
+            }
+            if low[v] != order[v] {
+                continue;
+            }
+            let c = values.len();
+            let mut members = Vec::new();
+            while let Some(w) = stack.pop() {
+                on_stack[w] = false;
+                comp[w] = c;
+                members.push(w);
+                if w == v {
+                    break;
+                }
+            }
+            let mut value = init[v].clone();
+            for &m in &members {
+                if m != v {
+                    join(&mut value, &init[m]);
+                }
+                for &w in adj[m].iter().filter(|w| **w < n) {
+                    if comp[w] != c
+                        && let Some(theirs) = values.get(comp[w])
+                    {
+                        join(&mut value, theirs);
+                    }
+                }
+            }
+            values.push(value);
+        }
+    }
+    (0..n)
+        .map(|i| values.get(comp[i]).unwrap_or(&init[i]).clone())
+        .collect()
+}
+
+/// The graph with every edge turned around.
+fn reverse(adj: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); adj.len()];
+    for (v, ws) in adj.iter().enumerate() {
+        for &w in ws {
+            if let Some(o) = out.get_mut(w) {
+                o.push(v);
+            }
+        }
+    }
+    out
 }
 
 /// The CI anchor (see the catalog's conventions).
@@ -300,67 +472,48 @@ fn stage_followers(jobs: &[Job], stage_ranks: &[i64]) -> BTreeMap<String, Vec<St
     out
 }
 
-/// Deploy flows: what each job needs (transitively) and what needs it (transitively). On
-/// GitLab, the jobs of later stages that wait for a job (see [`stage_followers`]) come after
-/// it too (they are not added to its own upstream: a deploy job's flow holds the jobs of
-/// earlier stages only when it needs them).
-fn flows(jobs: &mut [Job], stage_ranks: &[i64]) {
+/// The edges of deploy flows, by job index: `up`, the jobs each job needs; `down`, the jobs
+/// that need it and, on GitLab, the jobs of later stages that wait for it (see
+/// [`stage_followers`]; they are not added to its own upstream: a deploy job's flow holds the
+/// jobs of earlier stages only when it needs them). A job's deploy flow is itself and what it
+/// reaches through either; "after" it is itself and what it reaches through `down`.
+struct FlowGraph {
+    up: Vec<Vec<usize>>,
+    down: Vec<Vec<usize>>,
+}
+
+fn flows(jobs: &[Job], stage_ranks: &[i64]) -> FlowGraph {
     let followers = stage_followers(jobs, stage_ranks);
     let index = by_id(jobs);
-    let needs: BTreeMap<String, Vec<String>> = jobs
+    let by_key: BTreeMap<&str, usize> = jobs
         .iter()
-        .map(|j| {
-            (
-                j.key.clone(),
-                j.needs
-                    .iter()
-                    .flat_map(|n| {
-                        index
-                            .get(&format!("{}#{n}", j.pipeline))
-                            .into_iter()
-                            .flatten()
-                            .map(|d| jobs[*d].key.clone())
-                    })
-                    .collect(),
-            )
+        .enumerate()
+        .map(|(i, j)| (j.key.as_str(), i))
+        .collect();
+    let up: Vec<Vec<usize>> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| {
+            j.needs
+                .iter()
+                .flat_map(|n| {
+                    index
+                        .get(&format!("{}#{n}", j.pipeline))
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                })
+                .filter(|d| *d != i)
+                .collect()
         })
         .collect();
-    let mut needed_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (k, ns) in &needs {
-        for n in ns {
-            needed_by.entry(n.clone()).or_default().push(k.clone());
-        }
-    }
+    let mut down = reverse(&up);
     for (k, fs) in followers {
-        needed_by.entry(k).or_default().extend(fs);
-    }
-    let reach = |start: &str, graph: &BTreeMap<String, Vec<String>>| -> BTreeSet<String> {
-        let mut seen = BTreeSet::new();
-        let mut todo = vec![start.to_string()];
-        while let Some(k) = todo.pop() {
-            for n in graph.get(&k).map(Vec::as_slice).unwrap_or_default() {
-                if seen.insert(n.clone()) {
-                    todo.push(n.clone());
-                }
-            }
+        if let Some(&d) = by_key.get(k.as_str()) {
+            down[d].extend(fs.iter().filter_map(|f| by_key.get(f.as_str()).copied()));
         }
-        seen
-    };
-    for j in jobs.iter_mut() {
-        let up = reach(&j.key, &needs);
-        let down = reach(&j.key, &needed_by);
-        let mut flow = vec![j.key.clone()];
-        flow.extend(up.iter().filter(|k| **k != j.key).cloned());
-        flow.extend(
-            down.iter()
-                .filter(|k| **k != j.key && !up.contains(*k))
-                .cloned(),
-        );
-        let mut after = vec![j.key.clone()];
-        after.extend(down.into_iter().filter(|k| *k != j.key));
-        j.flow = flow;
-        j.after = after;
     }
+    FlowGraph { up, down }
 }
 
 /// Lower-case words of a text (`deploy-prod` → `deploy`, `prod`), with `pre` joined to a
@@ -2157,6 +2310,27 @@ mod tests {
             "$TASK_NAME ${TASK_NAME} x."
         );
         assert_eq!(subst_var("$TASK$TASK", "TASK", "a"), "aa");
+    }
+
+    #[test]
+    fn reach_folds_join_what_each_node_reaches_through_chains_and_cycles() {
+        // 0 -> 1 -> 2 <-> 3, 4 alone; a long chain does not recurse.
+        let adj = vec![vec![1], vec![2], vec![3], vec![2], vec![]];
+        let init = vec![1u32, 2, 4, 8, 16];
+        let or = |a: &mut u32, b: &u32| *a |= *b;
+        assert_eq!(reach_fold(&adj, &init, or), vec![15, 14, 12, 12, 16]);
+        assert_eq!(
+            reverse(&adj),
+            vec![vec![], vec![0], vec![1, 3], vec![2], vec![]]
+        );
+        let n = 200_000;
+        let chain: Vec<Vec<usize>> = (0..n)
+            .map(|i| if i + 1 < n { vec![i + 1] } else { vec![] })
+            .collect();
+        let ones = vec![1u64; n];
+        let sum_max = |a: &mut u64, b: &u64| *a = (*a).max(*b + 1);
+        let folded = reach_fold(&chain, &ones, sum_max);
+        assert_eq!(folded[0], n as u64);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::load::yaml::YamlFailure;
 use crate::load::ytree::{self, YNode, YValue};
 use crate::load::{LoadError, Root};
-use crate::location::Location;
+use crate::location::{LineIndex, Location};
 use crate::model::ci::{External, Job, Pipeline, Step, Trigger};
 use crate::shell;
 
@@ -93,6 +93,7 @@ pub fn load(root: &Root, rel: &str, text: &str) -> Result<Workflow, LoadError> {
         stack: vec![rel.to_string()],
         inputs: BTreeMap::new(),
         caller_matrix: BTreeMap::new(),
+        line_indexes: BTreeMap::new(),
     };
     if let Some(jobs) = doc.get("jobs") {
         ctx.jobs(rel, text, jobs, &triggers, "", &[], 0);
@@ -119,6 +120,9 @@ struct Ctx<'a> {
     inputs: BTreeMap<String, String>,
     /// Inside an inlined reusable workflow: the calling job's `strategy.matrix`.
     caller_matrix: BTreeMap<String, Vec<String>>,
+    /// Line starts of the texts read, by file: the text's address and length, and its index
+    /// (so that finding a step's line does not rescan the file for every step).
+    line_indexes: BTreeMap<String, (usize, usize, LineIndex)>,
 }
 
 impl Ctx<'_> {
@@ -142,6 +146,28 @@ impl Ctx<'_> {
             ),
             loc: at.clone(),
         });
+    }
+
+    /// Line `line` (1-based) of `text`, the text of `file`, without its line end.
+    fn line_text<'t>(&mut self, file: &str, text: &'t str, line: u32) -> &'t str {
+        let id = (text.as_ptr() as usize, text.len());
+        let fresh = !matches!(self.line_indexes.get(file), Some((p, l, _)) if (*p, *l) == id);
+        if fresh {
+            self.line_indexes
+                .insert(file.to_string(), (id.0, id.1, LineIndex::new(text)));
+        }
+        let Some((_, _, index)) = self.line_indexes.get(file) else {
+            return "";
+        };
+        let Some(start) = index.line_start(line.max(1)) else {
+            return "";
+        };
+        let end = index
+            .line_start(line.max(1).saturating_add(1))
+            .unwrap_or(text.len());
+        text.get(start..end)
+            .unwrap_or("")
+            .trim_end_matches(['\n', '\r'])
     }
 
     /// Reads a local file referenced from `from` (at `at`), recording problems.
@@ -336,10 +362,10 @@ impl Ctx<'_> {
                         format!("{}#{full_id}", self.pipeline)
                     },
                     rank: 0,
-                    after: Vec::new(),
                     flow_ops: Vec::new(),
                     after_ops: Vec::new(),
                     unprotected_migrations: Vec::new(),
+                    deploys_mutable_push: false,
                     id: full_id.clone(),
                     name: job
                         .get("name")
@@ -375,7 +401,6 @@ impl Ctx<'_> {
                         file.to_string()
                     },
                     deploys: Vec::new(),
-                    flow: Vec::new(),
                 });
             }
         }
@@ -537,13 +562,14 @@ impl Ctx<'_> {
                 continue;
             };
             let run = run_node.as_str().unwrap_or_default();
+            let line_text = self.line_text(file, text, run_node.line);
             let shell_name = item
                 .get("shell")
                 .and_then(YNode::as_str)
                 .unwrap_or_default()
                 .to_ascii_lowercase();
             let (mut commands, unanalysed) = if is_posix_shell(&shell_name) {
-                match script_commands(file, text, run_node, &run) {
+                match script_commands(file, line_text, run_node, &run) {
                     Ok(c) => (c, String::new()),
                     Err(e) => (Vec::new(), e.to_string()),
                 }
@@ -553,7 +579,7 @@ impl Ctx<'_> {
                 // cmdlets with script blocks) is left out without a warning.
                 let simple = simple_command_lines(&run);
                 (
-                    script_commands(file, text, run_node, &simple).unwrap_or_default(),
+                    script_commands(file, line_text, run_node, &simple).unwrap_or_default(),
                     String::new(),
                 )
             };
@@ -736,16 +762,13 @@ fn substitute_inputs(c: &mut shell::Command, inputs: &BTreeMap<String, String>) 
     }
 }
 
+/// The commands of a `run:` script; `line_text` is the text of the line its value starts on.
 fn script_commands(
     file: &str,
-    text: &str,
+    line_text: &str,
     node: &YNode,
     run: &str,
 ) -> Result<Vec<shell::Command>, shell::ShellError> {
-    let line_text = text
-        .lines()
-        .nth(node.line.saturating_sub(1) as usize)
-        .unwrap_or("");
     let at: String = line_text
         .chars()
         .skip(node.col.saturating_sub(1) as usize)

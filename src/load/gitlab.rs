@@ -1449,11 +1449,10 @@ fn job(
                 steps,
                 via: String::new(),
                 deploys: Vec::new(),
-                flow: Vec::new(),
-                after: Vec::new(),
                 flow_ops: Vec::new(),
                 after_ops: Vec::new(),
                 unprotected_migrations: Vec::new(),
+                deploys_mutable_push: false,
             }
         })
         .collect()

@@ -181,6 +181,17 @@ pub fn probe(rel: &str, text: &str) -> Probe {
                 let loc = name_node.map_or(expr_loc.clone(), |n| {
                     Location::point(rel, span_line(&n.referenced), span_col(&n.referenced))
                 });
+                let operators = promql_operators(&expr_text);
+                if operators > MAX_PROMQL_OPERATORS {
+                    out.errors.push(LoadError {
+                        outside: false,
+                        message: format!(
+                            "{rel}: PromQL expression not analysed: {operators} operators and parentheses is more than the {MAX_PROMQL_OPERATORS} analysed"
+                        ),
+                        loc: expr_loc,
+                    });
+                    continue;
+                }
                 let parsed = match promql_parser::parser::parse(&expr_text) {
                     Ok(p) => p,
                     Err(e) => {
@@ -332,9 +343,100 @@ fn has_rules_shape(doc: &serde_json::Value) -> bool {
     })
 }
 
+/// Most operators and opening parentheses in one PromQL expression that are analysed: the
+/// parser's cost grows with the square of a chain of operators (`a + b + c + …`), so a
+/// longer one is reported rather than parsed.
+const MAX_PROMQL_OPERATORS: usize = 128;
+
+/// Counts the operator characters (`+ - * / % ^ < > = !`, each run as one), opening
+/// parentheses and the operator words `and`, `or`, `unless`, `atan2` of a PromQL text,
+/// outside quotes, label matchers (`{…}`) and ranges (`[…]`). An upper bound on the operators
+/// the parser will meet, read in one pass.
+fn promql_operators(text: &str) -> usize {
+    let b = text.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    let mut in_op = false;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'"' | b'\'' | b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != c {
+                    i += if b[i] == b'\\' && c != b'`' { 2 } else { 1 };
+                }
+                in_op = false;
+            }
+            b'{' | b'[' => {
+                let close = if c == b'{' { b'}' } else { b']' };
+                while i < b.len() && b[i] != close {
+                    i += 1;
+                }
+                in_op = false;
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                in_op = false;
+            }
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'<' | b'>' | b'=' | b'!' => {
+                if !in_op {
+                    n += 1;
+                }
+                in_op = true;
+            }
+            b'(' => {
+                n += 1;
+                in_op = false;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b':' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b':')
+                {
+                    i += 1;
+                }
+                let word = text.get(start..i).unwrap_or("");
+                if ["and", "or", "unless", "atan2"]
+                    .iter()
+                    .any(|w| word.eq_ignore_ascii_case(w))
+                {
+                    n += 1;
+                }
+                in_op = false;
+                continue;
+            }
+            _ => in_op = false,
+        }
+        i += 1;
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expression_with_too_many_operators_is_reported_not_parsed() {
+        let long = (0..200)
+            .map(|i| format!("m{i}"))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let text = format!(
+            "groups:\n  - name: g\n    rules:\n      - alert: Long\n        expr: {long} > 1\n      - alert: Good\n        expr: sum(rate(x{{a=~\"b|c-d\"}}[5m])) / sum(rate(y[5m])) > 0.05 and on() up == 1\n"
+        );
+        let p = probe("alerts.yml", &text);
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!(p.errors[0].loc.line, 5);
+        assert!(p.errors[0].message.contains("more than the 128 analysed"));
+        let f = p.file.expect("rules file");
+        assert_eq!(f.rules.len(), 1);
+        assert_eq!(f.rules[0].alert, "Good");
+        assert_eq!(
+            promql_operators("sum(rate(x{a!=\"-+-\"}[5m])) / 2 > 0.05 or vector(1)"),
+            6
+        );
+    }
 
     #[test]
     fn finds_rules_and_reports_invalid_promql_at_its_expr_line() {

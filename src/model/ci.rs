@@ -158,17 +158,18 @@ pub struct Job {
     pub via: String,
     /// Environments it deploys to: `staging` and/or `production` (see the catalog).
     pub deploys: Vec<String>,
-    /// Keys of the jobs of its deploy flow: itself, the jobs it needs (transitively) and the
-    /// jobs of its pipeline that need it (transitively).
-    pub flow: Vec<String>,
-    /// Keys of the jobs that run "after the deploy": itself and the jobs that need it.
-    pub after: Vec<String>,
     /// The operations (see [`Run::ops`]) that some run of the job's deploy flow performs.
     pub flow_ops: Vec<String>,
     /// The operations that some run of the job itself or of a job that needs it performs.
     pub after_ops: Vec<String>,
-    /// Migration commands of the job's deploy flow that no backup command precedes.
+    /// Production deploy jobs: migration commands of the job's deploy flow that no backup
+    /// command precedes, each listed under one production job only (of those whose flow it is
+    /// unprotected in, the one whose first backup comes latest; ties: the first job).
     pub unprotected_migrations: Vec<Location>,
+    /// Whether an image push that is not immutable is deployed by the job: pushed by a job of
+    /// its deploy flow, or, when it has no `needs:`, by a job of its pipeline ranked at or
+    /// before it.
+    pub deploys_mutable_push: bool,
 }
 
 /// A step of a job.
