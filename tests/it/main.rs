@@ -1,7 +1,8 @@
 //! The one integration-test binary: every policy's inline cases, the CLI contract, the SARIF
-//! schema, rendered-output snapshots, hostile inputs, and the examples.
+//! schema, rendered-output snapshots, hostile inputs, the fuzz targets, and the examples.
 
 mod cli;
+mod fuzz;
 mod config;
 mod hostile;
 mod policies;
