@@ -2154,7 +2154,15 @@ pub(crate) fn parse_and_evaluate(text: &str) -> bool {
     let Some(e) = parse_expr(text) else {
         return false;
     };
-    for src in [PushDefault, PushOther, MergeRequest, Tag, Schedule, Web, Api] {
+    for src in [
+        PushDefault,
+        PushOther,
+        MergeRequest,
+        Tag,
+        Schedule,
+        Web,
+        Api,
+    ] {
         let _ = eval_expr(&e, src);
     }
     true

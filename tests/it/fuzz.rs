@@ -260,7 +260,9 @@ fn is_main(target: &str, rel: &str, text: &str) -> bool {
         "package_json" => kind == Some(FileKind::PackageJson),
         "tsconfig" => name.starts_with("tsconfig") && name.ends_with(".json"),
         "js_scan" => kind == Some(FileKind::JsSource),
-        "config" => name.contains("shipshape") && (name.ends_with(".yaml") || name.ends_with(".yml")),
+        "config" => {
+            name.contains("shipshape") && (name.ends_with(".yaml") || name.ends_with(".yml"))
+        }
         _ => false,
     }
 }
@@ -433,7 +435,10 @@ fn every_fuzz_target_survives_mutated_seeds() {
         } else {
             iters
         };
-        let mut rng = Rng(seed ^ name.bytes().fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b))));
+        let mut rng = Rng(seed
+            ^ name
+                .bytes()
+                .fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b))));
         let start = std::time::Instant::now();
         let mut slowest = std::time::Duration::ZERO;
         for n in 0..runs_here {

@@ -2,8 +2,8 @@
 //! schema, rendered-output snapshots, hostile inputs, the fuzz targets, and the examples.
 
 mod cli;
-mod fuzz;
 mod config;
+mod fuzz;
 mod hostile;
 mod policies;
 mod sarif;
