@@ -309,7 +309,7 @@ pub fn shell(data: &[u8]) {
 /// A PromQL expression and its facts.
 pub fn promql(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    if let Ok(expr) = promql_parser::parser::parse(&text) {
+    if let Ok(expr) = load::prometheus::parse_promql(&text) {
         let _ = crate::facts::promql::facts(&expr);
     }
 }
