@@ -151,6 +151,9 @@ fn mutate_once(rng: &mut Rng, input: &mut Vec<u8>, others: &[Vec<u8>]) {
                 out.extend_from_slice(l);
                 if i == at {
                     for _ in 0..times {
+                        if out.len() > MAX_INPUT {
+                            break;
+                        }
                         out.extend_from_slice(l);
                     }
                 }
@@ -199,10 +202,11 @@ fn input(rng: &mut Rng, seeds: &[Vec<u8>], n: usize) -> Vec<u8> {
         return seeds[n].clone();
     }
     let mut v = rng.pick(seeds).clone();
+    // Truncated after each mutation, so that stacked repetitions stay bounded.
     for _ in 0..=rng.below(4) {
         mutate_once(rng, &mut v, seeds);
+        v.truncate(MAX_INPUT);
     }
-    v.truncate(MAX_INPUT);
     v
 }
 
