@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod facts;
 pub mod finding;
+pub mod fuzzing;
 pub mod load;
 pub mod location;
 pub mod model;

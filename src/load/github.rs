@@ -1492,8 +1492,15 @@ impl CondParser<'_> {
         }
     }
     /// A function argument: a plain atom (strings and variables keep their identity).
+    /// A function argument; nesting counts against [`MAX_EXPR_DEPTH`] as in [`Self::or`].
     fn or_value(&mut self) -> Option<Val> {
-        self.atom()
+        self.depth += 1;
+        if self.depth > MAX_EXPR_DEPTH {
+            return None;
+        }
+        let v = self.atom();
+        self.depth -= 1;
+        v
     }
     fn call(&self, name: &str, args: &[Val]) -> Tri {
         match (name.to_ascii_lowercase().as_str(), args) {
@@ -1523,6 +1530,34 @@ impl CondParser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn function_arguments_nested_deeply_are_unknown_not_a_stack_overflow() {
+        let n = 20_000;
+        let cond = format!(
+            "startsWith({}x{}, 'refs/tags/')",
+            "f(".repeat(n),
+            ")".repeat(n)
+        );
+        let t = Trigger {
+            event: "push".to_string(),
+            branches: Vec::new(),
+            branches_ignore: Vec::new(),
+            tags: Vec::new(),
+            paths: Vec::new(),
+            types: Vec::new(),
+            workflows: Vec::new(),
+            loc: Location::file_start("w.yml"),
+            pre_merge: false,
+            default_branch: true,
+            tag_only: false,
+        };
+        assert_eq!(eval_condition(&cond, &t), None);
+        assert_eq!(
+            eval_condition("startsWith(github.ref, 'refs/tags/')", &t),
+            Some(false)
+        );
+    }
 
     #[test]
     fn environments_are_evaluated_per_trigger() {

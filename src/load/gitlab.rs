@@ -2217,6 +2217,27 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
     Some(out)
 }
 
+/// Parses a `rules: if:` expression and evaluates it for every pipeline source; whether it
+/// parsed. The entry point of the GitLab expression fuzz target ([`crate::fuzzing`]).
+pub(crate) fn parse_and_evaluate(text: &str) -> bool {
+    use Source::*;
+    let Some(e) = parse_expr(text) else {
+        return false;
+    };
+    for src in [
+        PushDefault,
+        PushOther,
+        MergeRequest,
+        Tag,
+        Schedule,
+        Web,
+        Api,
+    ] {
+        let _ = eval_expr(&e, src);
+    }
+    true
+}
+
 fn parse_expr(text: &str) -> Option<Expr> {
     let toks = tokenize(text)?;
     let mut p = ExprParser {

@@ -192,10 +192,10 @@ pub fn probe(rel: &str, text: &str) -> Probe {
                     });
                     continue;
                 }
-                let parsed = match promql_parser::parser::parse(&expr_text) {
+                let parsed = match parse_promql(&expr_text) {
                     Ok(p) => p,
                     Err(e) => {
-                        let first_line = e.to_string().lines().next().unwrap_or("").to_string();
+                        let first_line = e.lines().next().unwrap_or("").to_string();
                         out.errors.push(LoadError {
                             message: format!("{rel}: invalid PromQL expression: {first_line}"),
                             loc: expr_loc,
@@ -304,6 +304,45 @@ fn span_col(l: &serde_saphyr::Location) -> u32 {
 }
 
 /// The line of `key` at or above `line` (a block scalar's value starts below its key).
+/// The deepest PromQL nesting read: the parser recurses (and copies arguments) once per level,
+/// so an expression nested deeper is an error rather than a stack overflow.
+pub const MAX_PROMQL_NESTING: usize = 256;
+
+/// Parses a PromQL expression; one nested deeper than [`MAX_PROMQL_NESTING`] brackets is an
+/// error (measured without recursion, outside quoted strings).
+pub fn parse_promql(text: &str) -> Result<promql_parser::parser::Expr, String> {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in text.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '`' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_PROMQL_NESTING {
+        return Err(format!(
+            "nested deeper than {MAX_PROMQL_NESTING} levels ({deepest}); not parsed"
+        ));
+    }
+    promql_parser::parser::parse(text)
+}
+
 fn key_line(lines: &[&str], line: u32, key: &str) -> u32 {
     let mut l = line as usize;
     while l >= 1 {
@@ -436,6 +475,24 @@ mod tests {
             promql_operators("sum(rate(x{a!=\"-+-\"}[5m])) / 2 > 0.05 or vector(1)"),
             6
         );
+    }
+
+    #[test]
+    fn deeply_nested_promql_is_an_error_not_a_stack_overflow() {
+        let n = 20_000;
+        let expr = format!("{}x{} > 1", "sum(".repeat(n), ")".repeat(n));
+        let text =
+            format!("groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: {expr}\n");
+        let probe = probe("rules.yml", &text);
+        assert_eq!(probe.errors.len(), 1, "{:?}", probe.errors);
+        assert!(
+            probe.errors[0].message.contains("nested deeper than")
+                || probe.errors[0].message.contains("not analysed"),
+            "{}",
+            probe.errors[0].message
+        );
+        assert_eq!(probe.errors[0].loc.line, 5);
+        assert!(parse_promql("sum(rate(x{a=\"((((\"}[5m]))").is_ok());
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The one integration-test binary: every policy's inline cases, the CLI contract, the SARIF
-//! schema, rendered-output snapshots, hostile inputs, and the examples.
+//! schema, rendered-output snapshots, hostile inputs, the fuzz targets, and the examples.
 
 mod boundary;
 mod cli;
 mod config;
+mod fuzz;
 mod hostile;
 mod policies;
 mod sarif;
