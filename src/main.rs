@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Stack of each worker thread of the global pool.
+const WORKER_STACK_BYTES: usize = 64 << 20;
+
 fn main() -> ExitCode {
     let cli = match shipshape::cli::Cli::try_parse() {
         Ok(c) => c,
@@ -15,5 +18,12 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    // Parsers of nested input recurse up to their depth budgets: give the worker threads that
+    // load files the stack a main thread has (and more), so no budgeted input can overflow
+    // them. Reserved, not committed, memory. If the pool cannot be set, rayon's default stays.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(WORKER_STACK_BYTES)
+        .thread_name(|i| format!("shipshape-{i}"))
+        .build_global();
     ExitCode::from(shipshape::cli::run(cli))
 }
