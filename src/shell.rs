@@ -27,6 +27,9 @@ use crate::pm::{self, PmCommand};
 
 /// Scripts longer than this many bytes are not analysed.
 const MAX_SCRIPT_BYTES: usize = 1 << 20;
+/// The most commands analysed in one script: a script of thousands of `&&`-chained commands
+/// is a generated blob, and every command it holds costs kilobytes of model downstream.
+const MAX_SCRIPT_COMMANDS: usize = 2_000;
 /// Deepest nesting of compound commands, substitutions and quotes that is analysed.
 const MAX_NESTING: usize = 32;
 /// Longest run of consecutive opening parentheses that is analysed.
@@ -118,6 +121,14 @@ pub enum ShellError {
         /// The column of the file where the limit was reached.
         col: u32,
     },
+    /// The script runs more commands than are analysed.
+    #[error("shell script not analysed: {count} commands is more than the {limit} analysed")]
+    TooManyCommands {
+        /// How many commands the script runs.
+        count: usize,
+        /// The most commands analysed in one script.
+        limit: usize,
+    },
     /// The script is longer than is analysed.
     #[error("shell script not analysed: {bytes} bytes is more than the {limit} analysed")]
     TooLarge {
@@ -179,6 +190,12 @@ pub fn parse_script(
         out: Vec::new(),
     };
     walker.program(&frag, &program, false);
+    if walker.out.len() > MAX_SCRIPT_COMMANDS {
+        return Err(ShellError::TooManyCommands {
+            count: walker.out.len(),
+            limit: MAX_SCRIPT_COMMANDS,
+        });
+    }
     Ok(walker.out)
 }
 

@@ -308,3 +308,33 @@ fn a_broken_referenced_file_is_one_ss001_and_a_note_at_the_reference() {
         "{notes:?}"
     );
 }
+
+#[test]
+fn a_script_of_thousands_of_commands_is_reported_not_modelled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chain = vec!["npm run lint"; 2_500].join(" && ");
+    write_tree(
+        dir.path(),
+        &tree(&[
+            ("package.json", "{\"scripts\": {\"lint\": \"eslint .\"}}\n"),
+            (
+                ".github/workflows/ci.yml",
+                &format!(
+                    "on: pull_request\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: {chain}\n"
+                ),
+            ),
+        ]),
+    );
+    let report = check(dir.path());
+    let warned = report.notifications.iter().any(|n| {
+        n.location.line == 6
+            && n.message
+                .contains("2500 commands is more than the 2000 analysed")
+    });
+    assert!(warned, "{:?}", report.notifications);
+    assert!(
+        report.findings.iter().all(|f| f.rule != "SS001"),
+        "{:?}",
+        summary(&report)
+    );
+}
