@@ -416,6 +416,22 @@ pub fn load_root(
     repo.app = app;
     facts::app::compute(&mut repo.app);
     repo.packages.sort_by(|a, b| a.path.cmp(&b.path));
+    // A package script whose body the shell parser cannot analyse is followed into nothing:
+    // say so, once per script (at the package.json, which keeps no script positions).
+    for pkg in &repo.packages {
+        for (name, body) in &pkg.scripts {
+            if let Err(e) = shell::parse_script(body, &pkg.path, 1, 1) {
+                notifications.push(Notification {
+                    level: Severity::Note,
+                    message: format!(
+                        "{}: script `{name}` not analysed ({e}); what it runs is unknown",
+                        pkg.path
+                    ),
+                    location: pkg.loc.clone(),
+                });
+            }
+        }
+    }
     let nx = load::nx::NxTasks::load(root, &discovery.all_files, &repo.packages);
     facts::ci::compute(&mut repo.ci, &repo.packages, environments, &nx);
     facts::dockerfile::follow_scripts(&mut repo.dockerfiles, &repo.packages, &nx);

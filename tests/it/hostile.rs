@@ -338,3 +338,27 @@ fn a_script_of_thousands_of_commands_is_reported_not_modelled() {
         summary(&report)
     );
 }
+
+#[test]
+fn a_package_script_the_shell_parser_cannot_read_is_a_note() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_tree(
+        dir.path(),
+        &tree(&[(
+            "package.json",
+            "{\"scripts\": {\"lint\": \"eslint .\", \"broken\": \"echo $(\"}}\n",
+        )]),
+    );
+    let report = check(dir.path());
+    let notes: Vec<&str> = report
+        .notifications
+        .iter()
+        .filter(|n| n.message.contains("script `"))
+        .map(|n| n.message.as_str())
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("script `broken` not analysed"),
+        "{notes:?}"
+    );
+}
