@@ -181,23 +181,20 @@ pub fn probe(rel: &str, text: &str) -> Probe {
                 let loc = name_node.map_or(expr_loc.clone(), |n| {
                     Location::point(rel, span_line(&n.referenced), span_col(&n.referenced))
                 });
-                let operators = promql_operators(&expr_text);
-                if operators > MAX_PROMQL_OPERATORS {
-                    out.errors.push(LoadError {
-                        outside: false,
-                        message: format!(
-                            "{rel}: PromQL expression not analysed: {operators} operators and parentheses is more than the {MAX_PROMQL_OPERATORS} analysed"
-                        ),
-                        loc: expr_loc,
-                    });
-                    continue;
-                }
                 let parsed = match parse_promql(&expr_text) {
                     Ok(p) => p,
                     Err(e) => {
-                        let first_line = e.lines().next().unwrap_or("").to_string();
+                        let message = match e {
+                            PromqlError::NotAnalysed(why) => {
+                                format!("{rel}: PromQL expression not analysed: {why}")
+                            }
+                            PromqlError::Invalid(e) => format!(
+                                "{rel}: invalid PromQL expression: {}",
+                                e.lines().next().unwrap_or("")
+                            ),
+                        };
                         out.errors.push(LoadError {
-                            message: format!("{rel}: invalid PromQL expression: {first_line}"),
+                            message,
                             loc: expr_loc,
                             outside: false,
                         });
@@ -303,14 +300,41 @@ fn span_col(l: &serde_saphyr::Location) -> u32 {
     u32::try_from(l.column()).unwrap_or(1).max(1)
 }
 
-/// The line of `key` at or above `line` (a block scalar's value starts below its key).
 /// The deepest PromQL nesting read: the parser recurses (and copies arguments) once per level,
-/// so an expression nested deeper is an error rather than a stack overflow.
+/// so an expression nested deeper is not parsed rather than a stack overflow.
 pub const MAX_PROMQL_NESTING: usize = 256;
 
-/// Parses a PromQL expression; one nested deeper than [`MAX_PROMQL_NESTING`] brackets is an
-/// error (measured without recursion, outside quoted strings).
-pub fn parse_promql(text: &str) -> Result<promql_parser::parser::Expr, String> {
+/// Why a PromQL expression has no parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromqlError {
+    /// Past what is analysed (operators or nesting): not parsed, said so.
+    NotAnalysed(String),
+    /// Not valid PromQL: the parser's message.
+    Invalid(String),
+}
+
+/// Parses a PromQL expression, the one way in for every caller. An expression with more than
+/// [`MAX_PROMQL_OPERATORS`] operators and parentheses (the parser is quadratic in an operator
+/// chain) or nested deeper than [`MAX_PROMQL_NESTING`] brackets (it recurses per level) is
+/// not parsed; both are measured in one pass without recursion, outside quoted strings.
+pub fn parse_promql(text: &str) -> Result<promql_parser::parser::Expr, PromqlError> {
+    let operators = promql_operators(text);
+    if operators > MAX_PROMQL_OPERATORS {
+        return Err(PromqlError::NotAnalysed(format!(
+            "{operators} operators and parentheses is more than the {MAX_PROMQL_OPERATORS} analysed"
+        )));
+    }
+    let deepest = promql_nesting(text);
+    if deepest > MAX_PROMQL_NESTING {
+        return Err(PromqlError::NotAnalysed(format!(
+            "nested deeper than {MAX_PROMQL_NESTING} levels ({deepest})"
+        )));
+    }
+    promql_parser::parser::parse(text).map_err(PromqlError::Invalid)
+}
+
+/// The deepest bracket nesting of a PromQL text, outside quoted strings.
+fn promql_nesting(text: &str) -> usize {
     let (mut depth, mut deepest) = (0usize, 0usize);
     let mut quote: Option<char> = None;
     let mut escaped = false;
@@ -335,14 +359,10 @@ pub fn parse_promql(text: &str) -> Result<promql_parser::parser::Expr, String> {
             _ => {}
         }
     }
-    if deepest > MAX_PROMQL_NESTING {
-        return Err(format!(
-            "nested deeper than {MAX_PROMQL_NESTING} levels ({deepest}); not parsed"
-        ));
-    }
-    promql_parser::parser::parse(text)
+    deepest
 }
 
+/// The line of `key` at or above `line` (a block scalar's value starts below its key).
 fn key_line(lines: &[&str], line: u32, key: &str) -> u32 {
     let mut l = line as usize;
     while l >= 1 {
