@@ -135,14 +135,7 @@ pub fn load(
 /// `apiVersion:`/`kind:` (a Kubernetes manifest, which often names `services` and `image`).
 /// Only texts that pass are parsed to check the Compose shape.
 pub fn may_be_compose(text: &str) -> bool {
-    let top_key = |line: &str, key: &str| {
-        let line = line.trim_start_matches(['"', '\'']);
-        line.strip_prefix(key).is_some_and(|r| {
-            r.trim_start_matches(['"', '\''])
-                .trim_start()
-                .starts_with(':')
-        })
-    };
+    let top_key = crate::load::yaml::is_top_level_key;
     let mut services = false;
     for line in text.lines() {
         if top_key(line, "apiVersion") || top_key(line, "kind") {

@@ -107,15 +107,7 @@ pub fn may_hold_rules(text: &str) -> bool {
     // A rules file has a top-level `groups:` key (a line starting with it); a PrometheusRule
     // object names its kind. Other YAML that merely mentions these words (an OpenAPI spec) is
     // not parsed, so it cannot be reported as a broken rules file.
-    let top_groups = text.lines().any(|l| {
-        l.trim_start_matches(['"', '\''])
-            .strip_prefix("groups")
-            .is_some_and(|r| {
-                r.trim_start_matches(['"', '\''])
-                    .trim_start()
-                    .starts_with(':')
-            })
-    });
+    let top_groups = text.lines().any(|l| yaml::is_top_level_key(l, "groups"));
     (top_groups || text.contains("PrometheusRule"))
         && text.contains("expr")
         && text.contains("rules")

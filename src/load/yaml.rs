@@ -39,6 +39,18 @@ pub fn parse_documents<T: DeserializeOwned>(rel: &str, text: &str) -> Result<Vec
     })
 }
 
+/// Whether `line` is a top-level mapping key `key` (`key:`, `"key":`, `'key' :`): the cheap
+/// text test the content probes use before parsing a file they may not need.
+pub fn is_top_level_key(line: &str, key: &str) -> bool {
+    line.trim_start_matches(['"', '\''])
+        .strip_prefix(key)
+        .is_some_and(|r| {
+            r.trim_start_matches(['"', '\''])
+                .trim_start()
+                .starts_with(':')
+        })
+}
+
 /// Checks that `text` is valid YAML (all documents), without building anything.
 pub fn check(rel: &str, text: &str) -> Result<(), YamlFailure> {
     parse_documents::<serde::de::IgnoredAny>(rel, text).map(|_| ())
@@ -161,6 +173,10 @@ mod tests {
         let tpl = "groups:\n{{ range .Values.x }}\n  - a\n{{ end }}\n";
         assert!(matches!(check("t.yml", tpl), Err(YamlFailure::Template(_))));
         assert!(!is_template("run: echo ${{ github.sha }}"));
+        assert!(is_top_level_key("services:", "services"));
+        assert!(is_top_level_key("\"groups\" : []", "groups"));
+        assert!(!is_top_level_key("  services:", "services"));
+        assert!(!is_top_level_key("servicesX: 1", "services"));
     }
 
     #[test]
