@@ -1498,7 +1498,7 @@ fn expand_command(c: &Command, job: &Job, step: &Step) -> Vec<Command> {
     // A value holding several words (`run: ${{ matrix.script }}` with `yarn lint`) is split
     // into words like any command line: the expanded source text is parsed again.
     let spaced = |t: &str| {
-        without_expressions(t)
+        crate::load::github::without_expressions(t)
             .split(SEP)
             .any(|w| w.contains(char::is_whitespace))
     };
@@ -1529,21 +1529,6 @@ fn expand_command(c: &Command, job: &Job, step: &Step) -> Vec<Command> {
     } else {
         variants
     }
-}
-
-/// `text` without its `${{ ... }}` expressions.
-fn without_expressions(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("${{") {
-        out.push_str(&rest[..i]);
-        match rest[i..].find("}}") {
-            Some(j) => rest = &rest[i + j + 2..],
-            None => return out,
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The runs of one step with its shell starting in `start_dir`.

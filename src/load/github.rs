@@ -782,6 +782,21 @@ fn script_commands(
     shell::parse_script(run, file, node.line, col)
 }
 
+/// `text` without its `${{ ... }}` expressions (an unclosed one runs to the end).
+pub fn without_expressions(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find("}}") {
+            Some(j) => rest = &rest[i + j + 2..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whether a step's `shell:` runs a POSIX shell script (`bash`, `sh`, a custom `bash {0}`, or
 /// the default); `pwsh`, `powershell`, `cmd` and `python` do not.
 fn is_posix_shell(shell: &str) -> bool {
@@ -796,13 +811,7 @@ fn simple_command_lines(script: &str) -> String {
         .lines()
         .map(|l| {
             // `${{ ... }}` expressions are GitHub's, not the script's: they do not count.
-            let mut bare = String::new();
-            let mut rest = l;
-            while let Some(i) = rest.find("${{") {
-                bare.push_str(&rest[..i]);
-                rest = rest[i..].find("}}").map_or("", |j| &rest[i + j + 2..]);
-            }
-            bare.push_str(rest);
+            let bare = without_expressions(l);
             let simple = !l.trim().is_empty()
                 && !bare.contains(['{', '}', '$', '|', '`', '(', ')', ';'])
                 && shell::parse_script(l, "", 1, 1).is_ok();
