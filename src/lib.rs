@@ -153,22 +153,18 @@ pub fn load_root(
     // Paths that lead outside the root are notes: nothing was read, nothing is wrong with the
     // repository's files.
     let mut outside: Vec<LoadError> = Vec::new();
+    // What was recorded already (a set, so that many errors stay linear).
+    let mut recorded: BTreeSet<(bool, Location, String)> = BTreeSet::new();
     let mut fail =
         |repo: &mut Repo, unloadable: &mut BTreeSet<String>, e: LoadError, whole: bool| {
-            if e.outside {
-                if !outside.contains(&e) {
-                    outside.push(e);
-                }
-                return;
-            }
-            if whole {
+            if whole && !e.outside {
                 unloadable.insert(e.loc.file.clone());
             }
-            if repo
-                .parse_errors
-                .iter()
-                .any(|p| p.loc == e.loc && p.message == e.message)
-            {
+            if !recorded.insert((e.outside, e.loc.clone(), e.message.clone())) {
+                return;
+            }
+            if e.outside {
+                outside.push(e);
                 return;
             }
             repo.parse_errors.push(ParseError {
@@ -372,23 +368,23 @@ pub fn load_root(
             });
         }
     }
-    for x in repo.ci.external.iter().filter(|x| x.kind == "checkout") {
+    // References that are recorded and not followed, where that leaves jobs or steps unread.
+    for x in &repo.ci.external {
+        let why = match x.kind.as_str() {
+            "checkout" => {
+                "is checked out at run time by an earlier step; its steps are not checked"
+            }
+            "include" => "is not local and was not followed; its jobs are not checked",
+            _ => continue,
+        };
+        let what = if x.kind == "include" {
+            "include"
+        } else {
+            "local action"
+        };
         notifications.push(Notification {
             level: Severity::Note,
-            message: format!(
-                "{}: local action {} is checked out at run time by an earlier step; its steps are not checked",
-                x.loc.file, x.target
-            ),
-            location: x.loc.clone(),
-        });
-    }
-    for x in repo.ci.external.iter().filter(|x| x.kind == "include") {
-        notifications.push(Notification {
-            level: Severity::Note,
-            message: format!(
-                "{}: include {} is not local and was not followed; its jobs are not checked",
-                x.loc.file, x.target
-            ),
+            message: format!("{}: {what} {} {why}", x.loc.file, x.target),
             location: x.loc.clone(),
         });
     }
