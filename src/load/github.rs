@@ -1337,38 +1337,32 @@ impl CondParser<'_> {
     }
 
     fn or_inner(&mut self) -> Option<Vec<Poss>> {
-        let mut v = self.and()?;
-        while self.peek() == Some(&Tok::Op("||")) {
-            self.pos += 1;
-            let r = self.and()?;
-            let mut out = Vec::new();
-            for p in v {
-                match truthy(&p) {
-                    Some(true) => push_poss(&mut out, p),
-                    Some(false) => r.iter().for_each(|q| push_poss(&mut out, q.clone())),
-                    None => {
-                        push_poss(&mut out, Poss::Any(Some(true)));
-                        r.iter().for_each(|q| push_poss(&mut out, q.clone()));
-                    }
-                }
-            }
-            v = out;
-        }
-        Some(v)
+        self.short_circuit("||", true, Self::and)
     }
     /// `a && b`: `a` when falsy, else `b`.
     fn and(&mut self) -> Option<Vec<Poss>> {
-        let mut v = self.not()?;
-        while self.peek() == Some(&Tok::Op("&&")) {
+        self.short_circuit("&&", false, Self::not)
+    }
+    /// A chain of `op` over operands read by `operand`: each value of the left side whose
+    /// truthiness is `keep` is the result, one of the opposite truthiness gives way to the
+    /// right side, and an unknown one may be either.
+    fn short_circuit(
+        &mut self,
+        op: &'static str,
+        keep: bool,
+        operand: fn(&mut Self) -> Option<Vec<Poss>>,
+    ) -> Option<Vec<Poss>> {
+        let mut v = operand(self)?;
+        while self.peek() == Some(&Tok::Op(op)) {
             self.pos += 1;
-            let r = self.not()?;
+            let r = operand(self)?;
             let mut out = Vec::new();
             for p in v {
                 match truthy(&p) {
-                    Some(false) => push_poss(&mut out, p),
-                    Some(true) => r.iter().for_each(|q| push_poss(&mut out, q.clone())),
+                    Some(t) if t == keep => push_poss(&mut out, p),
+                    Some(_) => r.iter().for_each(|q| push_poss(&mut out, q.clone())),
                     None => {
-                        push_poss(&mut out, Poss::Any(Some(false)));
+                        push_poss(&mut out, Poss::Any(Some(keep)));
                         r.iter().for_each(|q| push_poss(&mut out, q.clone()));
                     }
                 }
