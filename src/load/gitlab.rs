@@ -946,6 +946,17 @@ enum Source {
 }
 
 impl Source {
+    /// Every source.
+    const ALL: [Source; 7] = [
+        Source::PushDefault,
+        Source::PushOther,
+        Source::MergeRequest,
+        Source::Tag,
+        Source::Schedule,
+        Source::Web,
+        Source::Api,
+    ];
+
     fn pipeline_source(self) -> &'static str {
         match self {
             Source::PushDefault | Source::PushOther | Source::Tag => "push",
@@ -2220,19 +2231,10 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
 /// Parses a `rules: if:` expression and evaluates it for every pipeline source; whether it
 /// parsed. The entry point of the GitLab expression fuzz target ([`crate::fuzzing`]).
 pub(crate) fn parse_and_evaluate(text: &str) -> bool {
-    use Source::*;
     let Some(e) = parse_expr(text) else {
         return false;
     };
-    for src in [
-        PushDefault,
-        PushOther,
-        MergeRequest,
-        Tag,
-        Schedule,
-        Web,
-        Api,
-    ] {
+    for src in Source::ALL {
         let _ = eval_expr(&e, src);
     }
     true
