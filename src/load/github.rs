@@ -837,17 +837,13 @@ fn triggers(rel: &str, on: &YNode, on_key: &YNode) -> (Vec<Trigger>, Vec<String>
                 .unwrap_or_default()
         };
         let mut t = Trigger {
-            event: event.clone(),
             branches: list("branches"),
             branches_ignore: list("branches-ignore"),
             tags: list("tags"),
             paths: list("paths"),
             types: list("types"),
             workflows: list("workflows"),
-            loc: key.loc(rel),
-            pre_merge: false,
-            default_branch: false,
-            tag_only: false,
+            ..Trigger::new(&event, key.loc(rel))
         };
         classify_trigger(&mut t, body.is_some_and(|b| b.get("tags-ignore").is_some()));
         if event == "workflow_dispatch"
@@ -1543,17 +1539,8 @@ mod tests {
             ")".repeat(n)
         );
         let t = Trigger {
-            event: "push".to_string(),
-            branches: Vec::new(),
-            branches_ignore: Vec::new(),
-            tags: Vec::new(),
-            paths: Vec::new(),
-            types: Vec::new(),
-            workflows: Vec::new(),
-            loc: Location::file_start("w.yml"),
-            pre_merge: false,
             default_branch: true,
-            tag_only: false,
+            ..Trigger::new("push", Location::file_start("w.yml"))
         };
         assert_eq!(eval_condition(&cond, &t), None);
         assert_eq!(
@@ -1682,17 +1669,9 @@ mod tests {
     #[test]
     fn job_conditions_are_three_valued() {
         let push_main = Trigger {
-            event: "push".into(),
             branches: vec!["main".into()],
-            branches_ignore: vec![],
-            tags: vec![],
-            paths: vec![],
-            types: vec![],
-            workflows: vec![],
-            loc: Location::file_start("a"),
-            pre_merge: false,
             default_branch: true,
-            tag_only: false,
+            ..Trigger::new("push", Location::file_start("a"))
         };
         let mut pr = push_main.clone();
         pr.event = "pull_request".into();

@@ -968,19 +968,7 @@ impl Source {
     }
 
     fn trigger(self, loc: Location) -> Trigger {
-        let mut t = Trigger {
-            event: String::new(),
-            branches: Vec::new(),
-            branches_ignore: Vec::new(),
-            tags: Vec::new(),
-            paths: Vec::new(),
-            types: Vec::new(),
-            workflows: Vec::new(),
-            loc,
-            pre_merge: false,
-            default_branch: false,
-            tag_only: false,
-        };
+        let mut t = Trigger::new("", loc);
         match self {
             Source::PushDefault => {
                 t.event = "push".into();

@@ -96,6 +96,25 @@ pub struct Trigger {
     pub tag_only: bool,
 }
 
+impl Trigger {
+    /// A trigger of `event` at `loc` with no filters and nothing classified yet.
+    pub fn new(event: &str, loc: Location) -> Trigger {
+        Trigger {
+            event: event.to_string(),
+            branches: Vec::new(),
+            branches_ignore: Vec::new(),
+            tags: Vec::new(),
+            paths: Vec::new(),
+            types: Vec::new(),
+            workflows: Vec::new(),
+            loc,
+            pre_merge: false,
+            default_branch: false,
+            tag_only: false,
+        }
+    }
+}
+
 /// A job.
 #[derive(Debug, Clone, Serialize)]
 pub struct Job {
