@@ -323,17 +323,15 @@ pub fn github_expression(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let _ = load::github::expression_nesting(&text);
     let trigger = |event: &str, tags: &[&str], pre_merge: bool| Trigger {
-        event: event.to_string(),
         branches: vec!["main".to_string()],
-        branches_ignore: Vec::new(),
         tags: tags.iter().map(|t| (*t).to_string()).collect(),
-        paths: Vec::new(),
-        types: Vec::new(),
-        workflows: Vec::new(),
-        loc: crate::location::Location::file_start(".github/workflows/ci.yml"),
         pre_merge,
         default_branch: !pre_merge && tags.is_empty(),
         tag_only: !tags.is_empty(),
+        ..Trigger::new(
+            event,
+            crate::location::Location::file_start(".github/workflows/ci.yml"),
+        )
     };
     let push = trigger("push", &[], false);
     let pr = trigger("pull_request", &[], true);
