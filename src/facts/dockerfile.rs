@@ -2,15 +2,10 @@
 //! runs are followed into their bodies, as CI runs are, so `RUN npm run web:build` whose body
 //! runs `build` (directly, through a workspace or a task runner) is the stage's build.
 
-use crate::load::dockerfile::{is_build, is_full_install};
+use crate::load::dockerfile::{is_build, is_build_script, is_build_tool, is_full_install};
 use crate::load::nx::NxTasks;
 use crate::load::package_json::Package;
 use crate::model::dockerfile::Dockerfile;
-
-/// Whether a script name is a build (`build`, `build:*`), as in [`is_build`].
-fn build_name(n: &str) -> bool {
-    n == "build" || n.starts_with("build:")
-}
 
 /// Marks the stages whose script runs after the full install reach a build
 /// (`installs_then_builds`, `runs_build`). The package.json in effect is the nearest at or
@@ -46,12 +41,8 @@ pub fn follow_scripts(dockerfiles: &mut [Dockerfile], packages: &[Package], nx: 
                 let builds = crate::facts::ci::command_runs(c, &dir, packages, nx)
                     .iter()
                     .any(|(kind, name, args)| match *kind {
-                        "script" => build_name(name),
-                        _ => {
-                            name == "tsc"
-                                || (matches!(name.as_str(), "medusa" | "nest")
-                                    && args.first().map(String::as_str) == Some("build"))
-                        }
+                        "script" => is_build_script(name),
+                        _ => is_build_tool(name, args),
                     });
                 if builds {
                     stage.runs_build = true;

@@ -737,27 +737,39 @@ pub fn is_full_install(c: &Command) -> bool {
 /// `nx run-many -t build`, `lerna run build`), `medusa build`, `tsc`, `nest build` (directly
 /// or through `npx`/`pnpm exec`/`yarn <bin>`).
 pub fn is_build(c: &Command) -> bool {
-    let build_name = |n: &str| n == "build" || n.starts_with("build:");
-    let binary = |name: &str, args: &[String]| match name {
-        "tsc" => true,
-        "medusa" | "nest" => args.first().map(String::as_str) == Some("build"),
-        "turbo" | "nx" | "lerna" => crate::facts::ci::runner_tasks(name, args)
-            .iter()
-            .any(|t| build_name(t)),
-        _ => false,
-    };
     if let Some(pm) = &c.pm {
         return match pm.action.as_str() {
             "script" | "short" => pm
                 .script
                 .as_deref()
-                .is_some_and(|n| build_name(n) || binary(n, &pm.args)),
-            "tool" => pm.tool.as_deref().is_some_and(|n| binary(n, &pm.args)),
+                .is_some_and(|n| is_build_script(n) || is_build_tool(n, &pm.args)),
+            "tool" => pm
+                .tool
+                .as_deref()
+                .is_some_and(|n| is_build_tool(n, &pm.args)),
             _ => false,
         };
     }
     let base = c.program.rsplit('/').next().unwrap_or(&c.program);
-    binary(base, &c.args)
+    is_build_tool(base, &c.args)
+}
+
+/// Whether a package script name is a build: `build` or `build:*`.
+pub fn is_build_script(name: &str) -> bool {
+    name == "build" || name.starts_with("build:")
+}
+
+/// Whether a binary run is a build: `tsc`, `medusa build`, `nest build`, or a task runner
+/// (`turbo`, `nx`, `lerna`) running a build task.
+pub fn is_build_tool(name: &str, args: &[String]) -> bool {
+    match name {
+        "tsc" => true,
+        "medusa" | "nest" => args.first().map(String::as_str) == Some("build"),
+        "turbo" | "nx" | "lerna" => crate::facts::ci::runner_tasks(name, args)
+            .iter()
+            .any(|t| is_build_script(t)),
+        _ => false,
+    }
 }
 
 /// A prune of dev dependencies (`npm prune --omit=dev`, `pnpm prune --prod`), or a
