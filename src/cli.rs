@@ -366,14 +366,24 @@ fn test_policies(dir: Option<PathBuf>, rule: Option<String>) -> u8 {
 }
 
 fn print_out(s: &str) -> u8 {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(s.as_bytes()) {
+    match write_stdout(s) {
         Ok(()) => EXIT_OK,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => {
-            eprintln!("error: cannot write output: {e}");
+            eprintln!("error: {e}");
             EXIT_ERROR
         }
+    }
+}
+
+/// Writes all of `s` to standard output and flushes it. A reader that went away (`| head`)
+/// is no error, as with other command-line tools; any other failure (a full disk, a closed
+/// descriptor) is, so that a report is never lost silently.
+fn write_stdout(s: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(s.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("cannot write to standard output: {e}")),
     }
 }
 
@@ -597,13 +607,7 @@ fn check(args: CheckArgs) -> u8 {
     let written = match &args.output {
         Some(path) => std::fs::write(path, text.as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => {
-            if print_out(&text) == EXIT_OK {
-                Ok(())
-            } else {
-                Err("cannot write to standard output".to_string())
-            }
-        }
+        None => write_stdout(&text),
     };
     if let Err(e) = written {
         eprintln!("error: {e}");

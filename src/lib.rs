@@ -653,14 +653,39 @@ fn kind_name(k: FileKind) -> &'static str {
 pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> RootReport {
     let (filter, options) = (&settings.filter, &settings.options);
     let Loaded {
-        repo,
+        mut repo,
         sources,
         mut notifications,
         unloadable,
     } = loaded;
     let root = repo.root.clone();
     let fallback = repo.fallback.clone();
-    let value = match serde_json::to_value(&repo) {
+    // The files of the GitLab CI configuration: findings there get the GitLab fix text.
+    let gitlab_files: BTreeSet<String> = repo
+        .files
+        .iter()
+        .filter(|f| f.kind == "gitlab_ci")
+        .map(|f| f.path.clone())
+        .chain(
+            repo.ci
+                .pipelines
+                .iter()
+                .filter(|p| p.provider == "gitlab")
+                .map(|p| p.path.clone()),
+        )
+        .chain(
+            repo.ci
+                .jobs
+                .iter()
+                .filter(|j| j.provider == "gitlab")
+                .map(|j| j.path.clone()),
+        )
+        .collect();
+    let empty = BTreeMap::new();
+    // The model becomes the interpreter's values once, straight from its Rust types; every
+    // thread shares them.
+    let t = std::time::Instant::now();
+    let model = match policy::val::from_model(&repo) {
         Ok(v) => v,
         Err(e) => {
             notifications.push(Notification {
@@ -675,13 +700,11 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
             };
         }
     };
-    let empty = BTreeMap::new();
-    // Policies that read the same parts of the model share one evaluation context holding
-    // just those parts (converting the model into the interpreter's values is the costly
-    // step); the groups are spread over a few threads.
-    // The model becomes the interpreter's values once; every thread shares it.
-    let t = std::time::Instant::now();
-    let model = policy::val::to_val(&value);
+    let parse_errors = std::mem::take(&mut repo.parse_errors);
+    let model_suppressions = std::mem::take(&mut repo.suppressions);
+    // Freeing large trees takes time of its own: the Rust model goes on a thread of its own
+    // while policies run, and the interpreter's values after them.
+    let repo_drop = std::thread::spawn(move || drop(repo));
     if std::env::var_os("SHIPSHAPE_TIMINGS").is_some() {
         eprintln!(
             "shipshape: {root}: model {:.1} ms",
@@ -694,7 +717,7 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
     let mut weighted: Vec<(usize, &policy::Policy)> = policies
         .policies
         .iter()
-        .map(|p| (policy::heaviest_read(&value, &p.needs).0, p))
+        .map(|p| (policy::heaviest_read(model.as_ref(), &p.needs).0, p))
         .collect();
     weighted.sort_by_key(|(w, p)| (std::cmp::Reverse(*w), p.meta.id.clone()));
     let threads = std::thread::available_parallelism()
@@ -712,9 +735,6 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
         &'p policy::Policy,
         Result<Vec<RawFinding>, policy::EvalError>,
     );
-    // Freeing large trees takes time of its own: the JSON form goes on a thread of its own
-    // while policies run, and the interpreter's values after them.
-    let json_drop = std::thread::spawn(move || drop(value));
     let evaluated: Vec<Result<Vec<Outcome>, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = shares
             .iter()
@@ -757,7 +777,7 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
             .collect()
     });
     std::thread::spawn(move || drop(model));
-    let _ = json_drop.join();
+    let _ = repo_drop.join();
     let mut results: Vec<Outcome> = Vec::new();
     let mut failures = 0;
     for r in evaluated {
@@ -795,34 +815,13 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
             }
         }
     }
-    for e in &repo.parse_errors {
+    for e in &parse_errors {
         notifications.push(Notification {
             level: Severity::Error,
             message: e.message.clone(),
             location: e.loc.clone(),
         });
     }
-    // The files of the GitLab CI configuration: findings there get the GitLab fix text.
-    let gitlab_files: BTreeSet<String> = repo
-        .files
-        .iter()
-        .filter(|f| f.kind == "gitlab_ci")
-        .map(|f| f.path.clone())
-        .chain(
-            repo.ci
-                .pipelines
-                .iter()
-                .filter(|p| p.provider == "gitlab")
-                .map(|p| p.path.clone()),
-        )
-        .chain(
-            repo.ci
-                .jobs
-                .iter()
-                .filter(|j| j.provider == "gitlab")
-                .map(|j| j.path.clone()),
-        )
-        .collect();
     let known: BTreeSet<String> = policies
         .policies
         .iter()
@@ -830,7 +829,7 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
         .collect();
     let suppressions = suppress::apply(
         &raw_keys(&raw),
-        &repo.suppressions,
+        &model_suppressions,
         &known,
         &settings.locked,
     );
@@ -1022,6 +1021,37 @@ pub fn check_root(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The interpreter's values serialised straight from the model are the values its JSON
+    /// form gave (every example and test repository, all kinds of model object).
+    #[test]
+    fn model_values_match_their_json_form() {
+        let envs = facts::ci::Environments::default();
+        let mut roots: Vec<std::path::PathBuf> = Vec::new();
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        for e in std::fs::read_dir(examples).expect("examples").flatten() {
+            if e.path().is_dir() {
+                roots.push(e.path());
+            }
+        }
+        assert!(roots.len() >= 3, "examples found: {roots:?}");
+        for root in roots {
+            let loaded = load_root(&root, "r", &envs).expect("loads");
+            let json = serde_json::to_value(&loaded.repo).expect("JSON form");
+            let direct = policy::val::from_model(&loaded.repo).expect("values");
+            assert!(
+                direct.equals(policy::val::to_val(&json).as_ref()),
+                "{}",
+                root.display()
+            );
+            // The comparison sees a difference deep in the model.
+            let mut changed = json.clone();
+            if let Some(line) = changed.pointer_mut("/fallback/line") {
+                *line = serde_json::json!(99_999);
+            }
+            assert!(!direct.equals(policy::val::to_val(&changed).as_ref()));
+        }
+    }
 
     #[test]
     fn located_text_is_the_region_or_the_rest_of_the_line() {

@@ -168,24 +168,21 @@ pub fn scan_needs(sources: &[&str]) -> Needs {
 
 /// How many items the largest list a policy reads holds (its evaluation cost's main factor),
 /// and that list's path.
-pub fn heaviest_read(model: &serde_json::Value, needs: &Needs) -> (usize, String) {
-    let size = |v: &serde_json::Value| match v {
-        serde_json::Value::Array(l) => l.len(),
-        serde_json::Value::Object(m) => m.len(),
-        _ => 1,
-    };
-    let (Some(needs), serde_json::Value::Object(m)) = (needs, model) else {
+pub fn heaviest_read(model: &dyn cel::common::value::Val, needs: &Needs) -> (usize, String) {
+    let Some(needs) = needs else {
         return (usize::MAX, String::new());
     };
     let mut best = (0, String::new());
     for (field, subs) in needs {
-        let Some(v) = m.get(field) else { continue };
-        let candidates: Vec<(usize, String)> = match (subs, v) {
-            (Some(subs), serde_json::Value::Object(inner)) => subs
+        let Some(v) = val::field(model, field) else {
+            continue;
+        };
+        let candidates: Vec<(usize, String)> = match subs {
+            Some(subs) if val::is_struct(v) => subs
                 .iter()
-                .filter_map(|s| inner.get(s).map(|x| (size(x), format!("{field}.{s}"))))
+                .filter_map(|s| val::field(v, s).map(|x| (val::size_of(x), format!("{field}.{s}"))))
                 .collect(),
-            _ => vec![(size(v), field.clone())],
+            _ => vec![(val::size_of(v), field.clone())],
         };
         for c in candidates {
             if c.0 > best.0 {

@@ -1,6 +1,7 @@
-//! Builds the interpreter's values for the model directly from its JSON form, with every
-//! object as a CEL struct (read with `.field` and `has()` like a map), without the `Value`
-//! intermediate that would copy the model once more.
+//! Builds the interpreter's values for the model, with every object as a CEL struct (read
+//! with `.field` and `has()` like a map). [`from_model`] serialises the model's Rust types
+//! straight into these values (no JSON tree in between: it held as much memory as the
+//! values themselves); [`to_val`] builds the same values from a JSON form (tests, options).
 
 use std::sync::{Arc, OnceLock};
 
@@ -68,6 +69,532 @@ pub fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
             }
             Box::new(SharedNode(Arc::new(st)))
         }
+    }
+}
+
+/// Serialises a model value straight into interpreter values: the same values as
+/// [`to_val`] of its JSON form (objects become structs, the [`MAP_FIELDS`] become maps,
+/// numbers that fit become ints), without building that JSON form.
+pub fn from_model<T: serde::Serialize + ?Sized>(v: &T) -> Result<Box<dyn Val>, ValError> {
+    v.serialize(ValSerializer { as_map: false })
+}
+
+/// A model value that has no interpreter value (a map key that is no string or number).
+#[derive(Debug)]
+pub struct ValError(String);
+
+impl std::fmt::Display for ValError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ValError {}
+
+impl serde::ser::Error for ValError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        ValError(msg.to_string())
+    }
+}
+
+/// The serializer behind [`from_model`]; `as_map` makes the next map a CEL map (a
+/// [`MAP_FIELDS`] field's value) rather than a struct.
+#[derive(Clone, Copy)]
+struct ValSerializer {
+    as_map: bool,
+}
+
+/// Wraps a finished struct as the shared node the interpreter copies cheaply.
+fn node(st: CelStruct<'static>) -> Box<dyn Val> {
+    Box::new(SharedNode(Arc::new(st)))
+}
+
+/// The struct JSON gives an enum variant holding a value: `{variant: value}`.
+fn variant_node(variant: &str, value: Box<dyn Val>) -> Box<dyn Val> {
+    let mut st = CelStruct::new(NODE_TYPE.to_string());
+    st.add_field_value(variant.to_string(), CowVal::Owned(value));
+    node(st)
+}
+
+/// Collects list items (sequences, tuples, tuple variants).
+struct SeqSer {
+    items: Vec<Box<dyn Val>>,
+    variant: Option<&'static str>,
+}
+
+impl SeqSer {
+    fn finish(self) -> Box<dyn Val> {
+        let list: Box<dyn Val> = Box::new(CelList::from(self.items));
+        match self.variant {
+            Some(v) => variant_node(v, list),
+            None => list,
+        }
+    }
+
+    fn push<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValError> {
+        self.items
+            .push(value.serialize(ValSerializer { as_map: false })?);
+        Ok(())
+    }
+}
+
+impl serde::ser::SerializeSeq for SeqSer {
+    type Ok = Box<dyn Val>;
+    type Error = ValError;
+    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValError> {
+        self.push(v)
+    }
+    fn end(self) -> Result<Box<dyn Val>, ValError> {
+        Ok(self.finish())
+    }
+}
+
+impl serde::ser::SerializeTuple for SeqSer {
+    type Ok = Box<dyn Val>;
+    type Error = ValError;
+    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValError> {
+        self.push(v)
+    }
+    fn end(self) -> Result<Box<dyn Val>, ValError> {
+        Ok(self.finish())
+    }
+}
+
+impl serde::ser::SerializeTupleStruct for SeqSer {
+    type Ok = Box<dyn Val>;
+    type Error = ValError;
+    fn serialize_field<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValError> {
+        self.push(v)
+    }
+    fn end(self) -> Result<Box<dyn Val>, ValError> {
+        Ok(self.finish())
+    }
+}
+
+impl serde::ser::SerializeTupleVariant for SeqSer {
+    type Ok = Box<dyn Val>;
+    type Error = ValError;
+    fn serialize_field<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValError> {
+        self.push(v)
+    }
+    fn end(self) -> Result<Box<dyn Val>, ValError> {
+        Ok(self.finish())
+    }
+}
+
+/// Collects an object: a struct (fields by name), or a CEL map for a [`MAP_FIELDS`] value.
+struct ObjSer {
+    fields: Vec<(String, Box<dyn Val>)>,
+    as_map: bool,
+    next_key: Option<String>,
+    variant: Option<&'static str>,
+}
+
+impl ObjSer {
+    fn new(as_map: bool, variant: Option<&'static str>) -> Self {
+        ObjSer {
+            fields: Vec::new(),
+            as_map,
+            next_key: None,
+            variant,
+        }
+    }
+
+    fn field<T: serde::Serialize + ?Sized>(&mut self, key: String, v: &T) -> Result<(), ValError> {
+        // A field named as a map field holds data for keys, whatever object it sits in.
+        let as_map = !self.as_map && MAP_FIELDS.contains(&key.as_str());
+        self.fields
+            .push((key, v.serialize(ValSerializer { as_map })?));
+        Ok(())
+    }
+
+    fn finish(self) -> Box<dyn Val> {
+        let value: Box<dyn Val> = if self.as_map {
+            let entries: std::collections::HashMap<CelMapKey, Box<dyn Val>> = self
+                .fields
+                .into_iter()
+                .map(|(k, v)| (CelMapKey::from(k), v))
+                .collect();
+            Box::new(CelMap::from(entries))
+        } else {
+            let mut st = CelStruct::new(NODE_TYPE.to_string());
+            for (k, v) in self.fields {
+                st.add_field_value(k, CowVal::Owned(v));
+            }
+            node(st)
+        };
+        match self.variant {
+            Some(v) => variant_node(v, value),
+            None => value,
+        }
+    }
+}
+
+impl serde::ser::SerializeMap for ObjSer {
+    type Ok = Box<dyn Val>;
+    type Error = ValError;
+    fn serialize_key<T: serde::Serialize + ?Sized>(&mut self, key: &T) -> Result<(), ValError> {
+        self.next_key = Some(key.serialize(KeySerializer)?);
+        Ok(())
+    }
+    fn serialize_value<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValError> {
+        let key = self
+            .next_key
+            .take()
+            .ok_or_else(|| ValError("a map value without its key".to_string()))?;
+        if self.as_map {
+            // The entries of a map field are model objects again.
+            self.fields
+                .push((key, v.serialize(ValSerializer { as_map: false })?));
+            Ok(())
+        } else {
+            self.field(key, v)
+        }
+    }
+    fn end(self) -> Result<Box<dyn Val>, ValError> {
+        Ok(self.finish())
+    }
+}
+
+impl serde::ser::SerializeStruct for ObjSer {
+    type Ok = Box<dyn Val>;
+    type Error = ValError;
+    fn serialize_field<T: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), ValError> {
+        self.field(key.to_string(), v)
+    }
+    fn end(self) -> Result<Box<dyn Val>, ValError> {
+        Ok(self.finish())
+    }
+}
+
+impl serde::ser::SerializeStructVariant for ObjSer {
+    type Ok = Box<dyn Val>;
+    type Error = ValError;
+    fn serialize_field<T: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), ValError> {
+        self.field(key.to_string(), v)
+    }
+    fn end(self) -> Result<Box<dyn Val>, ValError> {
+        Ok(self.finish())
+    }
+}
+
+impl serde::Serializer for ValSerializer {
+    type Ok = Box<dyn Val>;
+    type Error = ValError;
+    type SerializeSeq = SeqSer;
+    type SerializeTuple = SeqSer;
+    type SerializeTupleStruct = SeqSer;
+    type SerializeTupleVariant = SeqSer;
+    type SerializeMap = ObjSer;
+    type SerializeStruct = ObjSer;
+    type SerializeStructVariant = ObjSer;
+
+    fn serialize_bool(self, v: bool) -> Result<Box<dyn Val>, ValError> {
+        Ok(Box::new(CelBool::from(v)))
+    }
+    fn serialize_i8(self, v: i8) -> Result<Box<dyn Val>, ValError> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i16(self, v: i16) -> Result<Box<dyn Val>, ValError> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i32(self, v: i32) -> Result<Box<dyn Val>, ValError> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i64(self, v: i64) -> Result<Box<dyn Val>, ValError> {
+        Ok(Box::new(CelInt::from(v)))
+    }
+    fn serialize_u8(self, v: u8) -> Result<Box<dyn Val>, ValError> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_u16(self, v: u16) -> Result<Box<dyn Val>, ValError> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_u32(self, v: u32) -> Result<Box<dyn Val>, ValError> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_u64(self, v: u64) -> Result<Box<dyn Val>, ValError> {
+        match i64::try_from(v) {
+            Ok(i) => self.serialize_i64(i),
+            // As JSON numbers past i64 are read: a double.
+            Err(_) => self.serialize_f64(v as f64),
+        }
+    }
+    fn serialize_f32(self, v: f32) -> Result<Box<dyn Val>, ValError> {
+        self.serialize_f64(f64::from(v))
+    }
+    fn serialize_f64(self, v: f64) -> Result<Box<dyn Val>, ValError> {
+        if v.is_finite() {
+            Ok(Box::new(CelDouble::from(v)))
+        } else {
+            // JSON has no NaN or infinity: they are null there.
+            Ok(Box::new(CelNull))
+        }
+    }
+    fn serialize_char(self, v: char) -> Result<Box<dyn Val>, ValError> {
+        Ok(Box::new(CelString::from(v.to_string())))
+    }
+    fn serialize_str(self, v: &str) -> Result<Box<dyn Val>, ValError> {
+        Ok(Box::new(CelString::from(v.to_string())))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<Box<dyn Val>, ValError> {
+        let items: Vec<Box<dyn Val>> = v
+            .iter()
+            .map(|b| Box::new(CelInt::from(i64::from(*b))) as Box<dyn Val>)
+            .collect();
+        Ok(Box::new(CelList::from(items)))
+    }
+    fn serialize_none(self) -> Result<Box<dyn Val>, ValError> {
+        Ok(Box::new(CelNull))
+    }
+    fn serialize_some<T: serde::Serialize + ?Sized>(self, v: &T) -> Result<Box<dyn Val>, ValError> {
+        v.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Box<dyn Val>, ValError> {
+        Ok(Box::new(CelNull))
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<Box<dyn Val>, ValError> {
+        Ok(Box::new(CelNull))
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<Box<dyn Val>, ValError> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<Box<dyn Val>, ValError> {
+        v.serialize(self)
+    }
+    fn serialize_newtype_variant<T: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        v: &T,
+    ) -> Result<Box<dyn Val>, ValError> {
+        Ok(variant_node(
+            variant,
+            v.serialize(ValSerializer { as_map: false })?,
+        ))
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<SeqSer, ValError> {
+        Ok(SeqSer {
+            items: Vec::with_capacity(len.unwrap_or(0)),
+            variant: None,
+        })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<SeqSer, ValError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<SeqSer, ValError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<SeqSer, ValError> {
+        Ok(SeqSer {
+            items: Vec::with_capacity(len),
+            variant: Some(variant),
+        })
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<ObjSer, ValError> {
+        Ok(ObjSer::new(self.as_map, None))
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<ObjSer, ValError> {
+        Ok(ObjSer::new(self.as_map, None))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<ObjSer, ValError> {
+        Ok(ObjSer::new(false, Some(variant)))
+    }
+}
+
+/// Serialises a map key as JSON would: strings as they are, numbers and booleans as text.
+struct KeySerializer;
+
+impl KeySerializer {
+    fn refuse(what: &str) -> ValError {
+        ValError(format!(
+            "a map key must be a string or a number, not {what}"
+        ))
+    }
+}
+
+impl serde::Serializer for KeySerializer {
+    type Ok = String;
+    type Error = ValError;
+    type SerializeSeq = serde::ser::Impossible<String, ValError>;
+    type SerializeTuple = serde::ser::Impossible<String, ValError>;
+    type SerializeTupleStruct = serde::ser::Impossible<String, ValError>;
+    type SerializeTupleVariant = serde::ser::Impossible<String, ValError>;
+    type SerializeMap = serde::ser::Impossible<String, ValError>;
+    type SerializeStruct = serde::ser::Impossible<String, ValError>;
+    type SerializeStructVariant = serde::ser::Impossible<String, ValError>;
+
+    fn serialize_bool(self, v: bool) -> Result<String, ValError> {
+        Ok(v.to_string())
+    }
+    fn serialize_i8(self, v: i8) -> Result<String, ValError> {
+        Ok(v.to_string())
+    }
+    fn serialize_i16(self, v: i16) -> Result<String, ValError> {
+        Ok(v.to_string())
+    }
+    fn serialize_i32(self, v: i32) -> Result<String, ValError> {
+        Ok(v.to_string())
+    }
+    fn serialize_i64(self, v: i64) -> Result<String, ValError> {
+        Ok(v.to_string())
+    }
+    fn serialize_u8(self, v: u8) -> Result<String, ValError> {
+        Ok(v.to_string())
+    }
+    fn serialize_u16(self, v: u16) -> Result<String, ValError> {
+        Ok(v.to_string())
+    }
+    fn serialize_u32(self, v: u32) -> Result<String, ValError> {
+        Ok(v.to_string())
+    }
+    fn serialize_u64(self, v: u64) -> Result<String, ValError> {
+        Ok(v.to_string())
+    }
+    fn serialize_f32(self, _: f32) -> Result<String, ValError> {
+        Err(Self::refuse("a float"))
+    }
+    fn serialize_f64(self, _: f64) -> Result<String, ValError> {
+        Err(Self::refuse("a float"))
+    }
+    fn serialize_char(self, v: char) -> Result<String, ValError> {
+        Ok(v.to_string())
+    }
+    fn serialize_str(self, v: &str) -> Result<String, ValError> {
+        Ok(v.to_string())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<String, ValError> {
+        Err(Self::refuse("bytes"))
+    }
+    fn serialize_none(self) -> Result<String, ValError> {
+        Err(Self::refuse("null"))
+    }
+    fn serialize_some<T: serde::Serialize + ?Sized>(self, v: &T) -> Result<String, ValError> {
+        v.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<String, ValError> {
+        Err(Self::refuse("null"))
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<String, ValError> {
+        Err(Self::refuse("null"))
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<String, ValError> {
+        Ok(variant.to_string())
+    }
+    fn serialize_newtype_struct<T: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<String, ValError> {
+        v.serialize(self)
+    }
+    fn serialize_newtype_variant<T: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<String, ValError> {
+        Err(Self::refuse("an enum variant with a value"))
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, ValError> {
+        Err(Self::refuse("a list"))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, ValError> {
+        Err(Self::refuse("a list"))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, ValError> {
+        Err(Self::refuse("a list"))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, ValError> {
+        Err(Self::refuse("a list"))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, ValError> {
+        Err(Self::refuse("a map"))
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, ValError> {
+        Err(Self::refuse("an object"))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, ValError> {
+        Err(Self::refuse("an object"))
+    }
+}
+
+/// How much of the model a field holds: a list's or map's entries, a struct's fields.
+pub fn size_of(v: &dyn Val) -> usize {
+    match v.as_builtin() {
+        BuiltinRef::List(l) => l.len(),
+        BuiltinRef::Map(m) => m.len(),
+        BuiltinRef::Struct(s) => s.field_values().len(),
+        _ => 1,
+    }
+}
+
+/// Whether a value is a model object (a struct).
+pub fn is_struct(v: &dyn Val) -> bool {
+    matches!(v.as_builtin(), BuiltinRef::Struct(_))
+}
+
+/// A field of a model object, if it is one and has the field.
+pub fn field<'a>(v: &'a dyn Val, name: &str) -> Option<&'a dyn Val> {
+    match v.as_builtin() {
+        BuiltinRef::Struct(s) => s.field_value(name),
+        _ => None,
     }
 }
 

@@ -788,3 +788,23 @@ fn a_bad_root_does_not_stop_the_others() {
             .is_some_and(|r| r.ends_with("compliant-store"))
     );
 }
+
+/// A report that cannot be written to standard output (here a full device) is an error
+/// with a message, exit 2, never lost silently; a reader that stops early (`| head`) is not.
+#[test]
+fn a_write_error_on_standard_output_exits_two() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // no full device on this system
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shipshape"))
+        .args(["check", &example("legacy-store"), "--format", "json"])
+        .stdout(full)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+}
