@@ -81,6 +81,34 @@ pub enum Format {
     Json,
 }
 
+/// One report a check writes: a format and a file (standard output when none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSpec {
+    /// The format.
+    pub format: Format,
+    /// The file to write; standard output when `None`.
+    pub path: Option<PathBuf>,
+}
+
+/// Parses `FORMAT` or `FORMAT=FILE` (the value of `--report`).
+fn parse_report_spec(s: &str) -> Result<ReportSpec, String> {
+    let (name, path) = match s.split_once('=') {
+        Some((name, path)) if path.is_empty() => {
+            return Err(format!("no file after `{name}=`"));
+        }
+        Some((name, path)) => (name, Some(PathBuf::from(path))),
+        None => (s, None),
+    };
+    let format = Format::from_str(name, true).map_err(|_| {
+        let names: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
+            .collect();
+        format!("unknown format `{name}` (one of: {})", names.join(", "))
+    })?;
+    Ok(ReportSpec { format, path })
+}
+
 /// The least severity that fails the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
@@ -111,12 +139,25 @@ pub struct CheckArgs {
     /// Repository roots to check (default: the current directory).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// Write the report to FILE instead of standard output.
+    /// Output format (default: human).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the --format report to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write a report in FORMAT to FILE, or to standard output without `=FILE`
+    /// (repeatable, e.g. `--report sarif=shipshape.sarif --report github`). At most one
+    /// report goes to standard output.
+    #[arg(long = "report", value_name = "FORMAT[=FILE]", value_parser = parse_report_spec)]
+    pub reports: Vec<ReportSpec>,
+    /// Break the summary's counts down per rule.
+    #[arg(long)]
+    pub statistics: bool,
+    /// The repository the roots belong to (default: the git work tree holding each root, else
+    /// the root): report paths are relative to it, so `check services/api` points at
+    /// `services/api/Dockerfile`.
+    #[arg(long, value_name = "DIR")]
+    pub repo_root: Option<PathBuf>,
     /// Exit 1 when a finding at or above this severity is kept.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
@@ -580,37 +621,57 @@ fn check(args: CheckArgs) -> u8 {
         }
     }
     metas.sort_by(|a, b| a.id.cmp(&b.id));
-    let text = match args.format {
-        Format::Human => {
-            let color = match args.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => {
-                    args.output.is_none()
-                        && std::io::stdout().is_terminal()
-                        && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            let summary = report::summarize(&reports);
-            if args.quiet
-                && summary.findings() == 0
-                && reports.iter().all(|r| r.notifications.is_empty())
-            {
-                String::new()
-            } else {
-                report::human::render(&reports, &metas, color)
+    for r in &mut reports {
+        let (repo_root, repo_dir) =
+            report::locate(std::path::Path::new(&r.root), args.repo_root.as_deref());
+        r.repo_root = repo_root;
+        r.repo_dir = repo_dir;
+    }
+    let mut specs = args.reports.clone();
+    if args.format.is_some() || args.output.is_some() || specs.is_empty() {
+        specs.insert(
+            0,
+            ReportSpec {
+                format: args.format.unwrap_or(Format::Human),
+                path: args.output.clone(),
+            },
+        );
+    }
+    if specs.iter().filter(|s| s.path.is_none()).count() > 1 {
+        eprintln!(
+            "error: more than one report would go to standard output; give all but one a file \
+             (--report FORMAT=FILE)"
+        );
+        return EXIT_ERROR;
+    }
+    let mut ctx = report::Context::new(&metas, VERSION);
+    ctx.quiet = args.quiet;
+    ctx.statistics = args.statistics;
+    let mut write_failed = false;
+    for spec in &specs {
+        ctx.color = spec.format == Format::Human
+            && use_color(
+                args.color,
+                spec.path.is_none() && std::io::stdout().is_terminal(),
+            );
+        let text = match render(spec.format, &reports, &ctx) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_ERROR;
             }
+        };
+        let written = match &spec.path {
+            Some(path) => std::fs::write(path, text.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            None => write_stdout(&text),
+        };
+        if let Err(e) = written {
+            eprintln!("error: {e}");
+            write_failed = true;
         }
-        Format::Sarif => pretty(&report::sarif::render(&reports, &metas, VERSION)),
-        Format::Json => pretty(&report::json::render(&reports, VERSION)),
-    };
-    let written = match &args.output {
-        Some(path) => std::fs::write(path, text.as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => write_stdout(&text),
-    };
-    if let Err(e) = written {
-        eprintln!("error: {e}");
+    }
+    if write_failed {
         return EXIT_ERROR;
     }
     let threshold = match args.fail_on {
@@ -633,6 +694,39 @@ fn check(args: CheckArgs) -> u8 {
             .any(|f| f.severity >= t)
     });
     if failing { EXIT_FINDINGS } else { EXIT_OK }
+}
+
+/// Renders one report of `reports` in `format`.
+fn render(
+    format: Format,
+    reports: &[RootReport],
+    ctx: &report::Context<'_>,
+) -> Result<String, String> {
+    Ok(match format {
+        Format::Human => {
+            let summary = report::summarize(reports);
+            if ctx.quiet
+                && summary.findings() == 0
+                && reports.iter().all(|r| r.notifications.is_empty())
+            {
+                String::new()
+            } else {
+                report::human::render(reports, ctx.rules, ctx.color)
+            }
+        }
+        Format::Sarif => pretty(&report::sarif::render(reports, ctx.rules, ctx.version)),
+        Format::Json => pretty(&report::json::render(reports, ctx.version)),
+    })
+}
+
+/// Whether human output is coloured: `--color always/never`, else (auto) when writing to a
+/// terminal and `NO_COLOR` is not set.
+fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
 }
 
 fn pretty(v: &serde_json::Value) -> String {

@@ -92,4 +92,12 @@ pub struct RootReport {
     /// The files of the GitLab CI configuration (`.gitlab-ci.yml`, its includes): findings
     /// there are helped with the rule's GitLab fix.
     pub gitlab_files: BTreeSet<String>,
+    /// Where the root sits in its repository: the root's path relative to the repository
+    /// root (the git work tree holding it, or `--repo-root`), with `/` separators and no
+    /// trailing `/`; empty when the root is the repository root. Reports that point into the
+    /// repository (SARIF URIs, annotations, links) prefix file paths with it.
+    pub repo_dir: String,
+    /// The repository root as an absolute path, when it could be resolved (SARIF
+    /// `%SRCROOT%`).
+    pub repo_root: Option<std::path::PathBuf>,
 }

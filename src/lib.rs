@@ -958,6 +958,8 @@ fn build_report(
         suppressed,
         sources: used,
         gitlab_files: BTreeSet::new(),
+        repo_dir: String::new(),
+        repo_root: None,
     }
 }
 

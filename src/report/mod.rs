@@ -8,9 +8,102 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 
+use std::path::{Path, PathBuf};
+
 use serde::Serialize;
 
 use crate::finding::{RootReport, Severity};
+use crate::policy::meta::RuleMeta;
+
+/// What every format's renderer is given besides the reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Every rule of the run, sorted by ID.
+    pub rules: &'a [RuleMeta],
+    /// shipshape's version.
+    pub version: &'a str,
+    /// Colour escapes in human output.
+    pub color: bool,
+    /// Human output: nothing on success, only findings and the summary otherwise.
+    pub quiet: bool,
+    /// Summaries break counts down per rule.
+    pub statistics: bool,
+    /// SARIF: the analysis category (`automationDetails.id`) given with `--category`,
+    /// instead of the one derived from each root's place in its repository.
+    pub category: Option<&'a str>,
+}
+
+impl<'a> Context<'a> {
+    /// A context with the given rules and version and every option off.
+    pub fn new(rules: &'a [RuleMeta], version: &'a str) -> Self {
+        Context {
+            rules,
+            version,
+            color: false,
+            quiet: false,
+            statistics: false,
+            category: None,
+        }
+    }
+
+    /// The metadata of rule `id`.
+    pub fn rule(&self, id: &str) -> Option<&'a RuleMeta> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+/// `file` (relative to its root) as a path relative to the repository root: the root's
+/// [`RootReport::repo_dir`] joined with it, `/`-separated, without `./`.
+pub fn repo_path(report: &RootReport, file: &str) -> String {
+    let file = file.replace('\\', "/");
+    let mut file = file.as_str();
+    while let Some(rest) = file.strip_prefix("./") {
+        file = rest;
+    }
+    if report.repo_dir.is_empty() || file.is_empty() || file == "." {
+        if file.is_empty() || file == "." {
+            return if report.repo_dir.is_empty() {
+                ".".to_string()
+            } else {
+                report.repo_dir.clone()
+            };
+        }
+        return file.to_string();
+    }
+    format!("{}/{file}", report.repo_dir)
+}
+
+/// The repository `root` belongs to and the root's path inside it (see
+/// [`RootReport::repo_dir`]): `repo_root` when given, else the nearest directory at or above
+/// the root holding `.git` (a directory, or a file for worktrees and submodules), else the
+/// root itself. Only the existence of `.git` entries is looked at above the root; nothing
+/// there is read.
+pub fn locate(root: &Path, repo_root: Option<&Path>) -> (Option<PathBuf>, String) {
+    let Ok(abs) = std::fs::canonicalize(root) else {
+        return (None, String::new());
+    };
+    let repo = match repo_root {
+        Some(r) => std::fs::canonicalize(r).ok(),
+        None => abs
+            .ancestors()
+            .find(|d| d.join(".git").symlink_metadata().is_ok())
+            .map(Path::to_path_buf),
+    };
+    let Some(repo) = repo else {
+        return (Some(abs), String::new());
+    };
+    match abs.strip_prefix(&repo) {
+        Ok(rel) => {
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            (Some(repo), parts.join("/"))
+        }
+        // A --repo-root that does not hold the root: the root is its own repository.
+        Err(_) => (Some(abs), String::new()),
+    }
+}
 
 /// FNV-1a 64-bit offset basis.
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
