@@ -93,7 +93,7 @@ pub struct ReportSpec {
 /// Parses `FORMAT` or `FORMAT=FILE` (the value of `--report`).
 fn parse_report_spec(s: &str) -> Result<ReportSpec, String> {
     let (name, path) = match s.split_once('=') {
-        Some((name, path)) if path.is_empty() => {
+        Some((name, "")) => {
             return Err(format!("no file after `{name}=`"));
         }
         Some((name, path)) => (name, Some(PathBuf::from(path))),
