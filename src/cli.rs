@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check one or more repository roots.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List every rule: ID, severity, title.
     Rules(PolicyArgs),
     /// Run the inline test cases of the policies in DIR (the built-in pack without DIR).
@@ -150,6 +150,18 @@ pub struct CheckArgs {
     /// report goes to standard output.
     #[arg(long = "report", value_name = "FORMAT[=FILE]", value_parser = parse_report_spec)]
     pub reports: Vec<ReportSpec>,
+    /// SARIF: the analysis category (`automationDetails.id`) instead of `shipshape/` and the
+    /// root's path in its repository.
+    #[arg(long, value_name = "NAME")]
+    pub category: Option<String>,
+    /// SARIF: also write one file per root into DIR (`<root's path in its repository>.sarif`),
+    /// each its own analysis category, for checks of more roots than one SARIF file takes.
+    #[arg(long, value_name = "DIR")]
+    pub sarif_dir: Option<PathBuf>,
+    /// SARIF: put all roots into one run (one analysis category; the roots must belong to
+    /// one repository).
+    #[arg(long)]
+    pub sarif_single_run: bool,
     /// Break the summary's counts down per rule.
     #[arg(long)]
     pub statistics: bool,
@@ -283,7 +295,7 @@ pub fn run(cli: Cli) -> u8 {
                 }
             }
         }
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         Command::Test { dir, rule } => test_policies(dir, rule),
         Command::Schema { what, policies } => {
             if what != "config" {
@@ -645,6 +657,8 @@ fn check(args: CheckArgs) -> u8 {
         return EXIT_ERROR;
     }
     let mut ctx = report::Context::new(&metas, VERSION);
+    ctx.category = args.category.as_deref();
+    ctx.sarif_single_run = args.sarif_single_run;
     ctx.quiet = args.quiet;
     ctx.statistics = args.statistics;
     let mut write_failed = false;
@@ -670,6 +684,14 @@ fn check(args: CheckArgs) -> u8 {
             eprintln!("error: {e}");
             write_failed = true;
         }
+    }
+    if let Some(Err(e)) = args
+        .sarif_dir
+        .as_ref()
+        .map(|dir| write_sarif_dir(dir, &reports, &ctx))
+    {
+        eprintln!("error: {e}");
+        write_failed = true;
     }
     if write_failed {
         return EXIT_ERROR;
@@ -714,9 +736,71 @@ fn render(
                 report::human::render(reports, ctx.rules, ctx.color)
             }
         }
-        Format::Sarif => pretty(&report::sarif::render(reports, ctx.rules, ctx.version)),
+        Format::Sarif if ctx.sarif_single_run => {
+            pretty(&report::sarif::render_single_run(reports, ctx)?)
+        }
+        Format::Sarif => pretty(&report::sarif::render(reports, ctx)?),
         Format::Json => pretty(&report::json::render(reports, ctx.version)),
     })
+}
+
+/// Writes one SARIF file per root into `dir` (created when missing), each named after the
+/// root's run id (`services/api` → `services-api.sarif`, the repository root →
+/// `<directory name>.sarif`).
+fn write_sarif_dir(
+    dir: &std::path::Path,
+    reports: &[RootReport],
+    ctx: &report::Context<'_>,
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let ids = report::sarif::run_ids(reports, ctx.category);
+    let mut names = std::collections::BTreeSet::new();
+    for (r, id) in reports.iter().zip(&ids) {
+        let mut one = *ctx;
+        // Each file is its own upload: its run keeps the id it has among all roots.
+        one.category = Some(id.as_str());
+        let text = pretty(&report::sarif::render(std::slice::from_ref(r), &one)?);
+        let stem = sarif_file_stem(r);
+        let mut name = format!("{stem}.sarif");
+        let mut n = 1;
+        while !names.insert(name.clone()) {
+            n += 1;
+            name = format!("{stem}-{n}.sarif");
+        }
+        let path = dir.join(&name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The file name (without `.sarif`) of a root's SARIF file: its path in the repository with
+/// `-` for `/`, or the repository directory's name for a repository root.
+fn sarif_file_stem(r: &RootReport) -> String {
+    let path = if r.repo_dir.is_empty() {
+        r.repo_root
+            .as_deref()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "root".to_string())
+    } else {
+        r.repo_dir.clone()
+    };
+    let stem: String = path
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = stem.trim_matches(['-', '.']).to_string();
+    if stem.is_empty() {
+        "root".to_string()
+    } else {
+        stem
+    }
 }
 
 /// Whether human output is coloured: `--color always/never`, else (auto) when writing to a

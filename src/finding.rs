@@ -100,4 +100,7 @@ pub struct RootReport {
     /// The repository root as an absolute path, when it could be resolved (SARIF
     /// `%SRCROOT%`).
     pub repo_root: Option<std::path::PathBuf>,
+    /// Rule severities the root's configuration changed (rule ID → severity in effect);
+    /// rules not listed keep their default.
+    pub rule_severities: BTreeMap<String, Severity>,
 }

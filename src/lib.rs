@@ -844,6 +844,11 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
     );
     report.policy_failures = failures;
     report.gitlab_files = gitlab_files;
+    report.rule_severities = filter
+        .severities
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
     report
 }
 
@@ -960,6 +965,7 @@ fn build_report(
         gitlab_files: BTreeSet::new(),
         repo_dir: String::new(),
         repo_root: None,
+        rule_severities: BTreeMap::new(),
     }
 }
 

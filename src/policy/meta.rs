@@ -36,8 +36,13 @@ pub struct RuleMeta {
     pub severity: Severity,
     /// Free-form tags (`docker`, `security`, `ci`, ...), reported in SARIF `properties.tags`.
     pub tags: Vec<String>,
-    /// GitHub code scanning `security-severity` (0.0–10.0) for error rules; defaults by severity.
+    /// Whether the rule's findings are security findings: only those carry a GitHub code
+    /// scanning `security-severity`; the others are ordinary alerts ranked by level.
+    pub security: bool,
+    /// The policy's own `security-severity` (0.0–10.0) at its default severity.
     pub security_severity: Option<f64>,
+    /// How often the rule's findings are right (SARIF `precision`).
+    pub precision: crate::policy::schema::Precision,
     /// The rule's documentation.
     pub docs: RuleDocs,
     /// Where the documentation lives on the web (SARIF `helpUri`), when known.
@@ -118,13 +123,24 @@ On GitLab: {gitlab}",
         out
     }
 
-    /// The `security-severity` reported to GitHub code scanning: the policy's own value, else
-    /// 7.0 for errors, 4.0 for warnings, 1.0 for notes.
-    pub fn effective_security_severity(&self) -> f64 {
-        self.security_severity.unwrap_or(match self.severity {
-            Severity::Error => 7.0,
-            Severity::Warning => 4.0,
-            Severity::Note => 1.0,
-        })
+    /// The `security-severity` reported to GitHub code scanning for a security rule whose
+    /// severity in effect (after configuration) is `severity`: the policy's own value at its
+    /// default severity, else 7.0 (high) for errors, 4.0 (medium) for warnings, 1.0 (low) for
+    /// notes. `None` for a rule that is not a security rule.
+    pub fn security_severity_at(&self, severity: Severity) -> Option<f64> {
+        if !self.security {
+            return None;
+        }
+        let own = self
+            .security_severity
+            .filter(|v| v.is_finite() && severity == self.severity);
+        Some(
+            own.unwrap_or(match severity {
+                Severity::Error => 7.0,
+                Severity::Warning => 4.0,
+                Severity::Note => 1.0,
+            })
+            .clamp(0.0, 10.0),
+        )
     }
 }

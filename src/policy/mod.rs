@@ -730,6 +730,14 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
     sources.extend(file.at.as_ref().map(|e| e.value.as_str()));
     sources.extend(file.missing.as_ref().map(|e| e.value.as_str()));
     sources.extend(file.lets.values().map(|e| e.value.as_str()));
+    // Rules that point at offending text are nearly always right; a requirement per subject
+    // claims that subject lacks something, and a requirement of the whole repository claims
+    // that evidence is missing from all of it.
+    let precision = match (&file.violations, &file.each) {
+        (Some(_), _) => schema::Precision::VeryHigh,
+        (None, Some(_)) => schema::Precision::High,
+        (None, None) => schema::Precision::Medium,
+    };
     let needs = scan_needs(&sources);
     Ok(Policy {
         needs,
@@ -738,7 +746,9 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
             title: file.title,
             severity: file.severity,
             tags: file.tags,
+            security: file.security || file.security_severity.is_some(),
             security_severity: file.security_severity,
+            precision: file.precision.unwrap_or(precision),
             help_uri: file.help_uri,
             docs: RuleDocs {
                 what: file.docs.what,

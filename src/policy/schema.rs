@@ -9,6 +9,32 @@ use serde_saphyr::Spanned;
 
 use crate::finding::Severity;
 
+/// How often a rule's findings are right (SARIF `precision`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// Nearly always right.
+    VeryHigh,
+    /// Usually right.
+    High,
+    /// Often right.
+    Medium,
+    /// Sometimes right.
+    Low,
+}
+
+impl Precision {
+    /// The SARIF spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::VeryHigh => "very-high",
+            Precision::High => "high",
+            Precision::Medium => "medium",
+            Precision::Low => "low",
+        }
+    }
+}
+
 /// One policy file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,9 +48,20 @@ pub struct PolicyFile {
     /// Tags for SARIF (`docker`, `security`, ...).
     #[serde(default)]
     pub tags: Vec<String>,
-    /// GitHub code scanning security severity (0.0–10.0).
+    /// Whether findings of the rule are security findings (GitHub code scanning security
+    /// alerts, with a `security-severity`).
+    #[serde(default)]
+    pub security: bool,
+    /// GitHub code scanning security severity (0.0–10.0) at the rule's default severity;
+    /// makes the rule a security rule.
     #[serde(default)]
     pub security_severity: Option<f64>,
+    /// How often the rule's findings are right: `very-high`, `high`, `medium` or `low`
+    /// (SARIF `precision`); by default `very-high` for `violations` rules (they point at
+    /// offending text), `high` for `require` rules with `each` (a subject lacks something)
+    /// and `medium` for `require` rules of the whole repository (missing evidence).
+    #[serde(default)]
+    pub precision: Option<Precision>,
     /// Where the rule's documentation lives on the web (SARIF `helpUri`); built-in rules
     /// link to their section of the rule reference.
     #[serde(default)]

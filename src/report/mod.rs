@@ -31,6 +31,8 @@ pub struct Context<'a> {
     /// SARIF: the analysis category (`automationDetails.id`) given with `--category`,
     /// instead of the one derived from each root's place in its repository.
     pub category: Option<&'a str>,
+    /// SARIF: all roots in one run.
+    pub sarif_single_run: bool,
 }
 
 impl<'a> Context<'a> {
@@ -43,6 +45,7 @@ impl<'a> Context<'a> {
             quiet: false,
             statistics: false,
             category: None,
+            sarif_single_run: false,
         }
     }
 
@@ -202,7 +205,9 @@ pub(crate) mod testutil {
             title: title.to_string(),
             severity,
             tags: vec!["docker".to_string(), "security".to_string()],
+            security: id == "DF005",
             security_severity: None,
+            precision: crate::policy::schema::Precision::VeryHigh,
             help_uri: Some(super::sarif::rule_reference_uri(id)),
             docs: RuleDocs {
                 what: format!("Checks that the image {title}."),

@@ -82,7 +82,15 @@ fn validate(doc: &serde_json::Value) {
 fn noncompliant_example_sarif_validates_and_matches_snapshot() {
     let root = examples().join("legacy-store");
     let root_s = root.to_str().expect("utf-8 path");
-    let (doc, code) = sarif_of(&["check", root_s, "--format", "sarif"]);
+    // The checkout's top is the repository root, with or without a `.git` beside it.
+    let (doc, code) = sarif_of(&[
+        "check",
+        root_s,
+        "--format",
+        "sarif",
+        "--repo-root",
+        env!("CARGO_MANIFEST_DIR"),
+    ]);
     assert_eq!(code, 1);
     validate(&doc);
     let run = &doc["runs"][0];
@@ -101,18 +109,194 @@ fn noncompliant_example_sarif_validates_and_matches_snapshot() {
         assert!(loc["region"]["startLine"].as_u64().expect("line") >= 1);
         assert!(r["partialFingerprints"]["primaryLocationLineHash"].is_string());
     }
+    // Only the security rules are security alerts; every rule says how precise it is.
+    let security: Vec<&str> = rules
+        .iter()
+        .filter(|r| r["properties"]["security-severity"].is_string())
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(
+        security,
+        ["CI003", "CI004", "DC004", "DF005", "DF006", "DF007"]
+    );
     for r in rules {
-        if r["defaultConfiguration"]["level"] == "error" {
-            assert!(r["properties"]["security-severity"].is_string());
-        }
+        assert!(r["properties"]["precision"].is_string());
+    }
+    // No zero-width region where the text is known.
+    for r in run["results"].as_array().expect("results") {
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        assert!(
+            (region["endLine"].as_u64(), region["endColumn"].as_u64())
+                > (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+            "zero-width region: {r}"
+        );
     }
     insta::assert_json_snapshot!("legacy_store_sarif", doc, {
         ".runs[].tool.driver.version" => "[version]",
         ".runs[].tool.driver.semanticVersion" => "[version]",
         ".runs[].originalUriBaseIds" => "[root]",
-        ".runs[].automationDetails.id" => "[root]",
         ".runs[].tool.driver.rules[].help" => "[help]",
     });
+}
+
+/// A repository in a temporary directory (a `.git` directory marks its top) with a service
+/// in `services/api`.
+fn service_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = std::collections::BTreeMap::from([
+        (
+            ".git/HEAD".to_string(),
+            "ref: refs/heads/main\n".to_string(),
+        ),
+        (
+            "services/api/Dockerfile".to_string(),
+            "FROM node:20\nRUN npm ci\n".to_string(),
+        ),
+        (
+            "services/api/package.json".to_string(),
+            r#"{"name": "api"}"#.to_string(),
+        ),
+    ]);
+    crate::support::write_tree(dir.path(), &files);
+    dir
+}
+
+#[test]
+fn category_does_not_depend_on_how_the_root_was_typed() {
+    let repo = service_repo();
+    let api = repo.path().join("services/api");
+    let id_of = |cwd: &std::path::Path, root: &str, extra: &[&str]| {
+        let out = cargo_bin_cmd!("shipshape")
+            .current_dir(cwd)
+            .args(["check", root, "--format", "sarif"])
+            .args(extra)
+            .output()
+            .expect("runs");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("SARIF");
+        validate(&doc);
+        doc["runs"][0]["automationDetails"]["id"].clone()
+    };
+    let want = serde_json::json!("shipshape/services/api/");
+    assert_eq!(id_of(repo.path(), "services/api", &[]), want);
+    assert_eq!(id_of(repo.path(), "./services/api/", &[]), want);
+    assert_eq!(id_of(&api, ".", &[]), want);
+    assert_eq!(id_of(&api, api.to_str().expect("utf-8"), &[]), want);
+    assert_eq!(
+        id_of(&api, ".", &["--category", "backend"]),
+        serde_json::json!("backend/")
+    );
+}
+
+#[test]
+fn uris_are_relative_to_the_repository_root_from_a_subdirectory() {
+    let repo = service_repo();
+    let api = repo.path().join("services/api");
+    let (doc, _) = sarif_of(&["check", api.to_str().expect("utf-8"), "--format", "sarif"]);
+    validate(&doc);
+    let run = &doc["runs"][0];
+    let uris: std::collections::BTreeSet<&str> = run["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+        .collect();
+    assert!(uris.contains("services/api/Dockerfile"), "{uris:?}");
+    assert!(
+        uris.iter().all(|u| u.starts_with("services/api/")),
+        "{uris:?}"
+    );
+    let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .expect("base uri");
+    assert!(!base.contains("services"), "{base}");
+    // --repo-root sets the repository root explicitly.
+    let (doc, _) = sarif_of(&[
+        "check",
+        api.to_str().expect("utf-8"),
+        "--format",
+        "sarif",
+        "--repo-root",
+        repo.path().join("services").to_str().expect("utf-8"),
+    ]);
+    let uri = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"];
+    assert!(uri.as_str().is_some_and(|u| u.starts_with("api/")), "{uri}");
+}
+
+#[test]
+fn more_roots_than_one_file_takes_go_to_a_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut roots = Vec::new();
+    for i in 0..21 {
+        let root = dir.path().join(format!("svc{i:02}"));
+        crate::support::write_tree(
+            &root,
+            &std::collections::BTreeMap::from([(
+                "Dockerfile".to_string(),
+                "FROM node:20\n".to_string(),
+            )]),
+        );
+        roots.push(root.to_str().expect("utf-8").to_string());
+    }
+    std::fs::create_dir(dir.path().join(".git")).expect("mkdir");
+    let out = cargo_bin_cmd!("shipshape")
+        .arg("check")
+        .args(&roots)
+        .args(["--format", "sarif"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--sarif-dir"), "{stderr}");
+    let sarif_dir = dir.path().join("sarif");
+    let out = cargo_bin_cmd!("shipshape")
+        .arg("check")
+        .args(&roots)
+        .args(["--format", "json", "--output"])
+        .arg(dir.path().join("report.json"))
+        .arg("--sarif-dir")
+        .arg(&sarif_dir)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    let mut files = 0;
+    for e in std::fs::read_dir(&sarif_dir).expect("sarif dir") {
+        let path = e.expect("entry").path();
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        validate(&doc);
+        assert_eq!(doc["runs"].as_array().map(Vec::len), Some(1));
+        let id = doc["runs"][0]["automationDetails"]["id"]
+            .as_str()
+            .expect("id");
+        assert_eq!(
+            format!(
+                "shipshape/{}/",
+                path.file_stem().and_then(|s| s.to_str()).expect("stem")
+            ),
+            id
+        );
+        ids.insert(id.to_string());
+        files += 1;
+    }
+    assert_eq!((files, ids.len()), (21, 21));
+    // All roots as one run instead.
+    let out = cargo_bin_cmd!("shipshape")
+        .arg("check")
+        .args(&roots)
+        .args(["--format", "sarif", "--sarif-single-run"])
+        .output()
+        .expect("runs");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("SARIF");
+    validate(&doc);
+    assert_eq!(doc["runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(doc["runs"][0]["automationDetails"]["id"], "shipshape/");
 }
 
 #[test]
