@@ -1,11 +1,17 @@
 //! Reports: turns the per-root results of a check into output for people (`human`), for
-//! GitHub code scanning and other SARIF consumers (`sarif`) and for scripts (`json`).
+//! GitHub code scanning and other SARIF consumers (`sarif`), for scripts (`json`), for CI
+//! systems (`github` annotations, `markdown` job summaries, `gitlab` Code Quality, `junit`
+//! test reports).
 //!
 //! This module owns the pieces all formats share: the finding [`fingerprint`] and the
 //! [`Summary`] counts.
 
+pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod sarif;
 
 use std::path::{Path, PathBuf};
