@@ -13,10 +13,11 @@ use super::{Context, repo_path};
 
 /// Renders `reports` as a JUnit XML document: a `<testsuites>` element holding one
 /// `<testsuite>` per root (named after the root), holding one `<testcase>` per rule of
-/// `ctx.rules` (classname: the root; name: `RULE title`), plus one per rule with findings
-/// that `ctx.rules` does not know. A rule with findings in the root has a
-/// `<failure type="RULE">` whose text lists them as `path:line:col: message`, paths relative
-/// to the repository root. The root's tool notifications are its suite's `<system-err>`.
+/// `ctx.rules` (classname: the root, or `shipshape` for `.`; name: `RULE title`), plus one
+/// per rule with findings that `ctx.rules` does not know. A rule with findings in the root
+/// has a `<failure type="RULE">` whose text lists them as `path:line:col: message`, paths
+/// relative to the repository root. The root's tool notifications are its suite's
+/// `<system-err>`.
 pub fn render(reports: &[RootReport], ctx: &Context<'_>) -> String {
     let mut suites = String::new();
     let (mut tests, mut failures) = (0, 0);
@@ -40,6 +41,11 @@ fn suite(out: &mut String, report: &RootReport, ctx: &Context<'_>) -> (usize, us
             ids.push(&f.rule);
         }
     }
+    // The default root `.` says nothing as a class name.
+    let classname = match report.root.as_str() {
+        "" | "." | "./" => "shipshape",
+        root => root,
+    };
     let mut cases = String::new();
     let mut failures = 0;
     for id in &ids {
@@ -51,7 +57,7 @@ fn suite(out: &mut String, report: &RootReport, ctx: &Context<'_>) -> (usize, us
         let _ = write!(
             cases,
             "    <testcase classname=\"{}\" name=\"{}\"",
-            escape(&report.root),
+            escape(classname),
             escape(&name)
         );
         if findings.is_empty() {
