@@ -27,8 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Check one or more repository roots.
     Check(Box<CheckArgs>),
-    /// List every rule: ID, severity, title.
-    Rules(PolicyArgs),
+    /// List every rule: ID, severity, title (or everything about each rule as JSON).
+    Rules(RulesArgs),
     /// Run the inline test cases of the policies in DIR (the built-in pack without DIR).
     Test {
         /// A directory of policy files.
@@ -70,6 +70,26 @@ pub struct PolicyArgs {
     pub no_builtin: bool,
 }
 
+/// Arguments of `rules`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RulesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+    pub format: RulesFormat,
+    /// Policy options.
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+}
+
+/// Output formats of `rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// One line per rule: ID, severity, title.
+    Text,
+    /// A JSON array of rules with their tags, links and documentation.
+    Json,
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -79,6 +99,14 @@ pub enum Format {
     Sarif,
     /// shipshape's versioned JSON (docs/json-format.md).
     Json,
+    /// GitHub Actions workflow commands: annotations on the pull request.
+    Github,
+    /// Markdown for a GitHub job summary or a pull request comment.
+    Markdown,
+    /// GitLab Code Quality JSON (`artifacts:reports:codequality`).
+    Gitlab,
+    /// JUnit XML (GitLab `artifacts:reports:junit`, Jenkins).
+    Junit,
 }
 
 /// One report a check writes: a format and a file (standard output when none).
@@ -225,9 +253,13 @@ fn load_policies(args: &PolicyArgs) -> Result<PolicySet, u8> {
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Rules(args) => {
-            let Ok(set) = load_policies(&args) else {
+            let Ok(set) = load_policies(&args.policies) else {
                 return EXIT_ERROR;
             };
+            if args.format == RulesFormat::Json {
+                let rules: Vec<serde_json::Value> = set.metas().iter().map(rule_json).collect();
+                return print_out(&pretty(&serde_json::Value::Array(rules)));
+            }
             let mut out = String::new();
             for m in set.metas() {
                 out.push_str(&format!(
@@ -310,6 +342,35 @@ pub fn run(cli: Cli) -> u8 {
             print_out(&pretty(&crate::config::json_schema(&set)))
         }
     }
+}
+
+/// The entry of one rule in `rules --format json`: `security_severity` and `help_uri` only
+/// when the rule has them.
+fn rule_json(m: &crate::policy::meta::RuleMeta) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "id": m.id,
+        "title": m.title,
+        "severity": m.severity.as_str(),
+        "tags": m.tags,
+        "docs": {
+            "what": m.docs.what,
+            "why": m.docs.why,
+            "failing": m.docs.failing,
+            "passing": m.docs.passing,
+            "decisions": m.docs.decisions,
+            "fix": m.docs.fix,
+            "fix_gitlab": m.docs.fix_gitlab,
+        },
+    });
+    if let Some(o) = v.as_object_mut() {
+        if let Some(s) = m.security_severity {
+            o.insert("security_severity".into(), serde_json::json!(s));
+        }
+        if let Some(u) = &m.help_uri {
+            o.insert("help_uri".into(), serde_json::json!(u));
+        }
+    }
+    v
 }
 
 /// The settings of a rule in effect under a configuration.
@@ -676,8 +737,7 @@ fn check(args: CheckArgs) -> u8 {
             }
         };
         let written = match &spec.path {
-            Some(path) => std::fs::write(path, text.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            Some(path) => write_report_file(path, &text),
             None => write_stdout(&text),
         };
         if let Err(e) = written {
@@ -741,7 +801,28 @@ fn render(
         }
         Format::Sarif => pretty(&report::sarif::render(reports, ctx)?),
         Format::Json => pretty(&report::json::render(reports, ctx.version)),
+        Format::Github => report::github::render(reports, ctx),
+        Format::Markdown => report::markdown::render(reports, ctx),
+        Format::Gitlab => pretty(&report::gitlab::render(reports, ctx)),
+        Format::Junit => report::junit::render(reports, ctx),
     })
+}
+
+/// Writes a report to `path`. GitHub's job summary file (`$GITHUB_STEP_SUMMARY`) is shared
+/// by the step's commands, so a report written there is appended, as GitHub asks; any other
+/// file is replaced.
+fn write_report_file(path: &std::path::Path, text: &str) -> Result<(), String> {
+    let summary = std::env::var_os("GITHUB_STEP_SUMMARY");
+    let result = if summary.is_some_and(|s| !s.is_empty() && std::path::Path::new(&s) == path) {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+    } else {
+        std::fs::write(path, text.as_bytes())
+    };
+    result.map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Writes one SARIF file per root into `dir` (created when missing), each named after the

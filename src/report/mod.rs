@@ -1,11 +1,17 @@
 //! Reports: turns the per-root results of a check into output for people (`human`), for
-//! GitHub code scanning and other SARIF consumers (`sarif`) and for scripts (`json`).
+//! GitHub code scanning and other SARIF consumers (`sarif`), for scripts (`json`), for CI
+//! systems (`github` annotations, `markdown` job summaries, `gitlab` Code Quality, `junit`
+//! test reports).
 //!
 //! This module owns the pieces all formats share: the finding [`fingerprint`] and the
 //! [`Summary`] counts.
 
+pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod sarif;
 
 use std::path::{Path, PathBuf};
@@ -53,6 +59,31 @@ impl<'a> Context<'a> {
     pub fn rule(&self, id: &str) -> Option<&'a RuleMeta> {
         self.rules.iter().find(|r| r.id == id)
     }
+}
+
+/// `location` with a zero-width point on a line whose text is known (`source`, the file's
+/// text) widened to the rest of that line's text (trailing whitespace left out), so viewers
+/// underline what the finding is about. Other locations are returned as they are.
+pub fn widen(
+    location: &crate::location::Location,
+    source: Option<&str>,
+) -> crate::location::Location {
+    let mut loc = location.clone();
+    let point = (loc.end_line, loc.end_col) <= (loc.line, loc.col);
+    if !point || loc.line == 0 {
+        return loc;
+    }
+    let start_col = loc.col.max(1);
+    let text = source.and_then(|s| s.lines().nth(usize::try_from(loc.line - 1).ok()?));
+    if let Some(text) = text {
+        let width = u32::try_from(text.trim_end().chars().count()).unwrap_or(u32::MAX);
+        if width >= start_col {
+            loc.col = start_col;
+            loc.end_line = loc.line;
+            loc.end_col = width.saturating_add(1);
+        }
+    }
+    loc
 }
 
 /// `file` (relative to its root) as a path relative to the repository root: the root's

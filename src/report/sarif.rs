@@ -296,22 +296,17 @@ fn region(location: &Location, source: Option<&str>) -> Value {
     let start_col = location.col.max(1);
     let end_line = location.end_line.max(1);
     let end_col = location.end_col.max(1);
-    let (end_line, mut end_col) = if (end_line, end_col) <= (start_line, start_col) {
+    let (mut end_line, mut end_col) = if (end_line, end_col) <= (start_line, start_col) {
         (start_line, start_col)
     } else {
         (end_line, end_col)
     };
     if (end_line, end_col) == (start_line, start_col) {
-        let text = source.and_then(|s| {
-            s.lines()
-                .nth(usize::try_from(start_line - 1).unwrap_or(usize::MAX))
-        });
-        if let Some(text) = text {
-            let width = u32::try_from(text.trim_end().chars().count()).unwrap_or(u32::MAX);
-            if width >= start_col {
-                end_col = width.saturating_add(1);
-            }
-        }
+        let wide = super::widen(
+            &Location::point(&location.file, start_line, start_col),
+            source,
+        );
+        (end_line, end_col) = (wide.end_line.max(start_line), wide.end_col.max(start_col));
     }
     json!({
         "startLine": start_line,

@@ -808,3 +808,228 @@ fn a_write_error_on_standard_output_exits_two() {
         "{stderr}"
     );
 }
+
+/// The directory holding `examples/`, as a repository root for report paths.
+fn repo_root() -> String {
+    let examples = examples();
+    let root = examples.parent().expect("parent of examples");
+    root.to_str().expect("utf-8 path").to_string()
+}
+
+#[test]
+fn github_format_annotates_findings() {
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["check", &example("legacy-store"), "--format", "github"])
+        .args(["--repo-root", &repo_root()])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    let (summary, commands) = lines.split_last().expect("lines");
+    assert!(summary.starts_with("shipshape: "), "{text}");
+    assert!(!commands.is_empty());
+    for line in commands {
+        assert!(
+            line.starts_with("::error file=")
+                || line.starts_with("::warning file=")
+                || line.starts_with("::notice file="),
+            "{line}"
+        );
+    }
+    // Paths are relative to the repository holding the root; regions are exact.
+    assert!(
+        commands.contains(
+            &"::error file=examples/legacy-store/Dockerfile,line=1,col=1,endLine=1,endColumn=28,\
+              title=DF004 alpine base image::base image 'node:latest' is not an allowed base \
+              (node:*-alpine*)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn several_reports_are_written_in_one_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_string();
+    let (sarif, junit, markdown, gitlab) = (
+        path("a.sarif"),
+        path("b.xml"),
+        path("c.md"),
+        path("gl-code-quality-report.json"),
+    );
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            &example("legacy-store"),
+            "--report",
+            &format!("sarif={sarif}"),
+            "--report",
+            &format!("junit={junit}"),
+            "--report",
+            &format!("markdown={markdown}"),
+            "--report",
+            &format!("gitlab={gitlab}"),
+            "--format",
+            "json",
+            "--repo-root",
+            &repo_root(),
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    let findings = doc["roots"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .len();
+    assert!(findings > 0);
+    let read = |p: &str| std::fs::read_to_string(p).expect("written");
+    let log: serde_json::Value = serde_json::from_str(&read(&sarif)).expect("sarif");
+    assert_eq!(log["version"], "2.1.0");
+    assert_eq!(
+        log["runs"][0]["results"].as_array().expect("results").len(),
+        findings
+    );
+    let xml = read(&junit);
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "));
+    assert!(xml.contains("<failure message="), "{xml}");
+    let md = read(&markdown);
+    assert!(md.starts_with("## shipshape\n"), "{md}");
+    assert!(
+        md.contains("| Severity | Rule | Location | Message |"),
+        "{md}"
+    );
+    let issues: serde_json::Value = serde_json::from_str(&read(&gitlab)).expect("gitlab");
+    let issues = issues.as_array().expect("array");
+    assert_eq!(issues.len(), findings);
+    let prints: std::collections::BTreeSet<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().expect("fingerprint"))
+        .collect();
+    assert_eq!(prints.len(), findings, "fingerprints are unique");
+    for i in issues {
+        assert!(
+            ["info", "minor", "major", "critical", "blocker"]
+                .contains(&i["severity"].as_str().expect("severity"))
+        );
+        assert!(
+            i["location"]["path"]
+                .as_str()
+                .expect("path")
+                .starts_with("examples/legacy-store/")
+        );
+    }
+}
+
+#[test]
+fn rules_lists_text_or_json() {
+    let text = cargo_bin_cmd!("shipshape")
+        .args(["rules", "--format", "text"])
+        .output()
+        .expect("runs");
+    assert_eq!(text.status.code(), Some(0));
+    let default = cargo_bin_cmd!("shipshape")
+        .arg("rules")
+        .output()
+        .expect("runs");
+    assert_eq!(text.stdout, default.stdout, "text is the default");
+    let lines = String::from_utf8(text.stdout)
+        .expect("utf-8")
+        .lines()
+        .count();
+
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["rules", "--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let rules: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rules = rules.as_array().expect("array");
+    assert_eq!(rules.len(), lines);
+    let df005 = rules
+        .iter()
+        .find(|r| r["id"] == "DF005")
+        .expect("DF005 listed");
+    assert_eq!(df005["severity"], "error");
+    assert!(df005["title"].as_str().expect("title").contains("non-root"));
+    assert!(
+        df005["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .any(|t| t == "docker")
+    );
+    assert_eq!(
+        df005["help_uri"],
+        "https://github.com/shipshape-dev/shipshape/blob/main/docs/rules.md#df005"
+    );
+    for key in [
+        "what",
+        "why",
+        "failing",
+        "passing",
+        "decisions",
+        "fix",
+        "fix_gitlab",
+    ] {
+        assert!(df005["docs"][key].is_string(), "docs.{key}");
+    }
+    assert!(!df005["docs"]["fix"].as_str().expect("fix").is_empty());
+    let ci004 = rules.iter().find(|r| r["id"] == "CI004").expect("CI004");
+    assert_eq!(ci004["security_severity"], 8.0);
+    // Never null: optional fields are left out.
+    assert!(rules.iter().all(|r| {
+        r.as_object()
+            .expect("object")
+            .values()
+            .all(|v| !v.is_null())
+    }));
+    assert!(rules.iter().all(|r| {
+        r.get("security_severity")
+            .is_none_or(serde_json::Value::is_f64)
+    }));
+}
+
+/// A report written to GitHub's job summary file is appended to what the step wrote there.
+#[test]
+fn the_job_summary_file_is_appended_to() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let summary = dir.path().join("summary.md");
+    std::fs::write(&summary, "# Earlier step output\n").expect("write");
+    let out = cargo_bin_cmd!("shipshape")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args([
+            "check",
+            &example("legacy-store"),
+            "--format",
+            "json",
+            "--report",
+        ])
+        .arg(format!("markdown={}", summary.display()))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&summary).expect("summary");
+    assert!(text.starts_with("# Earlier step output\n"), "{text}");
+    assert!(text.contains("DF005"), "{text}");
+    // Any other file is replaced.
+    let other = dir.path().join("other.md");
+    std::fs::write(&other, "old\n").expect("write");
+    cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            &example("legacy-store"),
+            "--format",
+            "json",
+            "--report",
+        ])
+        .arg(format!("markdown={}", other.display()))
+        .output()
+        .expect("runs");
+    assert!(
+        !std::fs::read_to_string(&other)
+            .expect("other")
+            .starts_with("old")
+    );
+}
