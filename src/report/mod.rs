@@ -1,9 +1,10 @@
-//! Reports: turns the per-root results of a check into output for people (`human`), for
-//! GitHub code scanning and other SARIF consumers (`sarif`) and for scripts (`json`).
+//! Reports: turns the per-root results of a check into output for people (`human`, and
+//! `concise` one line per finding), for GitHub code scanning and other SARIF consumers (`sarif`) and for scripts (`json`).
 //!
 //! This module owns the pieces all formats share: the finding [`fingerprint`] and the
 //! [`Summary`] counts.
 
+pub mod concise;
 pub mod human;
 pub mod json;
 pub mod sarif;
