@@ -175,10 +175,12 @@ pub struct CheckArgs {
     /// Drop these rules (comma-separated IDs).
     #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
     pub ignore: Vec<String>,
-    /// Print nothing on success in human format; only findings and the summary otherwise.
+    /// Print nothing on success in human and concise formats; only findings and the summary
+    /// otherwise. No progress line either.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Colour in human output.
+    /// Colour in human and concise output (auto: by NO_COLOR, CLICOLOR_FORCE, TERM and
+    /// whether standard output is a terminal).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Use this configuration file for every root (default: the root's `shipshape.yaml`,

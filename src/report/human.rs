@@ -358,6 +358,51 @@ fn label_span(text: &str, location: &Location) -> Option<(usize, usize)> {
     }
 }
 
+/// The column at which miette starts the label of the region `offset..offset + len` of
+/// `text` (an estimate: characters counted one column wide, tabs four): the gutter, then
+/// for a one-line region the middle of its underline and `╰── `, for a region over several
+/// lines the multi-line marker.
+fn label_indent(text: &str, offset: usize, len: usize) -> usize {
+    let before = text.get(..offset).unwrap_or_default();
+    let region = text.get(offset..offset + len).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let width = |s: &str| {
+        s.chars()
+            .map(|c| if c == '\t' { 4 } else { 1 })
+            .sum::<usize>()
+    };
+    // The last line shown is the one after the region's last line, when there is one.
+    let first_line = before.matches('\n').count() + 1;
+    let last_line = first_line + region.matches('\n').count();
+    let lines = text.lines().count();
+    let gutter = (last_line + 1).min(lines.max(1)).to_string().len() + 4;
+    if region.contains('\n') {
+        return gutter + 6;
+    }
+    let start = width(before.get(line_start..).unwrap_or_default());
+    let end = (start + width(region)).max(start + 1);
+    gutter + (start + end) / 2 + 4
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (never narrower than 40;
+/// a longer word stays whole), joined by newlines.
+fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(40);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines.join("\n")
+}
+
 /// Byte offsets of the start and end (before any `\r\n` or `\n`) of 1-based `line`.
 fn line_bounds(text: &str, index: &LineIndex, line: u32) -> Option<(usize, usize)> {
     let start = index.line_start(line)?;
@@ -414,13 +459,15 @@ impl FindingDiagnostic {
                 // An empty region at the very end (or an empty file) has nothing to underline.
                 return None;
             }
+            let indent = label_indent(&text, offset, len);
             let span = SourceSpan::from((offset, len));
             let named = NamedSource::new(&here, text);
             // Only keep a snippet miette is able to read back.
             if named.read_span(&span, 1, 1).is_err() || named.read_span(&span, 0, 0).is_err() {
                 return None;
             }
-            let label = LabeledSpan::new_primary_with_span(Some(one_line(&finding.message)), span);
+            let message = wrap(&one_line(&finding.message), WIDTH.saturating_sub(indent));
+            let label = LabeledSpan::new_primary_with_span(Some(message), span);
             Some((named, label))
         });
         let (source, label) = snippet.unzip();
@@ -725,6 +772,33 @@ mod tests {
         assert_eq!(label_span(text, &loc(2, 1, 2, 50)), Some((8, 2)));
         assert_eq!(label_span(text, &loc(9, 1, 9, 1)), None);
         assert_eq!(label_span(text, &loc(0, 1, 0, 1)), None);
+    }
+
+    #[test]
+    fn long_labels_wrap_within_the_width() {
+        let mut report = testutil::report(".");
+        let long = "word ".repeat(60);
+        report.findings[0].message = long.clone();
+        // A region over two lines: its label sits at the left.
+        report.findings[1].location = Location {
+            file: "app/Dockerfile".to_string(),
+            line: 1,
+            col: 6,
+            end_line: 2,
+            end_col: 4,
+        };
+        report.findings[1].message = long;
+        let out = render_with(&[report], false, false);
+        for line in out.lines() {
+            assert!(line.chars().count() <= WIDTH, "{line:?} in\n{out}");
+        }
+        assert_eq!(out.matches("word").count(), 120, "{out}");
+        assert_eq!(wrap("a bb ccc", 1), "a bb ccc");
+        assert_eq!(wrap(&"x".repeat(50), 40), "x".repeat(50));
+        assert_eq!(
+            wrap(&"abcd ".repeat(10), 40),
+            format!("{}\nabcd abcd", "abcd ".repeat(8).trim_end())
+        );
     }
 
     #[test]
