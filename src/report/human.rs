@@ -302,6 +302,9 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 fn display_path(root: &str, file: &str, prefix_root: bool) -> String {
     if !prefix_root || root.is_empty() {
         file.to_string()
+    } else if file == "." {
+        // The root's own location (a root without any file).
+        root.to_string()
     } else if root.ends_with('/') || root.ends_with('\\') {
         format!("{root}{file}")
     } else {
@@ -671,8 +674,17 @@ mod tests {
             "human_statistics_two_roots",
             out.get(summary_start..).unwrap_or_default()
         );
-        // Several roots prefix paths with their root.
+        // Several roots prefix paths with their root; the root's own location is the root.
         assert!(out.contains("[services/api/app/Dockerfile:3:6]"), "{out}");
+        assert_eq!(display_path("services/api", ".", true), "services/api");
+        assert_eq!(
+            display_path("services/api/", "Dockerfile", true),
+            "services/api/Dockerfile"
+        );
+        assert_eq!(
+            display_path("services/api", "Dockerfile", false),
+            "Dockerfile"
+        );
         // Without --statistics, only the per-root lines and the total.
         let out = render_with(&[first, second], false, false);
         assert!(
