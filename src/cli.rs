@@ -95,6 +95,8 @@ pub enum RulesFormat {
 pub enum Format {
     /// Diagnostics with source snippets.
     Human,
+    /// One line per finding: `path:line:col: severity[RULE] message`.
+    Concise,
     /// SARIF 2.1.0 (GitHub code scanning).
     Sarif,
     /// shipshape's versioned JSON (docs/json-format.md).
@@ -170,6 +172,9 @@ pub struct CheckArgs {
     /// Output format (default: human).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// One line per finding (`--format concise`).
+    #[arg(long, conflicts_with = "format")]
+    pub concise: bool,
     /// Write the --format report to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -190,7 +195,7 @@ pub struct CheckArgs {
     /// one repository).
     #[arg(long)]
     pub sarif_single_run: bool,
-    /// Break the summary's counts down per rule.
+    /// Break the summary's counts down per rule (human and concise formats).
     #[arg(long)]
     pub statistics: bool,
     /// The repository the roots belong to (default: the git work tree holding each root, else
@@ -210,10 +215,12 @@ pub struct CheckArgs {
     /// Drop these rules (comma-separated IDs).
     #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
     pub ignore: Vec<String>,
-    /// Print nothing on success in human format; only findings and the summary otherwise.
+    /// Print nothing on success in human and concise formats; only findings and the summary
+    /// otherwise. No progress line either.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Colour in human output.
+    /// Colour in human and concise output (auto: by NO_COLOR, CLICOLOR_FORCE, TERM and
+    /// whether standard output is a terminal).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Use this configuration file for every root (default: the root's `shipshape.yaml`,
@@ -619,11 +626,25 @@ fn check(args: CheckArgs) -> u8 {
         };
         setups.push((&sets[si].1, settings));
     }
-    let results: Vec<_> = paths
-        .par_iter()
-        .zip(setups.par_iter())
-        .map(|(p, (set, settings))| check_root(p, &p.display().to_string(), set, settings))
-        .collect();
+    // Progress on standard error, only when it is a terminal (see `progress`).
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let results: Vec<_> = crate::progress::with_progress(
+        std::io::stderr(),
+        show_progress,
+        paths.len(),
+        crate::progress::DELAY,
+        |finished| {
+            paths
+                .par_iter()
+                .zip(setups.par_iter())
+                .map(|(p, (set, settings))| {
+                    let result = check_root(p, &p.display().to_string(), set, settings);
+                    finished();
+                    result
+                })
+                .collect()
+        },
+    );
     // A root that cannot be checked is named and fails the run (exit 2), but the other
     // roots are still reported.
     let mut reports: Vec<RootReport> = Vec::new();
@@ -701,11 +722,16 @@ fn check(args: CheckArgs) -> u8 {
         r.repo_dir = repo_dir;
     }
     let mut specs = args.reports.clone();
-    if args.format.is_some() || args.output.is_some() || specs.is_empty() {
+    let format = if args.concise {
+        Some(Format::Concise)
+    } else {
+        args.format
+    };
+    if format.is_some() || args.output.is_some() || specs.is_empty() {
         specs.insert(
             0,
             ReportSpec {
-                format: args.format.unwrap_or(Format::Human),
+                format: format.unwrap_or(Format::Human),
                 path: args.output.clone(),
             },
         );
@@ -724,11 +750,16 @@ fn check(args: CheckArgs) -> u8 {
     ctx.statistics = args.statistics;
     let mut write_failed = false;
     for spec in &specs {
-        ctx.color = spec.format == Format::Human
-            && use_color(
-                args.color,
-                spec.path.is_none() && std::io::stdout().is_terminal(),
-            );
+        ctx.color = matches!(spec.format, Format::Human | Format::Concise)
+            && match spec.path {
+                // A file is coloured only when asked to.
+                Some(_) => args.color == ColorChoice::Always,
+                None => use_color(
+                    args.color,
+                    std::io::stdout().is_terminal(),
+                    &ColorEnv::from_env(),
+                ),
+            };
         let text = match render(spec.format, &reports, &ctx) {
             Ok(t) => t,
             Err(e) => {
@@ -785,15 +816,17 @@ fn render(
     ctx: &report::Context<'_>,
 ) -> Result<String, String> {
     Ok(match format {
-        Format::Human => {
+        Format::Human | Format::Concise => {
             let summary = report::summarize(reports);
             if ctx.quiet
                 && summary.findings() == 0
                 && reports.iter().all(|r| r.notifications.is_empty())
             {
                 String::new()
+            } else if format == Format::Concise {
+                report::concise::render(reports, ctx)
             } else {
-                report::human::render(reports, ctx.rules, ctx.color)
+                report::human::render(reports, ctx)
             }
         }
         Format::Sarif if ctx.sarif_single_run => {
@@ -884,13 +917,49 @@ fn sarif_file_stem(r: &RootReport) -> String {
     }
 }
 
-/// Whether human output is coloured: `--color always/never`, else (auto) when writing to a
-/// terminal and `NO_COLOR` is not set.
-fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+/// The colour-related environment variables, as read by [`use_color`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColorEnv {
+    /// `NO_COLOR`: any non-empty value disables colour.
+    pub no_color: Option<String>,
+    /// `CLICOLOR_FORCE`: any non-empty value but `0` forces colour.
+    pub clicolor_force: Option<String>,
+    /// `TERM`: `dumb` disables colour.
+    pub term: Option<String>,
+}
+
+impl ColorEnv {
+    /// The variables of this process's environment (values that are not Unicode count as set
+    /// and non-empty).
+    pub fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var_os(name).map(|v| v.into_string().unwrap_or_else(|_| "?".to_string()))
+        };
+        ColorEnv {
+            no_color: var("NO_COLOR"),
+            clicolor_force: var("CLICOLOR_FORCE"),
+            term: var("TERM"),
+        }
+    }
+}
+
+/// Whether human (and concise) output on standard output is coloured: `--color always` or
+/// `never` win over everything; otherwise (auto), by the usual conventions in this order:
+/// a non-empty `NO_COLOR` disables, a non-empty `CLICOLOR_FORCE` other than `0` forces,
+/// `TERM=dumb` disables, and else colour is used exactly when writing to a terminal.
+pub fn use_color(choice: ColorChoice, to_terminal: bool, env: &ColorEnv) -> bool {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+        ColorChoice::Auto if set(&env.no_color) => false,
+        ColorChoice::Auto
+            if set(&env.clicolor_force) && env.clicolor_force.as_deref() != Some("0") =>
+        {
+            true
+        }
+        ColorChoice::Auto if env.term.as_deref() == Some("dumb") => false,
+        ColorChoice::Auto => to_terminal,
     }
 }
 
@@ -898,4 +967,51 @@ fn pretty(v: &serde_json::Value) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_follows_the_choice_then_the_environment_then_the_terminal() {
+        let env = |no_color: Option<&str>, force: Option<&str>, term: Option<&str>| ColorEnv {
+            no_color: no_color.map(str::to_string),
+            clicolor_force: force.map(str::to_string),
+            term: term.map(str::to_string),
+        };
+        let plain = env(None, None, Some("xterm-256color"));
+        let auto = ColorChoice::Auto;
+        // Auto: a terminal, and nothing else.
+        assert!(use_color(auto, true, &plain));
+        assert!(!use_color(auto, false, &plain));
+        assert!(use_color(auto, true, &ColorEnv::default()));
+        // NO_COLOR: any non-empty value disables, even with CLICOLOR_FORCE; empty is unset.
+        assert!(!use_color(auto, true, &env(Some("1"), None, None)));
+        assert!(!use_color(auto, true, &env(Some("0"), Some("1"), None)));
+        assert!(use_color(auto, true, &env(Some(""), None, None)));
+        // CLICOLOR_FORCE: non-empty and not 0 forces, also to a pipe and a dumb terminal.
+        assert!(use_color(auto, false, &env(None, Some("1"), None)));
+        assert!(use_color(
+            auto,
+            false,
+            &env(Some(""), Some("yes"), Some("dumb"))
+        ));
+        assert!(!use_color(auto, false, &env(None, Some("0"), None)));
+        assert!(!use_color(auto, false, &env(None, Some(""), None)));
+        // TERM=dumb disables on a terminal.
+        assert!(!use_color(auto, true, &env(None, None, Some("dumb"))));
+        assert!(!use_color(auto, true, &env(None, Some("0"), Some("dumb"))));
+        // --color always/never win over everything.
+        for e in [
+            plain.clone(),
+            env(Some("1"), None, Some("dumb")),
+            env(None, Some("1"), None),
+        ] {
+            for terminal in [false, true] {
+                assert!(use_color(ColorChoice::Always, terminal, &e));
+                assert!(!use_color(ColorChoice::Never, terminal, &e));
+            }
+        }
+    }
 }

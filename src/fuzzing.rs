@@ -375,7 +375,14 @@ pub fn repository(data: &[u8]) {
     };
     let reports = [report];
     let metas = set.metas();
-    let _ = crate::report::human::render(&reports, &metas, false);
+    let _ = crate::report::human::render(
+        &reports,
+        &crate::report::Context::new(&metas, crate::VERSION),
+    );
+    let _ = crate::report::concise::render(
+        &reports,
+        &crate::report::Context::new(&metas, crate::VERSION),
+    );
     let _ = crate::report::json::render(&reports, crate::VERSION);
     let _ = crate::report::sarif::render(
         &reports,

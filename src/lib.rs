@@ -15,6 +15,7 @@ pub mod location;
 pub mod model;
 pub mod pm;
 pub mod policy;
+pub mod progress;
 pub mod report;
 pub mod shell;
 pub mod suppress;

@@ -1,9 +1,12 @@
-//! Human-readable report: one miette diagnostic per finding (rule ID, message, source snippet
-//! with the offending region labelled, help on how to fix it), tool notifications as plain
-//! lines, and a closing summary line.
+//! Human-readable report, the one a person reads first: one diagnostic per finding (a
+//! `error[DF005]: runs as a non-root user` header naming severity, rule and title, the source
+//! snippet with the region labelled by what is wrong there, and help on how to fix it), then
+//! the file-level findings one line each under their file, tool notifications as plain lines,
+//! and the summary (per-rule statistics with `--statistics`, a line per root when there are
+//! several, and the total line).
 //!
-//! The output depends only on the inputs and the `color` flag, never on the terminal: the
-//! width is fixed and hyperlinks are off, so it is safe to snapshot.
+//! The output depends only on the inputs and the context's `color` flag, never on the
+//! terminal: the width is fixed and hyperlinks are off, so it is safe to snapshot.
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,21 +20,37 @@ use crate::finding::{Finding, Notification, RootReport, Severity};
 use crate::location::{LineIndex, Location};
 use crate::policy::meta::RuleMeta;
 
-use super::{Summary, summarize};
+use super::{Context, Summary, summarize};
 
 /// The fixed width, in columns, that diagnostics are wrapped to.
 pub const WIDTH: usize = 100;
 
-/// Renders `reports` for a terminal or a log: every finding as a diagnostic (in the order
-/// given: reports in order, findings in order), then every tool notification as one line,
-/// then a summary line such as `2 errors, 1 warning, 0 notes (3 ignored) in 1 repository`
-/// (the ignored count is left out when it is zero).
+/// Whether `location` is a file-level place rather than a region: an empty region at the very
+/// start of its file. Missing-evidence findings (a rule found nothing to point at, so the
+/// finding lands on the root's fallback file, e.g. `package.json`) and findings about a whole
+/// file (a node whose location is the file itself) have such locations; there is no source
+/// worth showing for them.
+pub fn is_file_level(location: &Location) -> bool {
+    location.line <= 1
+        && location.col <= 1
+        && (location.end_line, location.end_col) <= (location.line, location.col)
+}
+
+/// Renders `reports` for a terminal or a log:
 ///
-/// `rules` supplies each finding's title (the label of its snippet) and fix (its help); a
-/// finding of a rule missing from `rules` is still rendered. With `color`, ANSI colours are
-/// used; without, the output is plain Unicode text. File paths are relative to their root,
-/// prefixed with the root when there is more than one report.
-pub fn render(reports: &[RootReport], rules: &[RuleMeta], color: bool) -> String {
+/// 1. every finding with a region as a diagnostic, in the order given (reports in order,
+///    findings in order);
+/// 2. the file-level findings (see [`is_file_level`]) one line each, `error[AL001] message`,
+///    under a heading naming their file, files in order of first appearance;
+/// 3. suppressed findings (`--show-suppressed`) and tool notifications, one line each;
+/// 4. the summary (see [`summary`]).
+///
+/// `ctx.rules` supplies each finding's title (its header) and fix (its help); a finding of a
+/// rule missing from them is still rendered, headed by its message. With `ctx.color`, ANSI
+/// colours are used; without, the output is plain Unicode text. File paths are relative to
+/// their root, prefixed with the root when there is more than one report.
+pub fn render(reports: &[RootReport], ctx: &Context<'_>) -> String {
+    let color = ctx.color;
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -46,28 +65,62 @@ pub fn render(reports: &[RootReport], rules: &[RuleMeta], color: bool) -> String
     let prefix_root = reports.len() > 1;
 
     let mut out = String::new();
+    // File-level findings by displayed path, in order of first appearance.
+    let mut file_level: Vec<(String, Vec<&Finding>)> = Vec::new();
     for report in reports {
         for finding in &report.findings {
             let path = display_path(&report.root, &finding.location.file, prefix_root);
-            let rule = rules.iter().find(|r| r.id == finding.rule);
+            if is_file_level(&finding.location) {
+                match file_level.iter_mut().find(|(p, _)| *p == path) {
+                    Some((_, list)) => list.push(finding),
+                    None => file_level.push((path, vec![finding])),
+                }
+                continue;
+            }
+            let rule = ctx.rule(&finding.rule);
             let source = report.sources.get(&finding.location.file).cloned();
             let gitlab = report.gitlab_files.contains(&finding.location.file);
+            out.push_str(&header(finding, rule, color));
             let diagnostic = FindingDiagnostic::new(finding, rule, gitlab, &path, source);
+            if diagnostic.source.is_none() {
+                out.push_str(&format!(
+                    "  at {}: {}\n",
+                    location_text(&path, &finding.location),
+                    one_line(&finding.message)
+                ));
+            }
             let mut rendered = String::new();
-            if handler.render_report(&mut rendered, &diagnostic).is_err() {
+            match handler.render_report(&mut rendered, &diagnostic) {
+                // The diagnostic's own message is empty: its line (miette's severity icon
+                // and nothing else) is dropped, as the header above says it all.
+                Ok(()) => {
+                    let body = rendered.split_once('\n').map_or("", |(_, rest)| rest);
+                    out.push_str(body);
+                }
                 // Only reachable if miette cannot read back a span we checked; fall back to a
                 // plain line rather than lose the finding.
-                rendered = format!(
-                    "{}: {}: {} [{}]\n",
+                Err(_) => out.push_str(&format!(
+                    "  at {}: {}\n",
                     location_text(&path, &finding.location),
-                    finding.severity,
-                    finding.message,
-                    finding.rule
-                );
+                    one_line(&finding.message)
+                )),
             }
-            out.push_str(&rendered);
             out.push('\n');
         }
+    }
+
+    for (path, findings) in &file_level {
+        let heading = format!("{path} (no particular line):");
+        out.push_str(&bold(&heading, color));
+        out.push('\n');
+        for finding in findings {
+            out.push_str(&format!(
+                "  {} {}\n",
+                severity_code(finding.severity, &finding.rule, color),
+                one_line(&finding.message)
+            ));
+        }
+        out.push('\n');
     }
 
     // Suppressed findings (only present with `--show-suppressed`): one line each.
@@ -105,9 +158,62 @@ pub fn render(reports: &[RootReport], rules: &[RuleMeta], color: bool) -> String
         out.push('\n');
     }
 
+    out.push_str(&summary(reports, ctx));
+    out
+}
+
+/// The closing summary of a human or concise report, each part ending in a newline:
+///
+/// - with `ctx.statistics`, a table of the kept findings per rule (count, rule, title),
+///   most frequent first, then by rule ID, followed by an empty line;
+/// - with several reports, one line per root: `root: 2 errors, 1 warning, 0 notes`;
+/// - the total line (see [`summary_line`]).
+pub fn summary(reports: &[RootReport], ctx: &Context<'_>) -> String {
+    let mut out = String::new();
+    if ctx.statistics {
+        let rows = statistics(reports);
+        if !rows.is_empty() {
+            let count_width = rows.iter().map(|(_, n)| n.to_string().len()).max();
+            let rule_width = rows.iter().map(|(r, _)| r.len()).max();
+            let (count_width, rule_width) = (count_width.unwrap_or(1), rule_width.unwrap_or(0));
+            for (rule, n) in &rows {
+                let title = ctx.rule(rule).map_or("", |m| m.title.as_str());
+                let line = format!("{n:>count_width$}  {rule:<rule_width$}  {title}");
+                out.push_str(line.trim_end());
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+    }
+    if reports.len() > 1 {
+        for report in reports {
+            let s = summarize(std::slice::from_ref(report));
+            out.push_str(&format!(
+                "{}: {}, {}, {}\n",
+                report.root,
+                plural(s.errors, "error", "errors"),
+                plural(s.warnings, "warning", "warnings"),
+                plural(s.notes, "note", "notes"),
+            ));
+        }
+    }
     out.push_str(&summary_line(&summarize(reports), reports.len()));
     out.push('\n');
     out
+}
+
+/// The number of kept findings of each rule, most frequent first, ties by rule ID.
+pub fn statistics(reports: &[RootReport]) -> Vec<(String, usize)> {
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for finding in reports.iter().flat_map(|r| &r.findings) {
+        *counts.entry(finding.rule.as_str()).or_default() += 1;
+    }
+    let mut rows: Vec<(String, usize)> = counts
+        .into_iter()
+        .map(|(rule, n)| (rule.to_string(), n))
+        .collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    rows
 }
 
 /// The summary line, e.g. `2 errors, 1 warning, 0 notes (3 ignored) in 1 repository`.
@@ -138,6 +244,55 @@ pub fn summary_line(summary: &Summary, repositories: usize) -> String {
     line
 }
 
+/// A diagnostic's first line: `error[DF005]: runs as a non-root user` (the finding's message
+/// instead of the title when the rule is unknown), ending in a newline.
+fn header(finding: &Finding, rule: Option<&RuleMeta>, color: bool) -> String {
+    let title = rule.map_or_else(|| one_line(&finding.message), |r| one_line(&r.title));
+    let code = severity_code(finding.severity, &finding.rule, color);
+    if color {
+        format!("{code}\u{1b}[1m: {title}\u{1b}[0m\n")
+    } else {
+        format!("{code}: {title}\n")
+    }
+}
+
+/// `error[DF005]`, in the severity's colour (bold) with `color`.
+pub(crate) fn severity_code(severity: Severity, rule: &str, color: bool) -> String {
+    let text = format!("{severity}[{rule}]");
+    if color {
+        format!("\u{1b}[1;{}m{text}\u{1b}[0m", severity_color(severity))
+    } else {
+        text
+    }
+}
+
+/// The ANSI colour code of a severity: red errors, yellow warnings, cyan notes.
+fn severity_color(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "31",
+        Severity::Warning => "33",
+        Severity::Note => "36",
+    }
+}
+
+/// `text` in bold with `color`.
+fn bold(text: &str, color: bool) -> String {
+    if color {
+        format!("\u{1b}[1m{text}\u{1b}[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// `text` on one line: line breaks (and the spaces around them) become one space.
+pub(crate) fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `n` followed by the singular or plural noun.
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -147,6 +302,9 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 fn display_path(root: &str, file: &str, prefix_root: bool) -> String {
     if !prefix_root || root.is_empty() {
         file.to_string()
+    } else if file == "." {
+        // The root's own location (a root without any file).
+        root.to_string()
     } else if root.ends_with('/') || root.ends_with('\\') {
         format!("{root}{file}")
     } else {
@@ -163,11 +321,7 @@ fn location_text(path: &str, location: &Location) -> String {
 fn notification_line(notification: &Notification, path: &str, color: bool) -> String {
     let level = notification.level.as_str();
     let level = if color {
-        let code = match notification.level {
-            Severity::Error => "31",
-            Severity::Warning => "33",
-            Severity::Note => "36",
-        };
+        let code = severity_color(notification.level);
         format!("\u{1b}[{code}m{level}\u{1b}[0m")
     } else {
         level.to_string()
@@ -207,6 +361,51 @@ fn label_span(text: &str, location: &Location) -> Option<(usize, usize)> {
     }
 }
 
+/// The column at which miette starts the label of the region `offset..offset + len` of
+/// `text` (an estimate: characters counted one column wide, tabs four): the gutter, then
+/// for a one-line region the middle of its underline and `╰── `, for a region over several
+/// lines the multi-line marker.
+fn label_indent(text: &str, offset: usize, len: usize) -> usize {
+    let before = text.get(..offset).unwrap_or_default();
+    let region = text.get(offset..offset + len).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let width = |s: &str| {
+        s.chars()
+            .map(|c| if c == '\t' { 4 } else { 1 })
+            .sum::<usize>()
+    };
+    // The last line shown is the one after the region's last line, when there is one.
+    let first_line = before.matches('\n').count() + 1;
+    let last_line = first_line + region.matches('\n').count();
+    let lines = text.lines().count();
+    let gutter = (last_line + 1).min(lines.max(1)).to_string().len() + 4;
+    if region.contains('\n') {
+        return gutter + 6;
+    }
+    let start = width(before.get(line_start..).unwrap_or_default());
+    let end = (start + width(region)).max(start + 1);
+    gutter + (start + end) / 2 + 4
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (never narrower than 40;
+/// a longer word stays whole), joined by newlines.
+fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(40);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines.join("\n")
+}
+
 /// Byte offsets of the start and end (before any `\r\n` or `\n`) of 1-based `line`.
 fn line_bounds(text: &str, index: &LineIndex, line: u32) -> Option<(usize, usize)> {
     let start = index.line_start(line)?;
@@ -226,20 +425,16 @@ fn column_offset(text: &str, start: usize, end: usize, col: u32) -> usize {
         .unwrap_or(end)
 }
 
-/// A finding in the shape miette renders.
+/// A finding in the shape miette renders: the snippet with its label and the help. Its
+/// message is empty (the report writes the header line itself), and it has no code.
 struct FindingDiagnostic {
-    /// The rule ID, shown as the diagnostic code.
-    rule: String,
     /// The finding's severity.
     severity: Severity,
-    /// The headline: the finding's message, plus its `path:line:col` when there is no
-    /// snippet to show it.
-    message: String,
     /// The rule's fix and a pointer to `shipshape explain`.
     help: String,
     /// The file's text named `path:line:col`, when a snippet can be shown.
     source: Option<NamedSource<Arc<str>>>,
-    /// The labelled region of `source`.
+    /// The labelled region of `source`: what is wrong there (the finding's message).
     label: Option<LabeledSpan>,
 }
 
@@ -260,7 +455,6 @@ impl FindingDiagnostic {
             Some(fix) if !fix.is_empty() => format!("{fix} ({explain})"),
             _ => explain,
         };
-        let label_text = rule.map_or_else(|| finding.rule.clone(), |r| r.title.clone());
 
         let snippet = source.and_then(|text| {
             let (offset, len) = label_span(&text, location)?;
@@ -268,23 +462,20 @@ impl FindingDiagnostic {
                 // An empty region at the very end (or an empty file) has nothing to underline.
                 return None;
             }
+            let indent = label_indent(&text, offset, len);
             let span = SourceSpan::from((offset, len));
             let named = NamedSource::new(&here, text);
             // Only keep a snippet miette is able to read back.
             if named.read_span(&span, 1, 1).is_err() || named.read_span(&span, 0, 0).is_err() {
                 return None;
             }
-            let label = LabeledSpan::new_primary_with_span(Some(label_text), span);
+            let message = wrap(&one_line(&finding.message), WIDTH.saturating_sub(indent));
+            let label = LabeledSpan::new_primary_with_span(Some(message), span);
             Some((named, label))
         });
-        let (source, label, message) = match snippet {
-            Some((named, label)) => (Some(named), Some(label), finding.message.clone()),
-            None => (None, None, format!("{}\nat {here}", finding.message)),
-        };
+        let (source, label) = snippet.unzip();
         FindingDiagnostic {
-            rule: finding.rule.clone(),
             severity: finding.severity,
-            message,
             help,
             source,
             label,
@@ -295,26 +486,21 @@ impl FindingDiagnostic {
 impl fmt::Debug for FindingDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FindingDiagnostic")
-            .field("rule", &self.rule)
             .field("severity", &self.severity)
-            .field("message", &self.message)
+            .field("help", &self.help)
             .finish_non_exhaustive()
     }
 }
 
 impl fmt::Display for FindingDiagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Ok(())
     }
 }
 
 impl std::error::Error for FindingDiagnostic {}
 
 impl Diagnostic for FindingDiagnostic {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(&self.rule))
-    }
-
     fn severity(&self) -> Option<miette::Severity> {
         Some(miette_severity(self.severity))
     }
@@ -369,24 +555,36 @@ mod tests {
         );
     }
 
+    /// Renders `reports` with the fixture rules and the given options.
+    fn render_with(reports: &[RootReport], color: bool, statistics: bool) -> String {
+        let rules = testutil::rules();
+        let mut ctx = Context::new(&rules, "0.1.0");
+        ctx.color = color;
+        ctx.statistics = statistics;
+        render(reports, &ctx)
+    }
+
     #[test]
-    fn renders_rule_location_label_and_help() {
-        let out = render(&[testutil::report(".")], &testutil::rules(), false);
-        // Rule ID as the code, message, snippet header with file:line:col, the labelled line
-        // and the label, help with the fix and the explain hint.
-        assert!(out.contains("DF005"), "{out}");
-        assert!(out.contains("× The image runs as root."), "{out}");
-        assert!(out.contains("[app/Dockerfile:3:6]"), "{out}");
-        assert!(out.contains(" 3 │ USER root"), "{out}");
-        assert!(out.contains("runs as a non-root user"), "{out}");
-        assert!(out.contains("help: Add a `USER` instruction"), "{out}");
-        assert!(out.contains("see `shipshape explain DF005`"), "{out}");
-        // The warning's empty region labels its whole line.
+    fn renders_header_label_and_help() {
+        let out = render_with(&[testutil::report(".")], false, false);
+        // Header with severity, rule and title; the snippet header with file:line:col; the
+        // labelled line, labelled by the finding's message; help with the fix and the
+        // explain hint.
         assert!(
-            out.contains("⚠ The base image is not pinned by digest."),
+            out.starts_with("error[DF005]: runs as a non-root user\n   ╭─[app/Dockerfile:3:6]\n"),
             "{out}"
         );
-        assert!(out.contains("[app/Dockerfile:1:6]"), "{out}");
+        assert!(out.contains(" 3 │ USER root"), "{out}");
+        assert!(out.contains("╰── The image runs as root.\n"), "{out}");
+        assert!(out.contains("help: Add a `USER` instruction"), "{out}");
+        assert!(out.contains("see `shipshape explain DF005`"), "{out}");
+        // No severity icon line from miette: the header says it.
+        assert!(!out.contains('×'), "{out}");
+        // The warning's empty region labels its whole line.
+        assert!(
+            out.contains("warning[DF010]: pins base images by digest\n   ╭─[app/Dockerfile:1:6]\n"),
+            "{out}"
+        );
         assert!(out.contains(" 1 │ FROM alpine:3.20"), "{out}");
         // The notification and the summary.
         assert!(
@@ -403,11 +601,122 @@ mod tests {
         let first = out.find("DF005").unwrap_or(usize::MAX);
         let second = out.find("DF010").unwrap_or(0);
         assert!(first < second, "{out}");
+        insta::assert_snapshot!("human_one_root", out);
+    }
+
+    #[test]
+    fn file_level_findings_are_one_line_each_under_their_file() {
+        let mut report = testutil::report(".");
+        report.notifications.clear();
+        let at_start = |rule: &str, file: &str, message: &str| {
+            testutil::finding(rule, Severity::Error, file, (1, 1, 1, 1), message)
+        };
+        report.findings.insert(
+            0,
+            at_start("AL001", "package.json", "the repository has no alert rules"),
+        );
+        report
+            .findings
+            .push(at_start("DF001", "app/Dockerfile", "one stage\nonly"));
+        report
+            .findings
+            .push(at_start("OB001", "package.json", "no @sentry/* dependency"));
+        report.sources.insert(
+            "package.json".to_string(),
+            Arc::from("{\n  \"name\": \"x\"\n}\n"),
+        );
+        let out = render_with(&[report], false, false);
+        // No box over `package.json:1`: the findings follow the diagnostics, grouped by file
+        // in order of first appearance, messages on one line.
+        assert!(!out.contains("package.json:1"), "{out}");
+        assert!(!out.contains("app/Dockerfile:1:1"), "{out}");
+        insta::assert_snapshot!("human_file_level", out);
+        let boxed = out.find("error[DF005]").unwrap_or(usize::MAX);
+        let compact = out.find("package.json (no particular line):").unwrap_or(0);
+        assert!(boxed < compact, "{out}");
+    }
+
+    #[test]
+    fn file_level_is_an_empty_region_at_the_start_of_a_file() {
+        let loc = |line, col, end_line, end_col| Location {
+            file: "f".to_string(),
+            line,
+            col,
+            end_line,
+            end_col,
+        };
+        assert!(is_file_level(&Location::file_start("package.json")));
+        assert!(is_file_level(&loc(1, 0, 1, 0)));
+        assert!(is_file_level(&loc(0, 0, 0, 0)));
+        // A region at the start (the `FROM` of line 1), or an empty one elsewhere, is shown.
+        assert!(!is_file_level(&loc(1, 1, 1, 5)));
+        assert!(!is_file_level(&loc(1, 1, 2, 1)));
+        assert!(!is_file_level(&loc(1, 6, 1, 6)));
+        assert!(!is_file_level(&loc(2, 1, 2, 1)));
+    }
+
+    #[test]
+    fn statistics_and_several_roots_extend_the_summary() {
+        let mut second = testutil::report("services/api");
+        second.findings.push(testutil::finding(
+            "DF001",
+            Severity::Note,
+            "Dockerfile",
+            (1, 1, 1, 1),
+            "note",
+        ));
+        second.notifications.clear();
+        let mut first = testutil::report(".");
+        first.notifications.clear();
+        let out = render_with(&[first.clone(), second.clone()], false, true);
+        let summary_start = out.find("2  DF005").unwrap_or(0);
+        insta::assert_snapshot!(
+            "human_statistics_two_roots",
+            out.get(summary_start..).unwrap_or_default()
+        );
+        // Several roots prefix paths with their root; the root's own location is the root.
+        assert!(out.contains("[services/api/app/Dockerfile:3:6]"), "{out}");
+        assert_eq!(display_path("services/api", ".", true), "services/api");
+        assert_eq!(
+            display_path("services/api/", "Dockerfile", true),
+            "services/api/Dockerfile"
+        );
+        assert_eq!(
+            display_path("services/api", "Dockerfile", false),
+            "Dockerfile"
+        );
+        // Without --statistics, only the per-root lines and the total.
+        let out = render_with(&[first, second], false, false);
+        assert!(
+            out.ends_with(
+                "services/api/Dockerfile (no particular line):\n  note[DF001] note\n\n\
+                 .: 1 error, 1 warning, 0 notes\n\
+                 services/api: 1 error, 1 warning, 1 note\n\
+                 2 errors, 2 warnings, 1 note (4 ignored) in 2 repositories\n"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn statistics_sort_by_count_then_rule() {
+        let mut report = testutil::report(".");
+        report.findings = ["B", "A", "C", "A", "C", "D"]
+            .iter()
+            .map(|r| testutil::finding(r, Severity::Note, "f", (2, 1, 2, 2), "m"))
+            .collect();
+        let rows = statistics(&[report]);
+        let want: Vec<(String, usize)> = [("A", 2), ("C", 2), ("B", 1), ("D", 1)]
+            .iter()
+            .map(|(r, n)| (r.to_string(), *n))
+            .collect();
+        assert_eq!(rows, want);
+        assert!(statistics(&[]).is_empty());
     }
 
     #[test]
     fn label_underlines_exact_columns() {
-        let out = render(&[testutil::report(".")], &testutil::rules(), false);
+        let out = render_with(&[testutil::report(".")], false, false);
         // `root` sits at columns 6..10 of `USER root`: the underline starts under column 6.
         let line = out
             .lines()
@@ -423,8 +732,14 @@ mod tests {
     fn missing_source_still_names_the_location() {
         let mut report = testutil::report("repo");
         report.sources.clear();
-        let out = render(&[report.clone(), report], &testutil::rules(), false);
-        assert!(out.contains("at repo/app/Dockerfile:3:6"), "{out}");
+        let out = render_with(&[report.clone(), report], false, false);
+        assert!(
+            out.starts_with(
+                "error[DF005]: runs as a non-root user\n  \
+                 at repo/app/Dockerfile:3:6: The image runs as root.\n  help: "
+            ),
+            "{out}"
+        );
         assert!(!out.contains("USER root"), "{out}");
         assert!(out.contains("(repo/ci/broken.yml:4:2)"), "{out}");
         assert!(out.ends_with("in 2 repositories\n"), "{out}");
@@ -435,8 +750,13 @@ mod tests {
         let mut report = testutil::report(".");
         report.findings[0].location = Location::point("app/Dockerfile", 99, 1);
         report.findings[1].location = Location::point("app/Dockerfile", 4, 1);
-        let out = render(&[report], &[], false);
-        assert!(out.contains("at app/Dockerfile:99:1"), "{out}");
+        let ctx = Context::new(&[], "0.1.0");
+        let out = render(&[report], &ctx);
+        // Without rule metadata, the header names the message.
+        assert!(
+            out.starts_with("error[DF005]: The image runs as root.\n  at app/Dockerfile:99:1: "),
+            "{out}"
+        );
         // Line 4 is the empty line after the final newline: either a snippet or a location.
         assert!(out.contains("app/Dockerfile:4:1"), "{out}");
         // Without rule metadata the help still points at `explain`.
@@ -467,9 +787,41 @@ mod tests {
     }
 
     #[test]
+    fn long_labels_wrap_within_the_width() {
+        let mut report = testutil::report(".");
+        let long = "word ".repeat(60);
+        report.findings[0].message = long.clone();
+        // A region over two lines: its label sits at the left.
+        report.findings[1].location = Location {
+            file: "app/Dockerfile".to_string(),
+            line: 1,
+            col: 6,
+            end_line: 2,
+            end_col: 4,
+        };
+        report.findings[1].message = long;
+        let out = render_with(&[report], false, false);
+        for line in out.lines() {
+            assert!(line.chars().count() <= WIDTH, "{line:?} in\n{out}");
+        }
+        assert_eq!(out.matches("word").count(), 120, "{out}");
+        assert_eq!(wrap("a bb ccc", 1), "a bb ccc");
+        assert_eq!(wrap(&"x".repeat(50), 40), "x".repeat(50));
+        assert_eq!(
+            wrap(&"abcd ".repeat(10), 40),
+            format!("{}\nabcd abcd", "abcd ".repeat(8).trim_end())
+        );
+    }
+
+    #[test]
     fn color_uses_ansi() {
-        let out = render(&[testutil::report(".")], &testutil::rules(), true);
-        assert!(out.contains('\u{1b}'), "{out}");
-        assert!(out.contains("DF005"), "{out}");
+        let out = render_with(&[testutil::report(".")], true, false);
+        assert!(
+            out.starts_with(
+                "\u{1b}[1;31merror[DF005]\u{1b}[0m\u{1b}[1m: runs as a non-root user\u{1b}[0m\n"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("\u{1b}[1;33mwarning[DF010]\u{1b}[0m"), "{out}");
     }
 }

@@ -1,11 +1,12 @@
-//! Reports: turns the per-root results of a check into output for people (`human`), for
-//! GitHub code scanning and other SARIF consumers (`sarif`), for scripts (`json`), for CI
-//! systems (`github` annotations, `markdown` job summaries, `gitlab` Code Quality, `junit`
-//! test reports).
+//! Reports: turns the per-root results of a check into output for people (`human`, and
+//! `concise` one line per finding), for GitHub code scanning and other SARIF consumers
+//! (`sarif`), for scripts (`json`), for CI systems (`github` annotations, `markdown` job
+//! summaries, `gitlab` Code Quality, `junit` test reports).
 //!
 //! This module owns the pieces all formats share: the finding [`fingerprint`] and the
 //! [`Summary`] counts.
 
+pub mod concise;
 pub mod github;
 pub mod gitlab;
 pub mod human;

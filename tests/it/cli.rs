@@ -1033,3 +1033,123 @@ fn the_job_summary_file_is_appended_to() {
             .starts_with("old")
     );
 }
+
+/// `--concise`: one line per finding with paths openable from the working directory, then
+/// the per-rule statistics, a line per root and the total; nothing on standard error (no
+/// progress line when it is not a terminal).
+#[test]
+fn concise_output_with_statistics_and_several_roots_matches_snapshot() {
+    let out = cargo_bin_cmd!("shipshape")
+        .current_dir(examples())
+        .args([
+            "check",
+            "legacy-store",
+            "compliant-store",
+            "--concise",
+            "--statistics",
+        ])
+        .env_remove("CLICOLOR_FORCE")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    insta::assert_snapshot!("legacy_store_concise_statistics", stdout);
+    // `--format concise` is the same report; `--concise` with another format is refused.
+    let same = cargo_bin_cmd!("shipshape")
+        .current_dir(examples())
+        .args([
+            "check",
+            "legacy-store",
+            "compliant-store",
+            "--format",
+            "concise",
+        ])
+        .args(["--statistics"])
+        .env_remove("CLICOLOR_FORCE")
+        .output()
+        .expect("runs");
+    assert_eq!(String::from_utf8_lossy(&same.stdout), stdout);
+    cargo_bin_cmd!("shipshape")
+        .args([
+            "check",
+            &example("legacy-store"),
+            "--concise",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(2);
+}
+
+/// The human report of several roots: diagnostics, the file-level findings one line each
+/// under their file, the statistics, a line per root and the total.
+#[test]
+fn human_output_of_several_roots_with_statistics_matches_snapshot() {
+    let out = cargo_bin_cmd!("shipshape")
+        .current_dir(examples())
+        .args([
+            "check",
+            "legacy-store",
+            "compliant-store",
+            "--select",
+            "DF005,OB001,OB006,AL003",
+            "--statistics",
+            "--color",
+            "never",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    insta::assert_snapshot!(
+        "several_roots_human_statistics",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Colour on a pipe: off by default, forced by `CLICOLOR_FORCE`, which `NO_COLOR` and
+/// `--color never` override; a report file is coloured only with `--color always`.
+#[test]
+fn colour_follows_the_environment_and_the_flag() {
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut cmd = cargo_bin_cmd!("shipshape");
+        cmd.args(["check", &example("legacy-store"), "--select", "DF005"])
+            .args(extra)
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env("TERM", "xterm");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("runs");
+        String::from_utf8_lossy(&out.stdout).contains('\u{1b}')
+    };
+    assert!(!run(&[], &[]));
+    assert!(run(&[("CLICOLOR_FORCE", "1")], &[]));
+    assert!(run(&[("CLICOLOR_FORCE", "1")], &["--concise"]));
+    assert!(!run(&[("CLICOLOR_FORCE", "0")], &[]));
+    assert!(!run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], &[]));
+    assert!(!run(&[("CLICOLOR_FORCE", "1")], &["--color", "never"]));
+    assert!(run(&[("NO_COLOR", "1")], &["--color", "always"]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("report.txt");
+    let file_arg = format!("human={}", file.display());
+    let _ = run(
+        &[("CLICOLOR_FORCE", "1")],
+        &["--report", &file_arg, "--report", "json"],
+    );
+    let text = std::fs::read_to_string(&file).expect("report written");
+    assert!(
+        text.starts_with("error[DF005]: runs as a non-root user\n"),
+        "{text}"
+    );
+    let _ = run(
+        &[],
+        &[
+            "--color", "always", "--report", &file_arg, "--report", "json",
+        ],
+    );
+    let text = std::fs::read_to_string(&file).expect("report written");
+    assert!(text.contains('\u{1b}'), "{text}");
+}

@@ -130,8 +130,9 @@ fn gitlab_findings_speak_gitlab_terms() {
     assert!(!ci_cd.is_empty());
     // The help under each finding is the rule's GitLab fix.
     let set = builtin();
-    let human =
-        shipshape::report::human::render(std::slice::from_ref(&report), &set.metas(), false);
+    let metas = set.metas();
+    let ctx = shipshape::report::Context::new(&metas, shipshape::VERSION);
+    let human = shipshape::report::human::render(std::slice::from_ref(&report), &ctx);
     assert!(human.contains("when: manual"), "{human}");
     for github in [
         "workflow_dispatch",
