@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod fuzz;
 mod hostile;
+mod install;
 mod policies;
 mod sarif;
 mod support;
