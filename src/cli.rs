@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use rayon::prelude::*;
 
 use crate::finding::{RootReport, Severity};
@@ -56,6 +56,18 @@ pub enum Command {
         /// Policy options.
         #[command(flatten)]
         policies: PolicyArgs,
+    },
+    /// Print a shell completion script (`shipshape completions bash > ...`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff; `shipshape man > shipshape.1`, `shipshape man check >
+    /// shipshape-check.1`).
+    Man {
+        /// A subcommand's page instead of shipshape's.
+        subcommand: Option<String>,
     },
 }
 
@@ -335,6 +347,39 @@ pub fn run(cli: Cli) -> u8 {
             }
         }
         Command::Check(args) => check(*args),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "shipshape", &mut out);
+            print_out(&String::from_utf8_lossy(&out))
+        }
+        Command::Man { subcommand } => {
+            let cmd = Cli::command();
+            let page = match subcommand {
+                None => cmd,
+                Some(name) => match cmd.find_subcommand(&name) {
+                    Some(sub) => {
+                        let (name, title) =
+                            (sub.get_name(), format!("shipshape-{}", sub.get_name()));
+                        sub.clone()
+                            .display_name(title)
+                            .bin_name(format!("shipshape {name}"))
+                    }
+                    None => {
+                        eprintln!("error: no subcommand {name}");
+                        return EXIT_ERROR;
+                    }
+                },
+            };
+            let mut out = Vec::new();
+            let man = clap_mangen::Man::new(page).source(format!("shipshape {VERSION}"));
+            match man.render(&mut out) {
+                Ok(()) => print_out(&String::from_utf8_lossy(&out)),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_ERROR
+                }
+            }
+        }
         Command::Test { dir, rule } => test_policies(dir, rule),
         Command::Schema { what, policies } => {
             if what != "config" {

@@ -232,7 +232,19 @@ pub fn is_dockerfile_name(name: &str) -> bool {
     {
         return false;
     }
-    dockerfile_pattern(&lower)
+    !is_source_named_dockerfile(name) && dockerfile_pattern(&lower)
+}
+
+/// Whether a name is a program's source file named after Dockerfiles (`dockerfile.rs`,
+/// `dockerfile.go`, `dockerfile.ts`): all lowercase, as source files are, with one
+/// source-code extension. `Dockerfile.go` stays a Dockerfile (for a Go build).
+fn is_source_named_dockerfile(name: &str) -> bool {
+    const SOURCE: &[&str] = &[
+        "rs", "go", "py", "rb", "java", "kt", "c", "h", "cc", "cpp", "cs", "php", "swift", "js",
+        "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx",
+    ];
+    name.strip_prefix("dockerfile.")
+        .is_some_and(|ext| SOURCE.contains(&ext))
 }
 
 /// Whether a lowercase name has a Dockerfile's shape: `Dockerfile`, `Containerfile`,
@@ -321,6 +333,10 @@ mod tests {
             (".devcontainer/Dockerfile", None),
             ("templates/Dockerfile.backend.hbs", None),
             ("Dockerfile.dockerignore", None),
+            ("src/load/dockerfile.rs", None),
+            ("src/facts/dockerfile.ts", Some(FileKind::JsSource)),
+            ("Dockerfile.go", Some(FileKind::Dockerfile)),
+            ("dockerfile.prod", Some(FileKind::Dockerfile)),
             (".dockerignore", None),
             ("compose.yaml", Some(FileKind::Compose)),
             ("docker-compose.yml", Some(FileKind::Compose)),

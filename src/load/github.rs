@@ -459,7 +459,16 @@ impl Ctx<'_> {
                         self.out.errors.push(e.referenced_from(&at));
                         continue;
                     }
-                    let candidates = [format!("{dir}/action.yml"), format!("{dir}/action.yaml")];
+                    // `uses: ./` is the action at the repository root.
+                    let prefix = if dir.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{dir}/")
+                    };
+                    let candidates = [
+                        format!("{prefix}action.yml"),
+                        format!("{prefix}action.yaml"),
+                    ];
                     let Some(target) = candidates.iter().find(|c| self.root.is_file(c)).cloned()
                     else {
                         // An earlier checkout step fills this directory at run time: the
@@ -1751,6 +1760,23 @@ mod tests {
         let lint = &own.steps[1].commands[1];
         assert_eq!((lint.loc.line, lint.neutralised), (12, true));
         assert!(w.errors.is_empty(), "{:?}", w.errors);
+    }
+
+    #[test]
+    fn the_action_at_the_repository_root_is_followed() {
+        let (_d, w) = load_tree(&[
+            (
+                ".github/workflows/ci.yml",
+                "on: pull_request\njobs:\n  own:\n    runs-on: x\n    steps:\n      - uses: ./\n",
+            ),
+            (
+                "action.yml",
+                "runs:\n  using: composite\n  steps:\n    - run: npm run typecheck\n      shell: bash\n",
+            ),
+        ]);
+        assert!(w.errors.is_empty(), "{:?}", w.errors);
+        let cmd = &w.jobs[0].steps[0].commands[0];
+        assert_eq!((cmd.loc.file.as_str(), cmd.loc.line), ("action.yml", 4));
     }
 
     #[test]
