@@ -11,7 +11,14 @@
 
 use serde::Serialize;
 
-use crate::shell::EnvAssignment;
+/// One `NAME=value` environment assignment that applies to a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvAssignment {
+    /// The variable's name as written (`NODE_ENV`; `arr[1]` for an array element).
+    pub name: String,
+    /// The value with quotes removed; expansions are kept as written (`$HOME`, `${{ x }}`).
+    pub value: String,
+}
 
 /// What one package-manager command does, as read from its words.
 ///

@@ -23,6 +23,7 @@ use brush_parser::ast;
 use serde::Serialize;
 
 use crate::location::{LineIndex, Location, to_u32};
+pub use crate::pm::EnvAssignment;
 use crate::pm::{self, PmCommand};
 
 /// Scripts longer than this many bytes are not analysed.
@@ -44,15 +45,6 @@ const MAX_PENDING_HEREDOCS: usize = 16;
 const MAX_MESSAGE_CHARS: usize = 200;
 /// Most command wrappers (`sudo env time …`) looked through on one command.
 const MAX_WRAPPERS: usize = 8;
-
-/// One `NAME=value` environment assignment that applies to a command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EnvAssignment {
-    /// The variable's name as written (`NODE_ENV`; `arr[1]` for an array element).
-    pub name: String,
-    /// The value with quotes removed; expansions are kept as written (`$HOME`, `${{ x }}`).
-    pub value: String,
-}
 
 /// One simple command of a shell script: a program with its arguments.
 ///

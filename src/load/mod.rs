@@ -7,6 +7,7 @@ pub mod dockerfile;
 pub mod github;
 pub mod gitlab;
 pub mod js;
+pub mod js_text;
 pub mod nx;
 pub mod package_json;
 pub mod prometheus;

@@ -13,7 +13,7 @@ use oxc_parser::Parser;
 use oxc_span::SourceType;
 
 use crate::load::dir_of;
-use crate::load::js::join_path as join;
+use crate::load::js_text::join_path as join;
 
 /// Largest config file read.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -126,7 +126,7 @@ fn read_paths(
             return Vec::new();
         }
     };
-    if crate::load::js::too_deeply_nested(&text, MAX_CONFIG_NESTING) {
+    if crate::load::js_text::too_deeply_nested(&text, MAX_CONFIG_NESTING) {
         notes.push(crate::load::LoadError::at_file(
             rel,
             format!(
@@ -341,11 +341,11 @@ mod tests {
             .expect("no stack overflow");
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].loc.file, "tsconfig.json");
-        assert!(crate::load::js::too_deeply_nested(
+        assert!(crate::load::js_text::too_deeply_nested(
             "if (a)\n".repeat(2_000).as_str(),
             1_000
         ));
-        assert!(!crate::load::js::too_deeply_nested(
+        assert!(!crate::load::js_text::too_deeply_nested(
             "if (a) x();\nif (b) {\n y()\n}\nwhile (c) z()\n"
                 .repeat(2_000)
                 .as_str(),

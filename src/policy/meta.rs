@@ -25,6 +25,18 @@ pub struct RuleDocs {
     pub fix_gitlab: String,
 }
 
+/// The tool's home page (SARIF `tool.driver.informationUri`), under which the built-in rules'
+/// reference lives.
+pub const INFORMATION_URI: &str = "https://github.com/shipshape-dev/shipshape";
+
+/// The web address of a built-in rule's section of the rule reference (`docs/rules.md`).
+pub fn rule_reference_uri(id: &str) -> String {
+    format!(
+        "{INFORMATION_URI}/blob/main/docs/rules.md#{}",
+        id.to_ascii_lowercase()
+    )
+}
+
 /// Everything about a rule except its expressions.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleMeta {

@@ -250,8 +250,7 @@ impl PolicySet {
         for (i, (path, text)) in sources.into_iter().enumerate() {
             let mut policy = compile_policy(&env, &path, &text)?;
             if i < builtin_count && policy.meta.help_uri.is_none() {
-                policy.meta.help_uri =
-                    Some(crate::report::sarif::rule_reference_uri(&policy.meta.id));
+                policy.meta.help_uri = Some(meta::rule_reference_uri(&policy.meta.id));
             }
             if !seen.insert(policy.meta.id.clone()) {
                 let id = policy.meta.id.clone();

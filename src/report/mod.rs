@@ -240,7 +240,7 @@ pub(crate) mod testutil {
             security: id == "DF005",
             security_severity: None,
             precision: crate::policy::schema::Precision::VeryHigh,
-            help_uri: Some(super::sarif::rule_reference_uri(id)),
+            help_uri: Some(crate::policy::meta::rule_reference_uri(id)),
             docs: RuleDocs {
                 what: format!("Checks that the image {title}."),
                 why: "Because it matters.".to_string(),

@@ -16,7 +16,7 @@ pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// The SARIF version written.
 pub const SARIF_VERSION: &str = "2.1.0";
 /// The tool's home page, reported as `tool.driver.informationUri`.
-pub const INFORMATION_URI: &str = "https://github.com/shipshape-dev/shipshape";
+pub use crate::policy::meta::INFORMATION_URI;
 /// The `uriBaseId` every artifact location is relative to.
 pub const SRCROOT: &str = "%SRCROOT%";
 
@@ -194,14 +194,6 @@ fn run(reports: &[RootReport], ctx: &Context<'_>, id: &str) -> Value {
     run.insert("columnKind".to_string(), json!("unicodeCodePoints"));
     run.insert("results".to_string(), Value::Array(results));
     Value::Object(run)
-}
-
-/// The web address of a built-in rule's section of the rule reference (`docs/rules.md`).
-pub fn rule_reference_uri(id: &str) -> String {
-    format!(
-        "{INFORMATION_URI}/blob/main/docs/rules.md#{}",
-        id.to_ascii_lowercase()
-    )
 }
 
 /// The `reportingDescriptor` of one rule whose severity in effect is `severity` (`helpUri`
