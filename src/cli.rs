@@ -6,11 +6,10 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use rayon::prelude::*;
 
 use crate::finding::{RootReport, Severity};
 use crate::policy::PolicySet;
-use crate::{RuleFilter, VERSION, check_root, report};
+use crate::{VERSION, report};
 
 /// shipshape: checks a repository's CI, Dockerfiles, Compose files, alert rules and app facts
 /// against CEL policies.
@@ -554,191 +553,52 @@ fn write_stdout(s: &str) -> Result<(), String> {
 }
 
 fn check(args: CheckArgs) -> u8 {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
+    let options = crate::plan::PlanOptions {
+        paths: args.paths.clone(),
+        config: args.config.clone(),
+        no_config: args.no_config,
+        policy_dirs: args.policies.policy.clone(),
+        no_builtin: args.policies.no_builtin,
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        show_suppressed: args.show_suppressed,
+        baseline: args.baseline.clone(),
+        repo_root: args.repo_root.clone(),
     };
-    // The same root given twice (also as `x` and `./x/`) is checked once, in first position.
-    let mut seen = std::collections::BTreeSet::new();
-    let paths: Vec<PathBuf> = paths
-        .into_iter()
-        .filter(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
-        .collect();
-    // The configuration of each root: `--config FILE` for all, else the file found at the
-    // root. A root's policy set is the command line's plus the directories its configuration
-    // names; roots that name the same directories share one set.
-    let mut chains: Vec<Option<std::rc::Rc<crate::config::Chain>>> = Vec::new();
-    let mut read: Vec<(PathBuf, std::rc::Rc<crate::config::Chain>)> = Vec::new();
-    for p in &paths {
-        let cp = if args.no_config {
-            None
-        } else {
-            match args
-                .config
-                .clone()
-                .map_or_else(|| crate::config::discover(p), |c| Ok(Some(c)))
-            {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("{:?}", miette::Report::new(*e));
-                    return EXIT_ERROR;
-                }
-            }
-        };
-        let Some(cp) = cp else {
-            chains.push(None);
-            continue;
-        };
-        if let Some((_, c)) = read.iter().find(|(q, _)| *q == cp) {
-            chains.push(Some(c.clone()));
-            continue;
-        }
-        match crate::config::read(&cp) {
-            Ok(c) => {
-                let c = std::rc::Rc::new(c);
-                read.push((cp, c.clone()));
-                chains.push(Some(c));
-            }
-            Err(e) => {
-                eprintln!("{:?}", miette::Report::new(*e));
-                return EXIT_ERROR;
-            }
-        }
-    }
-    let mut sets: Vec<(Vec<PathBuf>, PolicySet)> = Vec::new();
-    let mut set_of = Vec::new();
-    for chain in &chains {
-        let mut dirs = args.policies.policy.clone();
-        for d in chain.iter().flat_map(|c| c.policy_dirs()) {
-            if !dirs.contains(&d) {
-                dirs.push(d);
-            }
-        }
-        let i = match sets.iter().position(|(d, _)| *d == dirs) {
-            Some(i) => i,
-            None => {
-                let policy_args = PolicyArgs {
-                    no_builtin: args.policies.no_builtin,
-                    policy: dirs.clone(),
-                };
-                let Ok(set) = load_policies(&policy_args) else {
-                    return EXIT_ERROR;
-                };
-                sets.push((dirs, set));
-                sets.len() - 1
-            }
-        };
-        set_of.push(i);
-    }
-    for r in args.select.iter().chain(&args.ignore) {
-        let known = sets
-            .iter()
-            .any(|(_, s)| s.policies.iter().any(|p| p.meta.id.eq_ignore_ascii_case(r)));
-        if !known {
-            eprintln!("error: unknown rule {r} in --select/--ignore; `shipshape rules` lists them");
+    let plan = match crate::plan::Plan::new(&options) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
             return EXIT_ERROR;
         }
-    }
-    let mut setups = Vec::new();
-    for (chain, &si) in chains.iter().zip(&set_of) {
-        let cfg = match chain {
-            Some(c) => match crate::config::validate(c, &sets[si].1) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("{:?}", miette::Report::new(*e));
-                    return EXIT_ERROR;
-                }
-            },
-            None => crate::config::Config::default(),
-        };
-        let filter = RuleFilter {
-            select: args.select.clone(),
-            ignore: args
-                .ignore
-                .iter()
-                .cloned()
-                .chain(cfg.disabled.iter().cloned())
-                .collect(),
-            severities: cfg.severities.clone(),
-            exclude: cfg.exclude.clone(),
-        };
-        let settings = crate::Settings {
-            filter,
-            options: cfg.options,
-            environments: cfg.environments,
-            locked: cfg.locked,
-        };
-        setups.push((&sets[si].1, settings));
-    }
+    };
     // Progress on standard error, only when it is a terminal (see `progress`).
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let results: Vec<_> = crate::progress::with_progress(
+    let outcome = crate::progress::with_progress(
         std::io::stderr(),
         show_progress,
-        paths.len(),
+        plan.roots().len(),
         crate::progress::DELAY,
-        |finished| {
-            paths
-                .par_iter()
-                .zip(setups.par_iter())
-                .map(|(p, (set, settings))| {
-                    let result = check_root(p, &p.display().to_string(), set, settings);
-                    finished();
-                    result
-                })
-                .collect()
-        },
+        |finished| plan.run(finished),
     );
     // A root that cannot be checked is named and fails the run (exit 2), but the other
     // roots are still reported.
-    let mut reports: Vec<RootReport> = Vec::new();
-    let mut bad_roots = 0usize;
-    for r in results {
-        match r {
-            Ok(rep) => reports.push(rep),
-            Err(e) => {
-                eprintln!("error: {e}");
-                bad_roots += 1;
-            }
-        }
+    for e in &outcome.root_errors {
+        eprintln!("error: {e}");
     }
+    let bad_roots = outcome.root_errors.len();
+    let reports = outcome.reports;
     if reports.is_empty() {
         return EXIT_ERROR;
     }
-    if !args.show_suppressed {
-        for r in &mut reports {
-            r.suppressed.clear();
-        }
-    }
-    if let Some(path) = &args.baseline {
-        let known = match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| crate::baseline::parse(&t))
-        {
-            Ok(k) => k,
-            Err(e) => {
-                eprintln!("error: cannot use baseline {}: {e}", path.display());
-                return EXIT_ERROR;
-            }
-        };
-        let mut matched = std::collections::BTreeSet::new();
-        for r in &mut reports {
-            crate::baseline::filter(r, &known, &mut matched);
-        }
-        // Entries of rules this run does not report are not stale.
-        let stale = known
-            .iter()
-            .filter(|e| !matched.contains(*e))
-            .filter(|e| setups.iter().any(|(_, s)| s.filter.keeps(&e.rule)))
-            .count();
-        if stale > 0 && !args.quiet {
-            eprintln!(
-                "note: {stale} finding(s) of baseline {} no longer occur (fixed or changed); \
-                 --write-baseline refreshes it",
-                path.display()
-            );
-        }
+    if let (Some(path), stale @ 1..) = (plan.baseline_path(), outcome.stale_baseline)
+        && !args.quiet
+    {
+        eprintln!(
+            "note: {stale} finding(s) of baseline {} no longer occur (fixed or changed); \
+             --write-baseline refreshes it",
+            path.display()
+        );
     }
     if let Some(path) = &args.write_baseline {
         let text = crate::baseline::render(&reports);
@@ -747,25 +607,7 @@ fn check(args: CheckArgs) -> u8 {
             return EXIT_ERROR;
         }
     }
-    // Rule metadata for the reports: every set's, each ID once.
-    let mut metas = Vec::new();
-    for (_, set) in &sets {
-        for m in set.metas() {
-            if !metas
-                .iter()
-                .any(|x: &crate::policy::meta::RuleMeta| x.id == m.id)
-            {
-                metas.push(m);
-            }
-        }
-    }
-    metas.sort_by(|a, b| a.id.cmp(&b.id));
-    for r in &mut reports {
-        let (repo_root, repo_dir) =
-            report::locate(std::path::Path::new(&r.root), args.repo_root.as_deref());
-        r.repo_root = repo_root;
-        r.repo_dir = repo_dir;
-    }
+    let metas = plan.metas();
     let mut specs = args.reports.clone();
     let format = if args.concise {
         Some(Format::Concise)

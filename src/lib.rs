@@ -13,6 +13,7 @@ pub mod fuzzing;
 pub mod load;
 pub mod location;
 pub mod model;
+pub mod plan;
 pub mod pm;
 pub mod policy;
 pub mod progress;
