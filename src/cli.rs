@@ -484,7 +484,7 @@ fn test_policies(dir: Option<PathBuf>, rule: Option<String>) -> u8 {
         eprintln!("error: no policy {r} to test");
         return EXIT_ERROR;
     }
-    let results = crate::policy::testing::run_cases(&set, rule.as_deref());
+    let results = crate::policy_cases::run_cases(&set, rule.as_deref());
     let mut out = String::new();
     for p in &set.policies {
         let chosen = rule

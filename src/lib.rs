@@ -16,6 +16,7 @@ pub mod model;
 pub mod plan;
 pub mod pm;
 pub mod policy;
+pub mod policy_cases;
 pub mod progress;
 pub mod report;
 pub mod shell;

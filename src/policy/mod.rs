@@ -6,7 +6,6 @@
 pub mod functions;
 pub mod meta;
 pub mod schema;
-pub mod testing;
 pub mod val;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};

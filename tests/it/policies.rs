@@ -8,7 +8,7 @@ use crate::support::builtin;
 #[test]
 fn every_inline_case_produces_exactly_its_findings() {
     let set = builtin();
-    let results = shipshape::policy::testing::run_cases(&set, None);
+    let results = shipshape::policy_cases::run_cases(&set, None);
     assert!(results.len() > 100, "{} cases", results.len());
     let failures: Vec<String> = results
         .iter()

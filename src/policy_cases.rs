@@ -1,6 +1,7 @@
-//! Runs policies' inline test cases: each case's files are written to a temporary
-//! repository, checked with that policy alone, and the findings (rule, file, line) compared
-//! with the case's `expect` list. Used by `shipshape test` and by the test suite.
+//! Runs policies' inline test cases (a driver above the engine, like `plan`): each case's
+//! files are written to a temporary repository, checked with that policy alone, and the
+//! findings (rule, file, line) compared with the case's `expect` list. Used by
+//! `shipshape test` and by the test suite.
 
 use std::collections::{BTreeMap, HashMap};
 
