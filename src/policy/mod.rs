@@ -418,10 +418,7 @@ impl PolicySet {
             }
             match &policy.body {
                 Body::Violations(expr) => {
-                    let v = expr
-                        .program
-                        .execute(&scope)
-                        .map_err(|e| fail(e.to_string()))?;
+                    let v = eval(&expr.program, &scope).map_err(|e| fail(e.to_string()))?;
                     let items = match v {
                         Value::List(items) => items.iter().cloned().collect::<Vec<_>>(),
                         Value::Null => Vec::new(),
@@ -449,18 +446,13 @@ impl PolicySet {
                     }
                 }
                 Body::Require { cond, at } => {
-                    let ok = cond
-                        .program
-                        .execute(&scope)
-                        .map_err(|e| fail(e.to_string()))?;
+                    let ok = eval(&cond.program, &scope).map_err(|e| fail(e.to_string()))?;
                     match ok {
                         Value::Bool(true) => {}
                         Value::Bool(false) => {
                             let location = match at {
                                 Some(at) => {
-                                    let node = at
-                                        .program
-                                        .execute(&scope)
+                                    let node = eval(&at.program, &scope)
                                         .map_err(|e| fail(e.to_string()))?;
                                     node_location(&node).unwrap_or_else(|| fallback.clone())
                                 }
@@ -884,13 +876,19 @@ fn compile_template(
     Ok(Template { parts })
 }
 
+/// Evaluates `program` to a `cel::Value`, model objects included (see [`val::to_value`]).
+fn eval(program: &cel::Program, ctx: &Context) -> Result<Value, cel::ExecutionError> {
+    let v = Value::resolve_val(program.expression(), ctx)?;
+    val::to_value(v.as_ref())
+}
+
 fn render(t: &Template, ctx: &Context) -> Result<String, String> {
     let mut out = String::new();
     for p in &t.parts {
         match p {
             Part::Text(s) => out.push_str(s),
             Part::Expr(e) => {
-                let v = e.program.execute(ctx).map_err(|e| e.to_string())?;
+                let v = eval(&e.program, ctx).map_err(|e| e.to_string())?;
                 out.push_str(&display_value(&v));
             }
         }

@@ -1,15 +1,16 @@
-//! Builds the interpreter's values for the model, with every object as a CEL struct (read
+//! Builds the interpreter's values for the model, with every object as a [`Node`] (read
 //! with `.field` and `has()` like a map). [`from_model`] serialises the model's Rust types
 //! straight into these values (no JSON tree in between: it held as much memory as the
 //! values themselves); [`to_val`] builds the same values from a JSON form (tests, options).
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
-use cel::common::traits::{Indexer, Zeroer};
+use cel::common::traits::Indexer;
 use cel::common::types::{
     CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelStruct, Type,
 };
-use cel::common::value::{Builtin, BuiltinRef, CowVal, Val};
+use cel::common::value::{BuiltinRef, CowVal, Val};
 
 /// Lists at least this long are converted on several threads.
 const PARALLEL_ITEMS: usize = 256;
@@ -53,7 +54,7 @@ pub fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
             Box::new(CelList::from(items.iter().map(to_val).collect::<Vec<_>>()))
         }
         serde_json::Value::Object(map) => {
-            let mut st = CelStruct::new(NODE_TYPE.to_string());
+            let mut fields: Vec<Field> = Vec::new();
             for (k, x) in map {
                 let field = match x {
                     serde_json::Value::Object(m) if MAP_FIELDS.contains(&k.as_str()) => {
@@ -65,9 +66,9 @@ pub fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
                     }
                     _ => to_val(x),
                 };
-                st.add_field_value(k.clone(), CowVal::Owned(field));
+                fields.push((Cow::Owned(k.clone()), field));
             }
-            Box::new(SharedNode(Arc::new(st)))
+            Box::new(Node::new(fields))
         }
     }
 }
@@ -104,16 +105,9 @@ struct ValSerializer {
     as_map: bool,
 }
 
-/// Wraps a finished struct as the shared node the interpreter copies cheaply.
-fn node(st: CelStruct<'static>) -> Box<dyn Val> {
-    Box::new(SharedNode(Arc::new(st)))
-}
-
 /// The struct JSON gives an enum variant holding a value: `{variant: value}`.
-fn variant_node(variant: &str, value: Box<dyn Val>) -> Box<dyn Val> {
-    let mut st = CelStruct::new(NODE_TYPE.to_string());
-    st.add_field_value(variant.to_string(), CowVal::Owned(value));
-    node(st)
+fn variant_node(variant: &'static str, value: Box<dyn Val>) -> Box<dyn Val> {
+    Box::new(Node::new(vec![(Cow::Borrowed(variant), value)]))
 }
 
 /// Collects list items (sequences, tuples, tuple variants).
@@ -184,7 +178,7 @@ impl serde::ser::SerializeTupleVariant for SeqSer {
 
 /// Collects an object: a struct (fields by name), or a CEL map for a [`MAP_FIELDS`] value.
 struct ObjSer {
-    fields: Vec<(String, Box<dyn Val>)>,
+    fields: Vec<Field>,
     as_map: bool,
     next_key: Option<String>,
     variant: Option<&'static str>,
@@ -200,9 +194,13 @@ impl ObjSer {
         }
     }
 
-    fn field<T: serde::Serialize + ?Sized>(&mut self, key: String, v: &T) -> Result<(), ValError> {
+    fn field<T: serde::Serialize + ?Sized>(
+        &mut self,
+        key: Cow<'static, str>,
+        v: &T,
+    ) -> Result<(), ValError> {
         // A field named as a map field holds data for keys, whatever object it sits in.
-        let as_map = !self.as_map && MAP_FIELDS.contains(&key.as_str());
+        let as_map = !self.as_map && MAP_FIELDS.contains(&key.as_ref());
         self.fields
             .push((key, v.serialize(ValSerializer { as_map })?));
         Ok(())
@@ -213,15 +211,11 @@ impl ObjSer {
             let entries: std::collections::HashMap<CelMapKey, Box<dyn Val>> = self
                 .fields
                 .into_iter()
-                .map(|(k, v)| (CelMapKey::from(k), v))
+                .map(|(k, v)| (CelMapKey::from(k.into_owned()), v))
                 .collect();
             Box::new(CelMap::from(entries))
         } else {
-            let mut st = CelStruct::new(NODE_TYPE.to_string());
-            for (k, v) in self.fields {
-                st.add_field_value(k, CowVal::Owned(v));
-            }
-            node(st)
+            Box::new(Node::new(self.fields))
         };
         match self.variant {
             Some(v) => variant_node(v, value),
@@ -244,11 +238,13 @@ impl serde::ser::SerializeMap for ObjSer {
             .ok_or_else(|| ValError("a map value without its key".to_string()))?;
         if self.as_map {
             // The entries of a map field are model objects again.
-            self.fields
-                .push((key, v.serialize(ValSerializer { as_map: false })?));
+            self.fields.push((
+                Cow::Owned(key),
+                v.serialize(ValSerializer { as_map: false })?,
+            ));
             Ok(())
         } else {
-            self.field(key, v)
+            self.field(Cow::Owned(key), v)
         }
     }
     fn end(self) -> Result<Box<dyn Val>, ValError> {
@@ -264,7 +260,7 @@ impl serde::ser::SerializeStruct for ObjSer {
         key: &'static str,
         v: &T,
     ) -> Result<(), ValError> {
-        self.field(key.to_string(), v)
+        self.field(Cow::Borrowed(key), v)
     }
     fn end(self) -> Result<Box<dyn Val>, ValError> {
         Ok(self.finish())
@@ -279,7 +275,7 @@ impl serde::ser::SerializeStructVariant for ObjSer {
         key: &'static str,
         v: &T,
     ) -> Result<(), ValError> {
-        self.field(key.to_string(), v)
+        self.field(Cow::Borrowed(key), v)
     }
     fn end(self) -> Result<Box<dyn Val>, ValError> {
         Ok(self.finish())
@@ -575,8 +571,54 @@ impl serde::Serializer for KeySerializer {
     }
 }
 
+/// A value as a `cel::Value`, model objects included (as structs of type [`NODE_TYPE`],
+/// their fields converted in turn): how results leave the interpreter.
+pub fn to_value(v: &dyn Val) -> Result<cel::Value, cel::ExecutionError> {
+    if let Some(node) = as_node(v) {
+        let mut st = CelStruct::new(NODE_TYPE.to_string());
+        for (k, f) in node.0.fields.iter() {
+            let field: Box<dyn Val> = to_value(f.as_ref())?.try_into()?;
+            st.add_field_value(k.to_string(), CowVal::Owned(field));
+        }
+        return Ok(cel::Value::Struct(Arc::new(st)));
+    }
+    match v.as_builtin() {
+        BuiltinRef::List(l) => Ok(cel::Value::List(Arc::new(
+            l.inner()
+                .iter()
+                .map(|i| to_value(i.as_ref()))
+                .collect::<Result<Vec<_>, _>>()?,
+        ))),
+        BuiltinRef::Map(m) => {
+            let mut entries = std::collections::HashMap::new();
+            for (k, x) in m.inner() {
+                let key: cel::objects::Key = match to_value(k.inner())? {
+                    cel::Value::String(s) => cel::objects::Key::String(s),
+                    cel::Value::Int(i) => cel::objects::Key::Int(i),
+                    cel::Value::UInt(u) => cel::objects::Key::Uint(u),
+                    cel::Value::Bool(b) => cel::objects::Key::Bool(b),
+                    other => {
+                        return Err(cel::ExecutionError::function_error(
+                            "to_value",
+                            format!("a map key of type {:?}", other.type_of()),
+                        ));
+                    }
+                };
+                entries.insert(key, to_value(x.as_ref())?);
+            }
+            Ok(cel::Value::Map(cel::objects::Map {
+                map: Arc::new(entries),
+            }))
+        }
+        _ => cel::Value::try_from(v),
+    }
+}
+
 /// How much of the model a field holds: a list's or map's entries, a struct's fields.
 pub fn size_of(v: &dyn Val) -> usize {
+    if let Some(node) = as_node(v) {
+        return node.len();
+    }
     match v.as_builtin() {
         BuiltinRef::List(l) => l.len(),
         BuiltinRef::Map(m) => m.len(),
@@ -587,36 +629,99 @@ pub fn size_of(v: &dyn Val) -> usize {
 
 /// Whether a value is a model object (a struct).
 pub fn is_struct(v: &dyn Val) -> bool {
-    matches!(v.as_builtin(), BuiltinRef::Struct(_))
+    as_node(v).is_some() || matches!(v.as_builtin(), BuiltinRef::Struct(_))
+}
+
+/// The model object `v` is, if it is one.
+fn as_node(v: &dyn Val) -> Option<&Node> {
+    v.as_any().and_then(|a| a.downcast_ref::<Node>())
 }
 
 /// A field of a model object, if it is one and has the field.
 pub fn field<'a>(v: &'a dyn Val, name: &str) -> Option<&'a dyn Val> {
+    if let Some(node) = as_node(v) {
+        return node.field(name);
+    }
     match v.as_builtin() {
         BuiltinRef::Struct(s) => s.field_value(name),
         _ => None,
     }
 }
 
-/// A model object: a CEL struct behind a reference count. The interpreter copies values
-/// freely (every comprehension binds a copy of each element); copying a `SharedNode` is a
-/// reference-count increment instead of a deep copy of the subtree. Everything else is the
-/// struct's own behaviour.
-#[derive(Debug)]
-pub struct SharedNode(pub Arc<CelStruct<'static>>);
+/// A model object, read by policies like a CEL struct (`.field`, `has()`, `==`): its fields
+/// sorted by name, behind a reference count. The interpreter copies values freely (every
+/// comprehension binds a copy of each element); copying a `Node` is a reference-count
+/// increment. Field names of the model's own types are borrowed (`&'static str`). A
+/// `CelStruct` per object (a type name, a B-tree and a string per field) held most of the
+/// model's memory; results that leave the interpreter become `cel::Value`s through
+/// [`to_value`].
+#[derive(Debug, Clone)]
+pub struct Node(Arc<NodeData>);
 
-impl Val for SharedNode {
+/// One field of a model object: its name and value.
+pub type Field = (Cow<'static, str>, Box<dyn Val>);
+
+/// The fields of a [`Node`].
+#[derive(Debug)]
+struct NodeData {
+    /// Fields sorted by name, each name once.
+    fields: Box<[Field]>,
+}
+
+impl Node {
+    /// A node with these fields (a later field of the same name replaces an earlier one).
+    pub fn new(mut fields: Vec<Field>) -> Self {
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        fields.dedup_by(|later, earlier| {
+            if later.0 == earlier.0 {
+                std::mem::swap(later, earlier);
+                true
+            } else {
+                false
+            }
+        });
+        Node(Arc::new(NodeData {
+            fields: fields.into_boxed_slice(),
+        }))
+    }
+
+    /// The value of field `name`.
+    pub fn field(&self, name: &str) -> Option<&(dyn Val + 'static)> {
+        let fields = &self.0.fields;
+        fields
+            .binary_search_by(|(k, _)| k.as_ref().cmp(name))
+            .ok()
+            .map(|i| fields[i].1.as_ref())
+    }
+
+    /// How many fields it has.
+    pub fn len(&self) -> usize {
+        self.0.fields.len()
+    }
+
+    /// Whether it has no field.
+    pub fn is_empty(&self) -> bool {
+        self.0.fields.is_empty()
+    }
+}
+
+/// The CEL type of every model object (a struct type named [`NODE_TYPE`]).
+fn node_type() -> &'static Type {
+    static NODE: OnceLock<CelStruct<'static>> = OnceLock::new();
+    NODE.get_or_init(|| CelStruct::new(NODE_TYPE.to_string()))
+        .get_type()
+}
+
+impl Val for Node {
     fn get_type(&self) -> &Type {
-        self.0.get_type()
+        node_type()
     }
 
     fn cel_type() -> &'static Type
     where
         Self: Sized,
     {
-        static NODE: OnceLock<CelStruct<'static>> = OnceLock::new();
-        NODE.get_or_init(|| CelStruct::new(NODE_TYPE.to_string()))
-            .get_type()
+        node_type()
     }
 
     fn as_indexer<'b, 'v>(&'b self) -> Option<&'b (dyn Indexer + 'v)>
@@ -633,49 +738,56 @@ impl Val for SharedNode {
         Some(self)
     }
 
-    fn as_zeroer(&self) -> Option<&dyn Zeroer> {
-        self.0.as_zeroer()
-    }
-
     fn equals(&self, other: &dyn Val) -> bool {
-        self.0.equals(other)
+        match other.as_any().and_then(|o| o.downcast_ref::<Node>()) {
+            Some(o) => {
+                Arc::ptr_eq(&self.0, &o.0)
+                    || (self.len() == o.len()
+                        && self
+                            .0
+                            .fields
+                            .iter()
+                            .zip(o.0.fields.iter())
+                            .all(|((ka, va), (kb, vb))| ka == kb && va.equals(vb.as_ref())))
+            }
+            None => false,
+        }
     }
 
     fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v>
     where
         Self: 'v,
     {
-        Box::new(SharedNode(Arc::clone(&self.0)))
+        Box::new(self.clone())
     }
 
-    fn as_builtin<'b, 'v>(&'b self) -> BuiltinRef<'b, 'v>
-    where
-        Self: 'v,
-    {
-        BuiltinRef::Struct(&self.0)
-    }
-
-    fn into_builtin<'v>(self: Box<Self>) -> Option<Builtin<'v>>
-    where
-        Self: 'v,
-    {
-        Some(Builtin::Struct(Arc::unwrap_or_clone(self.0)))
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }
 
-impl Indexer for SharedNode {
+impl Indexer for Node {
     fn get<'b, 'v>(&'b self, idx: &dyn Val) -> Result<CowVal<'b, 'v>, cel::ExecutionError>
     where
         Self: 'v,
     {
-        Indexer::get(&*self.0, idx)
+        let Some(name) = idx
+            .downcast_ref::<CelString>()
+            .map(|s| s.inner().to_string())
+        else {
+            return Err(cel::ExecutionError::no_such_key("?"));
+        };
+        match self.field(&name) {
+            Some(v) => Ok(CowVal::Borrowed(v)),
+            None => Err(cel::ExecutionError::no_such_key(&name)),
+        }
     }
 
     fn steal<'v>(self: Box<Self>, idx: &dyn Val) -> Result<Box<dyn Val + 'v>, cel::ExecutionError>
     where
         Self: 'v,
     {
-        Indexer::get(&*self.0, idx).map(CowVal::into_owned)
+        Indexer::get(&*self, idx).map(CowVal::into_owned)
     }
 }
 
@@ -701,6 +813,13 @@ mod tests {
             ("repo.runs.exists(r, has(r.args) && r.args[0] == '.')", true),
             ("'lint' in repo.runs.map(r, r.name)", true),
             ("repo.runs[0].loc.line == 3", true),
+            ("repo.runs[0] == repo.runs[0]", true),
+            ("repo.runs[0] != repo.runs[1]", true),
+            ("repo.runs[1] in repo.runs", true),
+            (
+                "repo.anchor == repo.anchor && repo.anchor != repo.runs[0].loc",
+                true,
+            ),
         ] {
             let prog = env.compile(expr).expect("compiles");
             assert_eq!(prog.execute(&ctx), Ok(cel::Value::Bool(want)), "{expr}");
@@ -708,7 +827,23 @@ mod tests {
         let prog = env
             .compile("repo.runs.filter(r, r.kind == 'script')")
             .expect("compiles");
-        let v = prog.execute(&ctx).expect("runs");
-        eprintln!("RESULT {v:?}");
+        // Results leave the interpreter as `cel::Value` structs, nested objects included.
+        let v = cel::Value::resolve_val(prog.expression(), &ctx).expect("runs");
+        let v = to_value(v.as_ref()).expect("converts");
+        let cel::Value::List(items) = v else {
+            panic!("a list: {v:?}")
+        };
+        assert_eq!(items.len(), 1);
+        let cel::Value::Struct(run) = &items[0] else {
+            panic!("a struct: {items:?}")
+        };
+        let loc = run.field_value("loc").map(cel::Value::try_from);
+        let Some(Ok(cel::Value::Struct(loc))) = loc else {
+            panic!("loc is a struct: {loc:?}")
+        };
+        assert_eq!(
+            loc.field_value("line").map(cel::Value::try_from),
+            Some(Ok(cel::Value::Int(3)))
+        );
     }
 }
