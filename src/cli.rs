@@ -622,6 +622,7 @@ fn check(args: CheckArgs) -> u8 {
             filter,
             options: cfg.options,
             environments: cfg.environments,
+            definitions: cfg.definitions,
             locked: cfg.locked,
         };
         setups.push((&sets[si].1, settings));
