@@ -44,7 +44,14 @@ pub struct ConfigFile {
     /// the default one).
     #[serde(default)]
     pub environments: EnvironmentNames,
+    /// The catalog's vocabularies (see [`crate::definitions`]): each list, keyed by its name,
+    /// extends the default one; the lists named under `replace` replace it instead.
+    #[serde(default)]
+    pub definitions: BTreeMap<String, Vec<String>>,
 }
+
+/// The key under `definitions:` that names the lists replacing their defaults.
+pub const REPLACE: &str = "replace";
 
 /// Configured deploy environment names.
 #[derive(Debug, Deserialize, Default, Clone, PartialEq, Eq)]
@@ -110,6 +117,8 @@ pub struct Config {
     pub policies: Vec<PathBuf>,
     /// Deploy environment names.
     pub environments: crate::facts::ci::Environments,
+    /// The catalog's vocabularies in effect.
+    pub definitions: crate::definitions::Definitions,
     /// Rules locked by a config this one extends, with that config's path.
     pub locked: Vec<(String, String)>,
 }
@@ -359,6 +368,7 @@ fn read_at(path: &Path, files: &mut Vec<(Source, ConfigFile)>) -> Result<(), Box
             ));
         }
     }
+    check_definitions(&source, &file.definitions)?;
     let parent = file.extends.clone();
     let depth = files.len();
     files.push((source, file));
@@ -392,6 +402,95 @@ fn read_at(path: &Path, files: &mut Vec<(Source, ConfigFile)>) -> Result<(), Box
         ));
     }
     read_at(&parent_path, files)
+}
+
+/// Checks a file's `definitions:`: known list names, and entries of the right form.
+fn check_definitions(
+    source: &Source,
+    defs: &BTreeMap<String, Vec<String>>,
+) -> Result<(), Box<ConfigError>> {
+    use crate::definitions::{LISTS, ListKind};
+    let known = || {
+        LISTS
+            .iter()
+            .map(|(k, _, _)| *k)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (key, list) in defs {
+        if key == REPLACE {
+            if let Some(i) = list
+                .iter()
+                .position(|n| !LISTS.iter().any(|(k, _, _)| k == n))
+            {
+                return Err(source.error(
+                    &["definitions", key, &i.to_string()],
+                    format!(
+                        "definitions.replace: {:?} is no definition list (the lists: {})",
+                        list[i],
+                        known()
+                    ),
+                ));
+            }
+            continue;
+        }
+        let Some((_, kind, _)) = LISTS.iter().find(|(k, _, _)| k == key) else {
+            return Err(source.error(
+                &["definitions", key],
+                format!("unknown definition list {key} (the lists: {})", known()),
+            ));
+        };
+        for (i, entry) in list.iter().enumerate() {
+            let problem = if entry.trim().is_empty() {
+                Some("is empty")
+            } else if *kind == ListKind::Paths && !entry.starts_with('/') {
+                Some("is not a path starting with `/`")
+            } else if matches!(
+                kind,
+                ListKind::Programs | ListKind::Packages | ListKind::Paths
+            ) && entry.contains(char::is_whitespace)
+            {
+                Some("contains a space")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(source.error(
+                    &["definitions", key, &i.to_string()],
+                    format!("definitions.{key}: {entry:?} {problem}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The definitions in effect: each configured list extends its default, unless `replace`
+/// names it (then it replaces it). Lists are checked by [`check_definitions`].
+fn effective_definitions(defs: &BTreeMap<String, Vec<String>>) -> crate::definitions::Definitions {
+    let mut out = crate::definitions::Definitions::default();
+    let replaced = defs.get(REPLACE).cloned().unwrap_or_default();
+    for (key, list) in defs {
+        let Some(target) = out.list_mut(key) else {
+            continue;
+        };
+        if replaced.contains(key) {
+            target.clear();
+        }
+        for entry in list {
+            if !target.contains(entry) {
+                target.push(entry.clone());
+            }
+        }
+    }
+    for key in &replaced {
+        if !defs.contains_key(key)
+            && let Some(target) = out.list_mut(key)
+        {
+            target.clear();
+        }
+    }
+    out
 }
 
 /// Merges `child` (the file of `src`) onto `parent` (from `parent_path`), refusing to loosen
@@ -491,12 +590,38 @@ fn merge(
             .production
             .or(parent.environments.production),
     };
+    // Definitions add up along the chain; a file may not replace a list the file it
+    // extends sets (that would drop the organisation's entries).
+    let mut definitions = parent.definitions;
+    let child_replaces = child.definitions.get(REPLACE).cloned().unwrap_or_default();
+    for (i, key) in child_replaces.iter().enumerate() {
+        let parent_sets = definitions.contains_key(key)
+            || definitions.get(REPLACE).is_some_and(|r| r.contains(key));
+        if parent_sets {
+            return Err(src.error(
+                &["definitions", REPLACE, &i.to_string()],
+                format!(
+                    "definitions.{key} is set by {}: this file may add to it, not replace it",
+                    parent_path.display()
+                ),
+            ));
+        }
+    }
+    for (key, list) in child.definitions {
+        let merged = definitions.entry(key).or_default();
+        for entry in list {
+            if !merged.contains(&entry) {
+                merged.push(entry);
+            }
+        }
+    }
     Ok(ConfigFile {
         rules,
         exclude,
         policies,
         extends: None,
         environments,
+        definitions,
     })
 }
 
@@ -578,6 +703,7 @@ pub fn validate(chain: &Chain, set: &PolicySet) -> Result<Config, Box<ConfigErro
     if let Some(p) = &merged.environments.production {
         cfg.environments.production = p.clone();
     }
+    cfg.definitions = effective_definitions(&merged.definitions);
     for (id, rc) in &merged.rules {
         if rc.enabled == Some(false) {
             cfg.disabled.push(id.clone());
@@ -639,7 +765,48 @@ pub fn json_schema(set: &PolicySet) -> serde_json::Value {
                     "staging": {"type": "array", "minItems": 1, "items": {"type": "string"}, "default": crate::facts::ci::STAGING},
                     "production": {"type": "array", "minItems": 1, "items": {"type": "string"}, "default": crate::facts::ci::PRODUCTION}
                 }
-            }
+            },
+            "definitions": definitions_schema()
         }
+    })
+}
+
+/// The schema of `definitions:`: each list with its default, and `replace`.
+fn definitions_schema() -> serde_json::Value {
+    let defaults = serde_json::to_value(crate::definitions::Definitions::default())
+        .unwrap_or(serde_json::Value::Null);
+    let mut props = serde_json::Map::new();
+    for (key, kind, doc) in crate::definitions::LISTS {
+        let mut items = serde_json::json!({"type": "string", "minLength": 1});
+        if *kind == crate::definitions::ListKind::Paths {
+            items["pattern"] = serde_json::json!("^/\\S*$");
+        }
+        props.insert(
+            (*key).to_string(),
+            serde_json::json!({
+                "type": "array",
+                "items": items,
+                "description": format!("{doc} Extends the default unless `replace` names it."),
+                "default": defaults.get(*key).cloned().unwrap_or(serde_json::Value::Null),
+            }),
+        );
+    }
+    let names: Vec<&str> = crate::definitions::LISTS
+        .iter()
+        .map(|(k, _, _)| *k)
+        .collect();
+    props.insert(
+        REPLACE.to_string(),
+        serde_json::json!({
+            "type": "array",
+            "items": {"enum": names},
+            "description": "Lists that replace their default instead of extending it.",
+        }),
+    );
+    serde_json::json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "The rule catalog's vocabularies (migration and backup commands, health paths, database packages, ...). Each list extends its default; the lists named in `replace` replace it.",
+        "properties": props,
     })
 }

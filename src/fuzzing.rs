@@ -296,7 +296,7 @@ pub fn js_scan(data: &[u8]) {
         .filter(|f| f.ends_with(".ts") || f.ends_with(".js"))
         .cloned()
         .collect();
-    let (mut app, _) = load::js::scan(&t.root, &sources, &aliases);
+    let (mut app, _) = load::js::scan(&t.root, &sources, &aliases, &Default::default());
     crate::facts::app::compute(&mut app);
 }
 

@@ -7,6 +7,7 @@
 pub mod baseline;
 pub mod cli;
 pub mod config;
+pub mod definitions;
 pub mod facts;
 pub mod finding;
 pub mod fuzzing;
@@ -107,11 +108,12 @@ pub struct Loaded {
 }
 
 /// Discovers and loads every input of `root` (shown as `display`) into the model; deploy jobs
-/// are classified by `environments`.
+/// are classified by `environments`, and the catalog's vocabularies are `definitions`.
 pub fn load_root(
     root: &Path,
     display: &str,
     environments: &facts::ci::Environments,
+    definitions: &definitions::Definitions,
 ) -> Result<Loaded, CheckError> {
     let meta = std::fs::metadata(root)
         .map_err(|e| CheckError::Root(display.to_string(), e.to_string()))?;
@@ -404,7 +406,7 @@ pub fn load_root(
         .map(|f| f.rel.clone())
         .collect();
     let aliases = load::tsconfig::Aliases::load(root, &discovery.all_files);
-    let (app, js_notes) = load::js::scan(root, &sources_js, &aliases);
+    let (app, js_notes) = load::js::scan(root, &sources_js, &aliases, definitions);
     for e in aliases.notes.iter().chain(&js_notes) {
         notifications.push(Notification {
             level: Severity::Note,
@@ -432,7 +434,12 @@ pub fn load_root(
         }
     }
     let nx = load::nx::NxTasks::load(root, &discovery.all_files, &repo.packages);
-    facts::ci::compute(&mut repo.ci, &repo.packages, environments, &nx);
+    facts::ci::compute(
+        &mut repo.ci,
+        &repo.packages,
+        (environments, definitions),
+        &nx,
+    );
     facts::dockerfile::follow_scripts(&mut repo.dockerfiles, &repo.packages, &nx);
     link_build_targets(&mut repo);
     // Suppression comments are read from every YAML file and Dockerfile loaded (not from
@@ -745,7 +752,7 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
                 let (model, root, fallback, empty) = (&model, &root, &fallback, &empty);
                 scope.spawn(move || {
                     let t = std::time::Instant::now();
-                    let ctx = policies.context(model.as_ref())?;
+                    let ctx = policies.context(model.as_ref(), &settings.definitions)?;
                     if std::env::var_os("SHIPSHAPE_TIMINGS").is_some() {
                         eprintln!(
                             "shipshape: {root}: context {:.1} ms",
@@ -982,6 +989,8 @@ pub struct Settings {
     pub options: HashMap<String, BTreeMap<String, serde_json::Value>>,
     /// Staging and production names for deploy jobs.
     pub environments: facts::ci::Environments,
+    /// The catalog's vocabularies (migration and backup commands, health paths, ...).
+    pub definitions: definitions::Definitions,
     /// Rules an organisation config locked, with that config's path: inline suppressions do
     /// not apply to them.
     pub locked: Vec<(String, String)>,
@@ -1016,7 +1025,7 @@ pub fn check_root(
 ) -> Result<RootReport, CheckError> {
     let timings = std::env::var_os("SHIPSHAPE_TIMINGS").is_some();
     let start = std::time::Instant::now();
-    let loaded = load_root(root, display, &settings.environments)?;
+    let loaded = load_root(root, display, &settings.environments, &settings.definitions)?;
     let loaded_at = start.elapsed();
     let report = evaluate(loaded, policies, settings);
     if timings {
@@ -1047,7 +1056,8 @@ mod tests {
         }
         assert!(roots.len() >= 3, "examples found: {roots:?}");
         for root in roots {
-            let loaded = load_root(&root, "r", &envs).expect("loads");
+            let loaded =
+                load_root(&root, "r", &envs, &definitions::Definitions::default()).expect("loads");
             let json = serde_json::to_value(&loaded.repo).expect("JSON form");
             let direct = policy::val::from_model(&loaded.repo).expect("values");
             assert!(

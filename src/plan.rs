@@ -172,6 +172,7 @@ impl Plan {
                 filter,
                 options: cfg.options,
                 environments: cfg.environments,
+                definitions: cfg.definitions,
                 locked: cfg.locked,
             };
             setups.push((si, settings));

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use crate::definitions::{self, Definitions};
 use crate::load::nx::NxTasks;
 use crate::load::package_json::Package;
 use crate::location::Location;
@@ -51,7 +52,12 @@ impl Default for Environments {
 }
 
 /// Computes every CI fact in place.
-pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, nx: &NxTasks) {
+pub fn compute(
+    ci: &mut Ci,
+    packages: &[Package],
+    (environments, defs): (&Environments, &Definitions),
+    nx: &NxTasks,
+) {
     ci.pipelines.sort_by(|a, b| a.path.cmp(&b.path));
     // GitLab jobs come ranked by stage; `rank_jobs` then ranks by the `needs` graph.
     let stage_ranks: Vec<i64> = ci.jobs.iter().map(|j| j.rank).collect();
@@ -75,7 +81,7 @@ pub fn compute(ci: &mut Ci, packages: &[Package], environments: &Environments, n
             } else {
                 enter("", &step.working_directory)
             };
-            shell_dir = step_runs(job, step, (packages, nx), &start, &mut runs);
+            shell_dir = step_runs(job, step, (packages, nx, defs), &start, &mut runs);
             step_pushes(job, step, &outputs, &mut pushes);
         }
     }
@@ -994,16 +1000,10 @@ fn command_label<'a>(job: &'a Job, step: &'a Step) -> &'a str {
 
 /// The operations a run performs (catalog shared definitions); `label` names the command
 /// (see [`command_label`]).
-fn ops_of(f: &Found, label: &str) -> Vec<String> {
+fn ops_of(f: &Found, label: &str, defs: &Definitions) -> Vec<String> {
     let mut ops = Vec::new();
     let name = f.name.to_ascii_lowercase();
     let program = f.program.to_ascii_lowercase();
-    let arg0 = f
-        .args
-        .first()
-        .map(|a| a.to_ascii_lowercase())
-        .unwrap_or_default();
-    let all_args = f.args.join(" ").to_ascii_lowercase();
     let script = f.kind == "script";
     let script_file = program.contains('/')
         || program.ends_with(".sh")
@@ -1022,38 +1022,66 @@ fn ops_of(f: &Found, label: &str) -> Vec<String> {
     } else {
         Vec::new()
     };
-    let file_named =
-        |w: &str| (script_file && program.contains(w)) || file_args.iter().any(|a| a.contains(w));
+    let file_named = |fragments: &[String]| {
+        (script_file && definitions::names_match(fragments, &program))
+            || file_args
+                .iter()
+                .any(|a| definitions::names_match(fragments, a))
+    };
+    // The command's words: the program and its arguments, and a script file run through an
+    // interpreter (`bash scripts/x.sh a` is `scripts/x.sh a`).
+    let mut words: Vec<&str> = std::iter::once(name.as_str())
+        .chain(f.args.iter().map(String::as_str))
+        .collect();
+    let program_words: Vec<&str> = std::iter::once(f.program.as_str())
+        .chain(f.args.iter().map(String::as_str))
+        .collect();
+    let file_words: Vec<&str> = f
+        .args
+        .iter()
+        .position(|a| !a.starts_with('-'))
+        .filter(|_| !file_args.is_empty())
+        .map(|i| f.args[i..].iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    if words.is_empty() {
+        words.push("");
+    }
+    // A pattern naming a path (`./scripts/snapshot-db.sh`) also matches the script file
+    // however it is started.
+    let command_is = |patterns: &[String]| {
+        Definitions::command_matches(patterns, &words)
+            || patterns
+                .iter()
+                .filter(|p| p.split_whitespace().next().is_some_and(|w| w.contains('/')))
+                .any(|p| {
+                    (script_file && definitions::command_matches(p, &program_words))
+                        || definitions::command_matches(p, &file_words)
+                })
+    };
     // Migrations.
-    let migration = (name == "medusa"
-        && (arg0.contains("migrat") || all_args.starts_with("db:migrate")))
-        || (script && name.contains("migrat"))
-        || (name == "prisma" && all_args.starts_with("migrate deploy"))
-        || (name == "knex" && arg0.starts_with("migrate:latest"))
-        || (name == "typeorm" && arg0 == "migration:run")
-        || (matches!(name.as_str(), "sequelize" | "sequelize-cli") && arg0 == "db:migrate")
-        || (name == "flyway" && arg0 == "migrate")
-        || (name == "alembic" && arg0 == "upgrade");
+    let migration = command_is(&defs.migration_commands)
+        || (script && definitions::names_match(&defs.migration_scripts, &name));
     if migration {
         ops.push("migration".to_string());
     }
-    if matches!(name.as_str(), "pg_dump" | "pg_dumpall" | "pg_basebackup")
-        || (script && name.contains("backup"))
-        || file_named("backup")
+    if command_is(&defs.backup_commands)
+        || (script && definitions::names_match(&defs.backup_scripts, &name))
+        || file_named(&defs.backup_scripts)
     {
         ops.push("backup".to_string());
     }
     // Programs that request the URLs they are given (HTTPie is `http`/`https`; `wait-on`
     // polls until its URLs answer).
-    let health_url = matches!(
-        name.as_str(),
-        "curl" | "wget" | "http" | "https" | "xh" | "wait-on"
-    ) && f.args.iter().any(|a| is_health_url(a));
-    let smoke_step = label.to_ascii_lowercase().contains("smoke");
+    let health_url = defs
+        .http_clients
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(&name))
+        && f.args.iter().any(|a| is_health_url(a, defs));
+    let smoke_step = definitions::names_match(&defs.smoke_test_steps, label);
     if health_url
-        || (script && (name.contains("health") || name.contains("smoke")))
-        || file_named("health")
-        || file_named("smoke")
+        || command_is(&defs.smoke_test_commands)
+        || (script && definitions::names_match(&defs.smoke_test_scripts, &name))
+        || file_named(&defs.smoke_test_scripts)
         || smoke_step
     {
         ops.push("health".to_string());
@@ -1064,26 +1092,20 @@ fn ops_of(f: &Found, label: &str) -> Vec<String> {
             w.len() >= path.len() && w.iter().zip(path).all(|(a, b)| a.eq_ignore_ascii_case(b))
         })
     };
-    let build = [
-        &["build"][..],
-        &["buildx", "build"],
-        &["buildx", "bake"],
-        &["compose", "build"],
-        &["image", "build"],
-        &["builder", "build"],
-    ]
-    .iter()
-    .any(|p| docker_is(p))
+    let build = defs.image_build_commands.iter().any(|p| {
+        let pw: Vec<&str> = p.split_whitespace().collect();
+        match pw.split_first() {
+            Some((first, rest)) if first.eq_ignore_ascii_case("docker") && !rest.is_empty() => {
+                docker_is(rest)
+            }
+            _ => command_is(std::slice::from_ref(p)),
+        }
+    })
         // `docker compose up --build` (also `run --build`) builds the services' images first.
         || ((docker_is(&["compose", "up"]) || docker_is(&["compose", "run"]))
             && docker
                 .as_ref()
-                .is_some_and(|w| w.iter().any(|a| a == "--build")))
-        || matches!(
-            name.as_str(),
-            "buildctl" | "buildctl-daemonless.sh" | "kaniko" | "executor"
-        )
-        || (name == "buildah" && (arg0 == "bud" || arg0 == "build"));
+                .is_some_and(|w| w.iter().any(|a| a == "--build")));
     if build {
         ops.push("image_build".to_string());
     }
@@ -1251,8 +1273,9 @@ pub fn image_tool(image: &str) -> Option<String> {
     (!name.is_empty() && !name.contains('$')).then(|| name.to_ascii_lowercase())
 }
 
-/// A URL whose path ends in `/health`, `/healthz`, `/_health` or `/ready`.
-pub fn is_health_url(arg: &str) -> bool {
+/// A URL whose path ends in one of the health or ready paths of `defs` (by default
+/// `/health`, `/healthz`, `/_health` or `/ready`).
+pub fn is_health_url(arg: &str, defs: &Definitions) -> bool {
     let a = arg.trim_matches(['"', '\'']);
     if !(a.contains("://") || a.starts_with('/') || a.contains("localhost") || a.contains('$')) {
         return false;
@@ -1262,15 +1285,23 @@ pub fn is_health_url(arg: &str) -> bool {
         .next()
         .unwrap_or(a)
         .trim_end_matches('/');
-    ["/health", "/healthz", "/_health", "/ready"]
+    defs.health_paths
         .iter()
-        .any(|s| path.ends_with(s))
+        .chain(&defs.ready_paths)
+        .any(|s| path.ends_with(s.as_str()))
 }
 
 /// The runs of one step: its action, or its commands (and the script bodies they run).
 /// A run of a job's step from what the walker found.
-fn make_run(job: &Job, step: &Step, f: Found, gating: bool, loc: Location, seq: i64) -> Run {
-    let mut ops = ops_of(&f, command_label(job, step));
+fn make_run(
+    (job, step): (&Job, &Step),
+    f: Found,
+    gating: bool,
+    loc: Location,
+    seq: i64,
+    defs: &Definitions,
+) -> Run {
+    let mut ops = ops_of(&f, command_label(job, step), defs);
     ops.dedup();
     Run {
         kind: f.kind.to_string(),
@@ -1299,7 +1330,7 @@ fn make_run(job: &Job, step: &Step, f: Found, gating: bool, loc: Location, seq: 
 fn step_runs(
     job: &Job,
     step: &Step,
-    (packages, nx): (&[Package], &NxTasks),
+    (packages, nx, defs): (&[Package], &NxTasks, &Definitions),
     start_dir: &str,
     out: &mut Vec<Run>,
 ) -> String {
@@ -1307,13 +1338,13 @@ fn step_runs(
     if !step.uses.is_empty() {
         let lower = step.uses.to_ascii_lowercase();
         let mut ops = Vec::new();
-        if lower.contains("backup") {
+        if definitions::names_match(&defs.backup_scripts, &lower) {
             ops.push("backup".to_string());
         }
         if step
             .with
             .iter()
-            .any(|(k, v)| k.contains("url") && is_health_url(v))
+            .any(|(k, v)| k.contains("url") && is_health_url(v, defs))
         {
             ops.push("health".to_string());
         }
@@ -1349,8 +1380,7 @@ fn step_runs(
                 .map(|a| a.split_whitespace().map(str::to_string).collect())
                 .unwrap_or_default();
             out.push(make_run(
-                job,
-                step,
+                (job, step),
                 Found {
                     kind: "tool",
                     name: tool.clone(),
@@ -1364,6 +1394,7 @@ fn step_runs(
                 step.gating,
                 step.loc.clone(),
                 seq_base,
+                defs,
             ));
         }
         return start_dir.to_string();
@@ -1373,14 +1404,14 @@ fn step_runs(
     if dirs.len() > 1 {
         let mut end = start_dir.to_string();
         for d in dirs {
-            end = step_runs_in(job, step, (packages, nx), &d, out);
+            end = step_runs_in(job, step, (packages, nx, defs), &d, out);
         }
         return end;
     }
     step_runs_in(
         job,
         step,
-        (packages, nx),
+        (packages, nx, defs),
         dirs.first().map_or(start_dir, String::as_str),
         out,
     )
@@ -1535,7 +1566,7 @@ fn expand_command(c: &Command, job: &Job, step: &Step) -> Vec<Command> {
 fn step_runs_in(
     job: &Job,
     step: &Step,
-    (packages, nx): (&[Package], &NxTasks),
+    (packages, nx, defs): (&[Package], &NxTasks, &Definitions),
     start_dir: &str,
     out: &mut Vec<Run>,
 ) -> String {
@@ -1561,12 +1592,12 @@ fn step_runs_in(
         let gating = step.gating && !c.neutralised;
         for f in w.out {
             out.push(make_run(
-                job,
-                step,
+                (job, step),
                 f,
                 gating,
                 c.loc.clone(),
                 seq_base + ci as i64,
+                defs,
             ));
         }
     }

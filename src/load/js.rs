@@ -30,6 +30,7 @@ use oxc_parser::{ParseOptions, Parser};
 use oxc_span::{GetSpan, SourceType, Span};
 use rayon::prelude::*;
 
+use crate::definitions::package_matches;
 use crate::load::js_text::{join_path, too_deeply_nested};
 use crate::load::{LoadError, Root};
 use crate::location::{LineIndex, Location};
@@ -49,34 +50,6 @@ pub const MAX_WALK_DEPTH: usize = 2_000;
 /// Stack size of the parsing threads. Only touched pages are committed, so this costs
 /// nothing for ordinary files.
 const WORKER_STACK_BYTES: usize = 256 << 20;
-
-/// Packages whose import means the file talks to a database.
-const DB_PACKAGES: &[&str] = &[
-    "pg",
-    "pg-pool",
-    "pg-promise",
-    "postgres",
-    "knex",
-    "typeorm",
-    "sequelize",
-    "prisma",
-    "@prisma/client",
-    "mysql",
-    "mysql2",
-    "mongodb",
-    "mongoose",
-    "drizzle-orm",
-    "kysely",
-    "better-sqlite3",
-    "sqlite3",
-    "slonik",
-    "objection",
-    "@neondatabase/serverless",
-    "@vercel/postgres",
-];
-
-/// Package scopes whose every package is a database client or ORM.
-const DB_SCOPES: &[&str] = &["@mikro-orm/"];
 
 /// Member calls that query a database: `.query(`, `.raw(`, `.authenticate(`, Prisma's raw
 /// query methods.
@@ -169,6 +142,7 @@ pub fn scan(
     root: &Root,
     files: &[String],
     aliases: &crate::load::tsconfig::Aliases,
+    defs: &crate::definitions::Definitions,
 ) -> (AppFacts, Vec<LoadError>) {
     let outcomes = scan_files(root, files);
     let known: HashSet<&str> = files.iter().map(String::as_str).collect();
@@ -196,7 +170,7 @@ pub fn scan(
         let mut db = s.references_db;
         let mut redis = s.references_redis;
         for spec in &s.sources {
-            if contains_ci(spec, "redis") {
+            if package_matches(&defs.redis_packages, spec, true) {
                 redis = true;
             }
             if is_local_specifier(spec) {
@@ -221,7 +195,7 @@ pub fn scan(
             let Some(pkg) = package_name(spec) else {
                 continue;
             };
-            if DB_PACKAGES.contains(&pkg) || DB_SCOPES.iter().any(|p| pkg.starts_with(p)) {
+            if package_matches(&defs.database_packages, pkg, false) {
                 db = true;
             }
             if !packages.iter().any(|p| p == pkg) {
@@ -1697,7 +1671,7 @@ mod tests {
         let root = Root::new(dir.path()).unwrap();
         let (facts, errors) = std::thread::Builder::new()
             .stack_size(2 << 20)
-            .spawn(move || scan(&root, &list, &Default::default()))
+            .spawn(move || scan(&root, &list, &Default::default(), &Default::default()))
             .unwrap()
             .join()
             .unwrap();
@@ -2017,6 +1991,7 @@ mod tests {
         let (facts2, _) = scan(
             &Root::new(dir.path()).unwrap(),
             &["gone.js".into()],
+            &Default::default(),
             &Default::default(),
         );
         assert_eq!(facts.parse_failures + facts2.parse_failures, 0);
@@ -2350,7 +2325,12 @@ mod tests {
         }
         list.sort();
         let start = std::time::Instant::now();
-        let (facts, _) = scan(&Root::new(dir.path()).unwrap(), &list, &Default::default());
+        let (facts, _) = scan(
+            &Root::new(dir.path()).unwrap(),
+            &list,
+            &Default::default(),
+            &Default::default(),
+        );
         let took = start.elapsed();
         eprintln!(
             "scanned {} files in {:.1} ms",

@@ -327,12 +327,22 @@ impl PolicySet {
         self.policies.iter().map(|p| p.meta.clone()).collect()
     }
 
-    /// An evaluation context for one repository: the custom functions and `repo`, the model
-    /// as built once by [`val::to_val`] (sharing it is a reference-count increment).
-    pub fn context(&self, repo: &(dyn Val + 'static)) -> Result<Context<'static, 'static>, String> {
+    /// An evaluation context for one repository: the custom functions, `repo`, the model
+    /// as built once by [`val::to_val`] (sharing it is a reference-count increment), and
+    /// `definitions`, the catalog's vocabularies in effect (a map of lists of strings).
+    pub fn context(
+        &self,
+        repo: &(dyn Val + 'static),
+        definitions: &crate::definitions::Definitions,
+    ) -> Result<Context<'static, 'static>, String> {
         let mut ctx = Context::with_env(self.env.clone());
         functions::register(&mut ctx).map_err(|e| e.to_string())?;
         ctx.add_variable_as_val("repo", repo.clone_as_boxed());
+        let defs = serde_json::to_value(definitions).map_err(|e| e.to_string())?;
+        ctx.add_variable_from_value(
+            "definitions",
+            cel::to_value(defs).map_err(|e| e.to_string())?,
+        );
         Ok(ctx)
     }
 
@@ -604,7 +614,7 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
         };
     let mut lets = Vec::new();
     for (name, e) in &file.lets {
-        let reserved = ["repo", "options", "it", "v"];
+        let reserved = ["repo", "options", "it", "v", "definitions"];
         let valid = name
             .chars()
             .next()

@@ -188,6 +188,21 @@ const ERRORS: &[(&str, &str, &str)] = &[
         "invalid config: unknown field `prod`",
         "2:3",
     ),
+    (
+        "definitions:\n  backups: [x]\n",
+        "unknown definition list backups",
+        "2:3",
+    ),
+    (
+        "definitions:\n  health_paths: [/ok, status]\n",
+        "definitions.health_paths: \"status\" is not a path starting with `/`",
+        "2:23",
+    ),
+    (
+        "definitions:\n  replace: [backup]\n",
+        "definitions.replace: \"backup\" is no definition list",
+        "2:13",
+    ),
 ];
 
 #[test]
@@ -572,6 +587,103 @@ fn environment_names_decide_which_deploy_jobs_the_cd_rules_judge() {
     );
 }
 
+/// `RULE line message` of each finding of `rules` on `root`.
+fn findings(root: &Path, rules: &str) -> Vec<String> {
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["check", root.to_str().expect("utf-8"), "--format", "json"])
+        .args(["--select", rules])
+        .output()
+        .expect("runs");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    doc["roots"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["rule"].as_str().unwrap_or(""),
+                f["line"],
+                f["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn configured_backup_and_migration_commands_reach_the_cd_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write(&root.join("package.json"), "{\"name\": \"x\"}");
+    write(
+        &root.join(".github/workflows/deploy.yml"),
+        "name: deploy\non:\n  workflow_dispatch: {}\njobs:\n  ship:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: ./scripts/snapshot-db.sh\n      - run: npx prisma migrate deploy\n      - run: bash scripts/db-upgrade.sh\n",
+    );
+    let none: Vec<String> = Vec::new();
+    let default = findings(root, "CD005,CD006");
+    assert_eq!(default.len(), 2, "{default:?}");
+    assert!(default[0].starts_with("CD005 5 "), "{default:?}");
+    assert!(default[1].starts_with("CD006 10 "), "{default:?}");
+    write(
+        &root.join("shipshape.yaml"),
+        "definitions:\n  backup_commands: [./scripts/snapshot-db.sh]\n",
+    );
+    assert_eq!(
+        findings(root, "CD005,CD006"),
+        none,
+        "the snapshot script is a backup, taken before the migration"
+    );
+    // An extra migration command is a migration: after the backup it is fine, before it not.
+    write(
+        &root.join("shipshape.yaml"),
+        "definitions:\n  backup_commands: [./scripts/snapshot-db.sh]\n  migration_commands: [scripts/db-upgrade.sh]\n",
+    );
+    assert_eq!(findings(root, "CD005,CD006"), none);
+    write(
+        &root.join(".github/workflows/deploy.yml"),
+        "name: deploy\non:\n  workflow_dispatch: {}\njobs:\n  ship:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: bash scripts/db-upgrade.sh\n      - run: ./scripts/snapshot-db.sh\n",
+    );
+    let found = findings(root, "CD005,CD006");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("CD006 9 "), "{found:?}");
+    // Replacing the list drops the default `pg_dump`.
+    write(
+        &root.join(".github/workflows/deploy.yml"),
+        "name: deploy\non:\n  workflow_dispatch: {}\njobs:\n  ship:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: pg_dump -Fc app > db.dump\n",
+    );
+    write(&root.join("shipshape.yaml"), "");
+    assert_eq!(findings(root, "CD005"), none);
+    write(
+        &root.join("shipshape.yaml"),
+        "definitions:\n  replace: [backup_commands]\n  backup_commands: [./scripts/snapshot-db.sh]\n",
+    );
+    let found = findings(root, "CD005");
+    assert_eq!(found.len(), 1, "{found:?}");
+}
+
+#[test]
+fn a_configured_health_path_counts_for_ob006() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write(
+        &root.join("package.json"),
+        "{\"dependencies\": {\"express\": \"4.0.0\", \"ioredis\": \"5.0.0\", \"pg\": \"8.0.0\"}}",
+    );
+    write(
+        &root.join("src/server.ts"),
+        "import express from 'express';\nimport { Pool } from 'pg';\nimport Redis from 'ioredis';\nconst app = express();\napp.get('/status', async (req, res) => { await new Pool().query('SELECT 1'); await new Redis().ping(); res.send('ok'); });\n",
+    );
+    assert_eq!(
+        findings(root, "OB006"),
+        ["OB006 1 no /health route: expected one that checks the database and Redis"]
+    );
+    write(
+        &root.join("shipshape.yaml"),
+        "definitions:\n  health_paths: [/status]\n",
+    );
+    assert_eq!(findings(root, "OB006"), Vec::<String>::new());
+}
+
 /// The published schema, `docs/shipshape.schema.json`, is what `shipshape schema config`
 /// prints (regenerate with `SHIPSHAPE_BLESS=1 cargo test`).
 #[test]
@@ -616,6 +728,7 @@ fn the_published_schema_is_in_sync_and_accepts_every_documented_config() {
                         o.contains_key("rules")
                             || o.contains_key("extends")
                             || o.contains_key("environments")
+                            || o.contains_key("definitions")
                     });
                     if !is_config {
                         continue;
