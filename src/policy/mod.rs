@@ -47,6 +47,24 @@ pub struct PolicyError {
     pub path: String,
 }
 
+/// An expression given on the command line (`shipshape model --query`) that does not
+/// compile or fails to evaluate: rendered with the expression and a label on the offending part.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(shipshape::query))]
+pub struct QueryError {
+    /// What is wrong.
+    pub message: String,
+    /// The expression.
+    #[source_code]
+    pub src: NamedSource<String>,
+    /// The offending span.
+    #[label("{label}")]
+    pub span: SourceSpan,
+    /// Label text.
+    pub label: String,
+}
+
 /// An error while evaluating a policy on one repository.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("policy {policy} ({path}) failed on {root}: {message}")]
@@ -336,6 +354,47 @@ impl PolicySet {
         functions::register(&mut ctx).map_err(|e| e.to_string())?;
         ctx.add_variable_as_val("repo", repo.clone_as_boxed());
         Ok(ctx)
+    }
+
+    /// Evaluates a CEL expression over a repository's model (`repo`), in the environment and
+    /// with the functions policies use, and returns its value as JSON.
+    pub fn query(
+        &self,
+        src: &str,
+        repo: &(dyn Val + 'static),
+    ) -> Result<serde_json::Value, Box<QueryError>> {
+        let error = |message: String, offset: usize, len: usize, label: &str| {
+            Box::new(QueryError {
+                message,
+                src: NamedSource::new("--query", src.to_string()),
+                span: (
+                    offset.min(src.len()),
+                    len.min(src.len() - offset.min(src.len())),
+                )
+                    .into(),
+                label: label.to_string(),
+            })
+        };
+        let whole = |message: String| error(message, 0, src.len(), "in this expression");
+        let program = self.env.compile(src).map_err(|errs| {
+            let first = errs.errors.first();
+            let msg = first.map_or_else(|| errs.to_string(), |e| e.msg.clone());
+            let (line, col) = first.map_or((1, 0), |e| (e.pos.0.max(1), e.pos.1.max(0)));
+            // An error at the end points at the last character.
+            let offset = expression_offset(src, line as usize, col as usize)
+                .min(src.len().saturating_sub(1));
+            error(
+                format!("the expression does not compile: {msg}"),
+                offset,
+                1,
+                &msg,
+            )
+        })?;
+        let ctx = self.context(repo).map_err(whole)?;
+        let v = program
+            .execute(&ctx)
+            .map_err(|e| whole(format!("the expression fails: {e}")))?;
+        to_json(&v).ok_or_else(|| whole("the expression's value has no JSON form".to_string()))
     }
 
     /// Evaluates `policy` in a repository's context (see [`PolicySet::context`]), with
@@ -810,6 +869,18 @@ fn compile_expr(
                 &msg,
             )
         })
+}
+
+/// The byte offset of a (1-based line, 0-based character column) inside an expression.
+fn expression_offset(src: &str, line: usize, col: usize) -> usize {
+    let mut start = 0;
+    for (i, l) in src.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return start + l.char_indices().nth(col).map_or(l.len(), |(b, _)| b);
+        }
+        start += l.len();
+    }
+    src.len()
 }
 
 /// Maps a (1-based line, 0-based column) inside an expression onto the policy file: a

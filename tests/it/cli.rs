@@ -1153,3 +1153,81 @@ fn colour_follows_the_environment_and_the_flag() {
     let text = std::fs::read_to_string(&file).expect("report written");
     assert!(text.contains('\u{1b}'), "{text}");
 }
+
+#[test]
+fn model_prints_what_policies_see_as_json() {
+    for name in ["compliant-store", "gitlab-store", "legacy-store"] {
+        let out = cargo_bin_cmd!("shipshape")
+            .args(["model", &example(name)])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        for field in [
+            "root",
+            "files",
+            "ci",
+            "packages",
+            "compose",
+            "app",
+            "dockerfiles",
+            "alert_files",
+            "parse_errors",
+            "suppressions",
+            "fallback",
+        ] {
+            assert!(doc.get(field).is_some(), "{name}: no {field}");
+        }
+        assert!(doc["ci"]["jobs"].is_array(), "{name}");
+        // Fields left out of the policy model are left out here too.
+        assert!(doc["ci"]["jobs"][0].get("steps").is_none(), "{name}");
+    }
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["model", &example("legacy-store"), "--format", "yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.starts_with("root: "), "{text}");
+    assert!(text.contains("\ndockerfiles:\n"), "{text}");
+}
+
+#[test]
+fn model_query_evaluates_cel_over_the_model() {
+    let legacy = example("legacy-store");
+    cargo_bin_cmd!("shipshape")
+        .args(["model", &legacy, "--query", "repo.dockerfiles.size()"])
+        .assert()
+        .code(0)
+        .stdout("2\n");
+    // The functions policies use are there.
+    cargo_bin_cmd!("shipshape")
+        .args([
+            "model",
+            &legacy,
+            "--query",
+            "repo.dockerfiles.map(d, basename(d.path))",
+        ])
+        .assert()
+        .code(0)
+        .stdout("[\n  \"Dockerfile\",\n  \"Dockerfile\"\n]\n");
+}
+
+#[test]
+fn model_query_that_does_not_compile_exits_2_pointing_into_it() {
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "model",
+            &example("legacy-store"),
+            "--query",
+            "repo.dockerfiles.map(d, d.path",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).expect("utf-8");
+    assert!(err.contains("does not compile"), "{err}");
+    assert!(err.contains("[--query:1:30]"), "{err}");
+}
