@@ -37,9 +37,10 @@ pub enum Command {
         #[arg(long, value_name = "RULE")]
         rule: Option<String>,
     },
-    /// Print the JSON Schema of the configuration file (`shipshape schema config`).
+    /// Print the JSON Schema of the configuration file (`shipshape schema config`) or of the
+    /// model policies see (`shipshape schema model`).
     Schema {
-        /// What to describe: `config`.
+        /// What to describe: `config` or `model`.
         what: String,
         /// Policy options.
         #[command(flatten)]
@@ -373,18 +374,21 @@ pub fn run(cli: Cli) -> u8 {
         Command::Check(args) => check(*args),
         Command::Model(args) => model(args),
         Command::Test { dir, rule } => test_policies(dir, rule),
-        Command::Schema { what, policies } => {
-            if what != "config" {
-                eprintln!(
-                    "error: unknown schema {what}; `shipshape schema config` is the one there is"
-                );
-                return EXIT_ERROR;
+        Command::Schema { what, policies } => match what.as_str() {
+            "config" => {
+                let Ok(set) = load_policies(&policies) else {
+                    return EXIT_ERROR;
+                };
+                print_out(&pretty(&crate::config::json_schema(&set)))
             }
-            let Ok(set) = load_policies(&policies) else {
-                return EXIT_ERROR;
-            };
-            print_out(&pretty(&crate::config::json_schema(&set)))
-        }
+            "model" => print_out(&pretty(&crate::model::schema::json_schema())),
+            _ => {
+                eprintln!(
+                    "error: unknown schema {what}; there are `shipshape schema config` and `shipshape schema model`"
+                );
+                EXIT_ERROR
+            }
+        },
     }
 }
 

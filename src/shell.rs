@@ -46,7 +46,7 @@ const MAX_MESSAGE_CHARS: usize = 200;
 const MAX_WRAPPERS: usize = 8;
 
 /// One `NAME=value` environment assignment that applies to a command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct EnvAssignment {
     /// The variable's name as written (`NODE_ENV`; `arr[1]` for an array element).
     pub name: String,
@@ -60,7 +60,7 @@ pub struct EnvAssignment {
 /// themselves: the simple commands inside them do, in source order. Commands inside a
 /// command substitution or process substitution come just before the command that contains
 /// them. Assignment-only commands (`FOO=bar` with no program) are not returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Command {
     /// The command's words with quotes removed, including any wrappers (`sudo`, `env …`);
     /// parameter expansions, command substitutions and GitHub expressions are kept as

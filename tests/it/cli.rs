@@ -1231,3 +1231,20 @@ fn model_query_that_does_not_compile_exits_2_pointing_into_it() {
     assert!(err.contains("does not compile"), "{err}");
     assert!(err.contains("[--query:1:30]"), "{err}");
 }
+
+#[test]
+fn schema_model_prints_the_published_model_schema() {
+    let published = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/model.schema.json"),
+    )
+    .expect("docs/model.schema.json");
+    cargo_bin_cmd!("shipshape")
+        .args(["schema", "model"])
+        .assert()
+        .code(0)
+        .stdout(published);
+    cargo_bin_cmd!("shipshape")
+        .args(["schema", "nothing"])
+        .assert()
+        .code(2);
+}
