@@ -1211,6 +1211,21 @@ fn model_query_evaluates_cel_over_the_model() {
         .assert()
         .code(0)
         .stdout("[\n  \"Dockerfile\",\n  \"Dockerfile\"\n]\n");
+    // Field names are checked as in policies.
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "model",
+            &legacy,
+            "--query",
+            "repo.dockerfiles.map(d, d.stagez)",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[--query:1:27]"), "{err}");
+    assert!(err.contains("did you mean `stages`?"), "{err}");
 }
 
 #[test]
@@ -1247,4 +1262,60 @@ fn schema_model_prints_the_published_model_schema() {
         .args(["schema", "nothing"])
         .assert()
         .code(2);
+}
+
+/// A policy that selects a field no model type has does not load: the diagnostic points at
+/// the name inside the YAML file and suggests the closest field; `options.X` is checked
+/// against the declared options.
+#[test]
+fn policies_selecting_unknown_fields_do_not_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = |violations: &str| {
+        format!(
+            "id: ACME002\ntitle: t\nseverity: warning\ndocs:\n  what: w\n  why: y\n  fix: f\n\
+             options:\n  allowed:\n    type: bool\n    default: true\n    doc: d\n\
+             each: repo.dockerfiles.map(d, d.stages[0])\n\
+             violations: |\n  [it].filter(s,\n    {violations})\nmessage: 'stage {{{{ v.index }}}}'\n"
+        )
+    };
+    let run = |violations: &str| {
+        std::fs::write(dir.path().join("X.yaml"), policy(violations)).expect("write");
+        let out = cargo_bin_cmd!("shipshape")
+            .args(["rules", "--policy", dir.path().to_str().expect("utf-8")])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = run("!it.is_finale");
+    assert_eq!(code, Some(2), "{err}");
+    // (miette wraps the message; the label is one line.)
+    assert!(
+        err.contains("does not compile: no model type has a"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`is_finale`; did you mean `is_final`?"),
+        "{err}"
+    );
+    assert!(err.contains("╰── did you mean `is_final`?"), "{err}");
+    // Line 16 of the file, at the name.
+    assert!(err.contains("X.yaml:16:9]"), "{err}");
+    let (code, err) = run("!it.is_final && options.alowed");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("the policy declares"), "{err}");
+    assert!(
+        err.contains("no option `alowed`; did you mean `allowed`?"),
+        "{err}"
+    );
+    assert!(err.contains("X.yaml:16:29]"), "{err}");
+    // Map keys (`env`), comprehension variables and the policy's own map keys are fine.
+    let (code, err) = run(
+        "!it.is_final && options.allowed && it.envs.all(e, e.name != '') && \
+         [{'at': it.loc, 'why': 1}].all(w, w.why == 1)",
+    );
+    assert_eq!(code, Some(0), "{err}");
 }
