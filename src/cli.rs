@@ -36,14 +36,18 @@ pub enum Command {
         #[arg(long, value_name = "RULE")]
         rule: Option<String>,
     },
-    /// Print the JSON Schema of the configuration file (`shipshape schema config`).
+    /// Print the JSON Schema of the configuration file (`shipshape schema config`) or of the
+    /// model policies see (`shipshape schema model`).
     Schema {
-        /// What to describe: `config`.
+        /// What to describe: `config` or `model`.
         what: String,
         /// Policy options.
         #[command(flatten)]
         policies: PolicyArgs,
     },
+    /// Print the model policies see for a root (`repo`), or the value of a CEL expression
+    /// over it (`--query`).
+    Model(ModelArgs),
     /// Print a rule's documentation.
     Explain {
         /// The rule ID, e.g. DF005.
@@ -79,6 +83,39 @@ pub struct PolicyArgs {
     /// Use only the policies given with --policy.
     #[arg(long)]
     pub no_builtin: bool,
+}
+
+/// Arguments of `model`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// The repository root (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ModelFormat::Json)]
+    pub format: ModelFormat,
+    /// Print the value of this CEL expression instead of the whole model: `repo` is bound, and
+    /// the functions policies use are available (e.g. `repo.dockerfiles.map(d, d.path)`).
+    #[arg(long, value_name = "EXPR")]
+    pub query: Option<String>,
+    /// Use this configuration file (default: the root's, as `check` finds it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Use no configuration file.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Policy sources (a configuration is checked against them).
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+}
+
+/// Output formats of `model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelFormat {
+    /// Pretty-printed JSON.
+    Json,
+    /// YAML.
+    Yaml,
 }
 
 /// Arguments of `rules`.
@@ -379,19 +416,23 @@ pub fn run(cli: Cli) -> u8 {
                 }
             }
         }
+        Command::Model(args) => model(args),
         Command::Test { dir, rule } => test_policies(dir, rule),
-        Command::Schema { what, policies } => {
-            if what != "config" {
-                eprintln!(
-                    "error: unknown schema {what}; `shipshape schema config` is the one there is"
-                );
-                return EXIT_ERROR;
+        Command::Schema { what, policies } => match what.as_str() {
+            "config" => {
+                let Ok(set) = load_policies(&policies) else {
+                    return EXIT_ERROR;
+                };
+                print_out(&pretty(&crate::config::json_schema(&set)))
             }
-            let Ok(set) = load_policies(&policies) else {
-                return EXIT_ERROR;
-            };
-            print_out(&pretty(&crate::config::json_schema(&set)))
-        }
+            "model" => print_out(&pretty(&crate::model::schema::json_schema())),
+            _ => {
+                eprintln!(
+                    "error: unknown schema {what}; there are `shipshape schema config` and `shipshape schema model`"
+                );
+                EXIT_ERROR
+            }
+        },
     }
 }
 
@@ -527,6 +568,95 @@ fn test_policies(dir: Option<PathBuf>, rule: Option<String>) -> u8 {
         EXIT_FINDINGS
     } else {
         EXIT_OK
+    }
+}
+
+/// `shipshape model`: loads a root as `check` does (its configuration's environment names
+/// classify deploy jobs) and prints the model, or a query's value.
+fn model(args: ModelArgs) -> u8 {
+    let root = args.path.unwrap_or_else(|| PathBuf::from("."));
+    let cfg_path = if args.no_config {
+        Ok(None)
+    } else {
+        args.config
+            .map_or_else(|| crate::config::discover(&root), |c| Ok(Some(c)))
+    };
+    let chain = match cfg_path.and_then(|p| p.map(|p| crate::config::read(&p)).transpose()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{:?}", miette::Report::new(*e));
+            return EXIT_ERROR;
+        }
+    };
+    let mut policies = args.policies;
+    for d in chain.iter().flat_map(|c| c.policy_dirs()) {
+        if !policies.policy.contains(&d) {
+            policies.policy.push(d);
+        }
+    }
+    let Ok(set) = load_policies(&policies) else {
+        return EXIT_ERROR;
+    };
+    let cfg = match chain.map(|c| crate::config::validate(&c, &set)).transpose() {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("{:?}", miette::Report::new(*e));
+            return EXIT_ERROR;
+        }
+    };
+    let loaded = match crate::load_root(
+        &root,
+        &root.display().to_string(),
+        &cfg.environments,
+        &cfg.definitions,
+    ) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    // The whole model is written straight from its types, fields in declaration order.
+    let text = match &args.query {
+        None => match args.format {
+            ModelFormat::Json => {
+                serde_json::to_string_pretty(&loaded.repo).map_err(|e| e.to_string())
+            }
+            ModelFormat::Yaml => serde_saphyr::to_string(&loaded.repo).map_err(|e| e.to_string()),
+        },
+        Some(q) => {
+            let repo = match crate::policy::val::from_model(&loaded.repo) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return EXIT_ERROR;
+                }
+            };
+            let v = match set.query(q, &*repo, &cfg.definitions) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("{:?}", miette::Report::new(*e));
+                    return EXIT_ERROR;
+                }
+            };
+            match args.format {
+                ModelFormat::Json => serde_json::to_string_pretty(&v).map_err(|e| e.to_string()),
+                ModelFormat::Yaml => serde_saphyr::to_string(&v).map_err(|e| e.to_string()),
+            }
+        }
+    };
+    let text = text.map(|mut t| {
+        if !t.ends_with('\n') {
+            t.push('\n');
+        }
+        t
+    });
+    match text {
+        Ok(t) => print_out(&t),
+        Err(e) => {
+            eprintln!("error: cannot write the model: {e}");
+            EXIT_ERROR
+        }
     }
 }
 

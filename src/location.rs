@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// Every model node that a finding can point at carries one of these as its `loc` field.
 /// Policies return model nodes; the engine reads `loc` from them to place the finding.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Location {
     /// Path of the file relative to the checked root, with forward slashes.
     pub file: String,

@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 /// One `NAME=value` environment assignment that applies to a command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct EnvAssignment {
     /// The variable's name as written (`NODE_ENV`; `arr[1]` for an array element).
     pub name: String,
@@ -24,7 +24,7 @@ pub struct EnvAssignment {
 ///
 /// Found on a shell command as `pm`; absent when the command's program is not a package
 /// manager.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PmCommand {
     /// The package manager: `npm`, `yarn`, `pnpm`, `bun`, `npx` or `bunx` (the base name of the
     /// program; `corepack pnpm …` counts as `pnpm`, `pnpx` as `pnpm`, `yarnpkg` as `yarn`).
@@ -79,7 +79,7 @@ pub struct PmCommand {
 }
 
 /// Facts about a dependency install (or prune).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Install {
     /// True for a production-only install (or a prune that removes dev dependencies):
     /// `--omit=dev` / `--omit dev`, `--only=prod` / `--only=production`, `--production`,

@@ -52,7 +52,7 @@ const MAX_WRAPPERS: usize = 8;
 /// themselves: the simple commands inside them do, in source order. Commands inside a
 /// command substitution or process substitution come just before the command that contains
 /// them. Assignment-only commands (`FOO=bar` with no program) are not returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Command {
     /// The command's words with quotes removed, including any wrappers (`sudo`, `env …`);
     /// parameter expansions, command substitutions and GitHub expressions are kept as

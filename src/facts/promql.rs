@@ -7,7 +7,7 @@ use promql_parser::parser::Expr;
 use serde::Serialize;
 
 /// What an alert expression says.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ExprFacts {
     /// The top comparison operator, written with the query on the left (`>`, `>=`, `<`,
     /// `<=`, `==`, `!=`); empty when the expression compares nothing with a number.

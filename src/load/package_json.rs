@@ -11,7 +11,7 @@ use crate::load::ytree::{self, YNode};
 use crate::location::Location;
 
 /// One `package.json` (`repo.packages[]`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Package {
     /// Path of the file.
     pub path: String,

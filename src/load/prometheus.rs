@@ -10,8 +10,13 @@ use crate::load::LoadError;
 use crate::load::yaml::{self, YamlFailure};
 use crate::location::Location;
 
-/// One rules file.
-#[derive(Debug, Clone, Serialize)]
+/// One Prometheus rules file (`repo.alert_files[]`).
+///
+/// Rule files are found by content: YAML documents with `groups[].rules[]` (rules with `alert`
+/// or `record` and `expr`) and Kubernetes `PrometheusRule` objects (`spec.groups`), also in
+/// multi-document files. Templated files (`{{ }}`) that are not YAML are skipped with a note.
+/// A rule whose expression is not valid PromQL is left out (SS001 reports it).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AlertFile {
     /// Path relative to the repository root.
     pub path: String,
@@ -22,7 +27,7 @@ pub struct AlertFile {
 }
 
 /// One alerting or recording rule.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AlertRule {
     /// The group's name.
     pub group: String,

@@ -10,8 +10,12 @@ use serde::Serialize;
 
 use crate::location::Location;
 
-/// Facts gathered from every JS/TS source file that parsed.
-#[derive(Debug, Clone, Default, Serialize)]
+/// Facts gathered from every JS/TS source file that parsed (`repo.app`).
+///
+/// Sources are `.js .mjs .cjs .ts .mts .cts .jsx .tsx` files outside `node_modules`, build
+/// output and tests, parsed with a real parser (oxc): comments never count, and a file that
+/// does not parse gives no facts.
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct AppFacts {
     /// Calls that initialise Sentry: `Sentry.init(...)` on a namespace bound to a `@sentry/*`
     /// module (`import * as Sentry`, a default import, `require(...)`, or the global
@@ -37,7 +41,7 @@ pub struct AppFacts {
 }
 
 /// One call in a source file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CallSite {
     /// Path of the file relative to the root.
     pub file: String,
@@ -50,7 +54,7 @@ pub struct CallSite {
 }
 
 /// A `prom-client` metric construction.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Metric {
     /// `Counter`, `Histogram`, `Summary` or `Gauge`.
     pub kind: String,
@@ -61,7 +65,7 @@ pub struct Metric {
 }
 
 /// An HTTP route the application exposes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Route {
     /// The path as registered, e.g. `/health` (Nest controller and method paths are joined;
     /// file routes are built from folder names).
@@ -84,7 +88,7 @@ pub struct Route {
 }
 
 /// One parsed source file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SourceFile {
     /// Path relative to the root.
     pub path: String,

@@ -12,7 +12,7 @@ use crate::location::Location;
 use crate::shell::Command;
 
 /// The CI configuration of a repository (`repo.ci`).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Ci {
     /// One pipeline per GitHub workflow file under the root `.github/workflows/`, and one for
     /// `.gitlab-ci.yml` with its local includes; sorted by path.
@@ -43,7 +43,7 @@ pub struct Ci {
 }
 
 /// A workflow file (GitHub) or a pipeline configuration (GitLab).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Pipeline {
     /// `github` or `gitlab`.
     pub provider: String,
@@ -68,7 +68,7 @@ pub struct Pipeline {
 }
 
 /// One event that starts a pipeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Trigger {
     /// `push`, `pull_request`, `pull_request_target`, `merge_group`, `workflow_dispatch`,
     /// `workflow_call`, `workflow_run`, `release`, `schedule`, `repository_dispatch`, ...
@@ -115,12 +115,23 @@ impl Trigger {
     }
 }
 
-/// A job.
-#[derive(Debug, Clone, Serialize)]
+/// A job (`repo.ci.jobs[]`).
+///
+/// Its deploy flow is itself, what it needs and what needs it (transitively); "after" it is
+/// itself and what needs it. A GitLab job that declares no `needs:` waits for the jobs of
+/// earlier stages that run in the same pipelines and are not `when: manual`, so it counts as
+/// needing them; it is not added to their upstream.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Job {
-    /// The job's key.
+    /// The job's key. Jobs of a local reusable workflow are `caller/inner`, with the
+    /// caller's triggers and `needs`, and `${{ inputs.X }}` replaced by the caller's literal
+    /// `with:` value (else the input's `default`) in environment names, commands and `with:`
+    /// values.
     pub id: String,
-    /// A key unique in the repository: `<pipeline path>#<id>`.
+    /// A key unique in the repository: `<pipeline path>#<id>`. A job whose environment takes
+    /// different names for different sources (GitLab `rules:` `variables:`; GitHub
+    /// `${{ COND && 'A' || 'B' }}`) is one job per environment, keyed
+    /// `<pipeline path>#<id>@<environment>`, each with the triggers that reach it that way.
     pub key: String,
     /// Rank in its pipeline's `needs` graph (0 for jobs that need nothing; GitLab: stage
     /// order where no `needs` is given): orders deploy flows.
@@ -192,7 +203,7 @@ pub struct Job {
 }
 
 /// A step of a job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Step {
     /// The key of the step's job (`<pipeline path>#<id>`); filled when facts are computed.
     pub job: String,
@@ -218,7 +229,7 @@ pub struct Step {
     pub continue_on_error: bool,
     /// Whether a failure of the step fails the job (no continue-on-error / allow_failure).
     pub gating: bool,
-    /// `env:` values.
+    /// The environment in effect: workflow, job and step `env:` values (GitLab: variables).
     pub env: BTreeMap<String, String>,
     /// The shell commands of the script, each at its own line. Not part of the policy model
     /// (`repo.ci.runs` holds what they run, with job facts attached); kept for the facts.
@@ -235,9 +246,12 @@ pub struct Step {
 
 /// A run of a package script or a tool by a CI job: the catalog's "package script run" and
 /// "tool run", with gating and pre-merge facts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Run {
-    /// `script` (a package script) or `tool` (a binary or action).
+    /// `script` (a package script run: `npm run X`, `yarn X` when X is defined, task
+    /// runners' tasks, the scripts a script's body runs), `tool` (a binary: `eslint`,
+    /// `npm audit`, `pg_dump`, `./scripts/backup.sh`; `docker run IMAGE` also runs the tool
+    /// the image is named after) or `action` (a `uses:` step).
     pub kind: String,
     /// The script or tool name (`lint`, `eslint`, `trufflesecurity/trufflehog`).
     pub name: String,
@@ -274,7 +288,7 @@ pub struct Run {
 }
 
 /// A reference that was not followed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct External {
     /// `action`, `workflow`, `include`, or `checkout` (a local action that an earlier
     /// `actions/checkout` step with `path:` fills at run time).
@@ -286,7 +300,7 @@ pub struct External {
 }
 
 /// An image push by a CI step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Push {
     /// The tags pushed, with the literal values of `env:` (GitHub workflow, job, step) and
     /// `variables:` (GitLab global and job, through `extends`) resolved.
@@ -305,7 +319,7 @@ pub struct Push {
 /// A Dockerfile build by a CI step (`docker build`, `docker buildx build`, `buildah bud`,
 /// kaniko's `executor`, `buildctl build`, a `build-push-action` step), with its variables
 /// resolved where their values are literal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ImageBuild {
     /// The Dockerfile built, relative to the root: `-f`/`--file`/`file:`/`--dockerfile`/
     /// `--opt filename=` (against the shell's directory, kaniko's against the context), else

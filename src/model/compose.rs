@@ -10,7 +10,12 @@ use crate::model::image::ImageRef;
 /// One Compose project (`repo.compose[]`): a Compose file plus, for a base file, the
 /// override file of the same directory merged as `docker compose` does by default. Every
 /// other Compose file (`docker-compose.prod.yml`, ...) is a project of its own.
-#[derive(Debug, Clone, Serialize)]
+///
+/// Compose files are YAML files named `compose.y*ml`, `docker-compose*.y*ml` or
+/// `*compose*.y*ml`, and any other YAML file whose top level has a `services:` mapping in
+/// which some service has `image:` or `build:`. Kubernetes manifests (top-level
+/// `apiVersion`/`kind`) and GitLab CI files are not Compose files, whatever their name.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ComposeProject {
     /// The main file.
     pub path: String,
@@ -25,7 +30,7 @@ pub struct ComposeProject {
 }
 
 /// A service after merging.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Service {
     /// The service name.
     pub name: String,
@@ -69,7 +74,7 @@ pub struct Service {
 }
 
 /// One `environment:` entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EnvEntry {
     /// The variable name.
     pub name: String,
@@ -92,7 +97,7 @@ pub struct EnvEntry {
 }
 
 /// One `env_file:` entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EnvFile {
     /// The path as written.
     pub path: String,

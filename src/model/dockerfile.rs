@@ -8,8 +8,10 @@ use crate::location::Location;
 use crate::model::image::ImageRef;
 use crate::shell::Command;
 
-/// One Dockerfile.
-#[derive(Debug, Clone, Serialize)]
+/// One application Dockerfile (`repo.dockerfiles[]`): `Dockerfile`, `Dockerfile.*`,
+/// `*.Dockerfile`, `Containerfile` or `Containerfile.*` outside `.devcontainer/`; templates
+/// (`.hbs`, `.j2`, ...) are not Dockerfiles.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Dockerfile {
     /// Path relative to the repository root.
     pub path: String,
@@ -30,7 +32,7 @@ pub struct Dockerfile {
 }
 
 /// What a stage is built `FROM`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct From {
     /// The image reference as written (`node:${NODE_VERSION}`).
     pub raw: String,
@@ -54,7 +56,7 @@ pub struct From {
 }
 
 /// One build stage (`FROM ... [AS name]` up to the next `FROM`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Stage {
     /// Position in the file, from 0.
     pub index: i64,
@@ -120,7 +122,9 @@ pub struct Stage {
 }
 
 /// A `RUN` instruction.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+// Named apart from the CI model's `Run` in the schema.
+#[schemars(rename = "RunInstruction")]
 pub struct Run {
     /// The `RUN` line (for multi-line instructions, from `RUN` to the last line).
     pub loc: Location,
@@ -137,7 +141,7 @@ pub struct Run {
 }
 
 /// A `COPY` or `ADD` instruction.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Copy {
     /// `COPY` or `ADD`.
     pub instruction: String,
@@ -157,7 +161,7 @@ pub struct Copy {
 }
 
 /// A `USER` instruction (or the user inherited through `FROM <stage>`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct User {
     /// The value as written (`node`, `1000:1000`, `${UID}`).
     pub raw: String,
@@ -174,7 +178,7 @@ pub struct User {
 }
 
 /// An `ENV` or `ARG` variable.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Var {
     /// `ENV` or `ARG`.
     pub instruction: String,
@@ -192,7 +196,7 @@ pub struct Var {
 }
 
 /// A place through which dev dependencies reach a stage.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DevSource {
     /// `run` (a full install), `copy` (node_modules or an install directory copied from a
     /// full-install stage) or `from` (built from a full-install stage).
@@ -204,7 +208,7 @@ pub struct DevSource {
 }
 
 /// Any instruction, for policies that look at instructions generically.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Instruction {
     /// The keyword in upper case (`FROM`, `RUN`, ...).
     pub keyword: String,

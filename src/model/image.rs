@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// A parsed, normalised image reference as written in a `FROM` line or a Compose `image:`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ImageRef {
     /// The reference as written (after variable substitution).
     pub raw: String,

@@ -7,6 +7,7 @@ pub mod ci;
 pub mod compose;
 pub mod dockerfile;
 pub mod image;
+pub mod schema;
 
 use serde::Serialize;
 
@@ -14,7 +15,7 @@ use crate::load::prometheus::AlertFile;
 use crate::location::Location;
 
 /// One repository root, as policies see it (the variable `repo`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Repo {
     /// The root as given on the command line.
     pub root: String,
@@ -43,7 +44,7 @@ pub struct Repo {
 }
 
 /// A discovered input file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InputFile {
     /// Path relative to the root.
     pub path: String,
@@ -55,7 +56,7 @@ pub struct InputFile {
 }
 
 /// An input that could not be loaded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ParseError {
     /// Path relative to the root.
     pub path: String,
@@ -69,7 +70,7 @@ pub struct ParseError {
 /// found in a YAML file or a Dockerfile. It silences findings of the rules it names on its own
 /// line and on the line below it. SS002 reports the ones without a reason, expired or with an
 /// unreadable date.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Suppression {
     /// The rule IDs it names, upper-cased.
     pub rules: Vec<String>,

@@ -3,6 +3,7 @@
 //! (a bad policy is a diagnostic pointing into its YAML file), and evaluates policies
 //! against a repository model into raw findings.
 
+pub mod fields;
 pub mod functions;
 pub mod meta;
 pub mod schema;
@@ -44,6 +45,24 @@ pub struct PolicyError {
     pub label: String,
     /// Path of the policy file (for plain-text callers).
     pub path: String,
+}
+
+/// An expression given on the command line (`shipshape model --query`) that does not
+/// compile or fails to evaluate: rendered with the expression and a label on the offending part.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(shipshape::query))]
+pub struct QueryError {
+    /// What is wrong.
+    pub message: String,
+    /// The expression.
+    #[source_code]
+    pub src: NamedSource<String>,
+    /// The offending span.
+    #[label("{label}")]
+    pub span: SourceSpan,
+    /// Label text.
+    pub label: String,
 }
 
 /// An error while evaluating a policy on one repository.
@@ -328,7 +347,7 @@ impl PolicySet {
     }
 
     /// An evaluation context for one repository: the custom functions, `repo`, the model
-    /// as built once by [`val::to_val`] (sharing it is a reference-count increment), and
+    /// as built once by [`val::from_model`] (sharing it is a reference-count increment), and
     /// `definitions`, the catalog's vocabularies in effect (a map of lists of strings).
     pub fn context(
         &self,
@@ -344,6 +363,59 @@ impl PolicySet {
             cel::to_value(defs).map_err(|e| e.to_string())?,
         );
         Ok(ctx)
+    }
+
+    /// Evaluates a CEL expression over a repository's model (`repo`), in the environment and
+    /// with the functions policies use, and returns its value as JSON.
+    pub fn query(
+        &self,
+        src: &str,
+        repo: &(dyn Val + 'static),
+        definitions: &crate::definitions::Definitions,
+    ) -> Result<serde_json::Value, Box<QueryError>> {
+        let error = |message: String, offset: usize, len: usize, label: &str| {
+            Box::new(QueryError {
+                message,
+                src: NamedSource::new("--query", src.to_string()),
+                span: (
+                    offset.min(src.len()),
+                    len.min(src.len() - offset.min(src.len())),
+                )
+                    .into(),
+                label: label.to_string(),
+            })
+        };
+        let whole = |message: String| error(message, 0, src.len(), "in this expression");
+        let program = self.env.compile(src).map_err(|errs| {
+            let first = errs.errors.first();
+            let msg = first.map_or_else(|| errs.to_string(), |e| e.msg.clone());
+            let (line, col) = first.map_or((1, 0), |e| (e.pos.0.max(1), e.pos.1.max(0)));
+            // An error at the end points at the last character.
+            let offset = expression_offset(src, line as usize, col as usize)
+                .min(src.len().saturating_sub(1));
+            error(
+                format!("the expression does not compile: {msg}"),
+                offset,
+                1,
+                &msg,
+            )
+        })?;
+        let known = fields::Known::default();
+        if let Some(u) = fields::check(program.expression(), program.source_info(), src, &known) {
+            let label = u.suggestion.as_ref().map_or_else(
+                || "not a model field".to_string(),
+                |s| format!("did you mean `{s}`?"),
+            );
+            return Err(error(
+                format!("the expression does not compile: {}", u.message()),
+                u.offset,
+                u.name.len(),
+                &label,
+            ));
+        }
+        let ctx = self.context(repo, definitions).map_err(whole)?;
+        let v = eval(&program, &ctx).map_err(|e| whole(format!("the expression fails: {e}")))?;
+        to_json(&v).ok_or_else(|| whole("the expression's value has no JSON form".to_string()))
     }
 
     /// Evaluates `policy` in a repository's context (see [`PolicySet::context`]), with
@@ -521,12 +593,27 @@ fn read_policy_dir(dir: &Path) -> Result<Vec<(String, String)>, Box<PolicyError>
     Ok(out)
 }
 
-/// A policy error labelled at 1-based `line`/`col` of the file (line 0: the start).
+/// A policy error labelled at 1-based `line`/`col` of the file (line 0: the start), to the
+/// end of the line.
 fn error_at(
     path: &str,
     text: &str,
     line: u32,
     col: u32,
+    message: String,
+    label: &str,
+) -> Box<PolicyError> {
+    error_span(path, text, line, col, None, message, label)
+}
+
+/// A policy error labelled at 1-based `line`/`col` of the file (line 0: the start), `chars`
+/// characters long (`None`: to the end of the line).
+fn error_span(
+    path: &str,
+    text: &str,
+    line: u32,
+    col: u32,
+    chars: Option<usize>,
     message: String,
     label: &str,
 ) -> Box<PolicyError> {
@@ -543,11 +630,16 @@ fn error_at(
             s + byte
         })
     };
-    let len = text[offset.min(text.len())..]
+    let eol = text[offset.min(text.len())..]
         .find('\n')
-        .unwrap_or(text.len() - offset.min(text.len()))
-        .max(1)
-        .min(text.len().saturating_sub(offset));
+        .unwrap_or(text.len() - offset.min(text.len()));
+    let wanted = chars.map_or(eol, |n| {
+        text[offset.min(text.len())..]
+            .char_indices()
+            .nth(n)
+            .map_or(eol, |(b, _)| b.min(eol))
+    });
+    let len = wanted.max(1).min(text.len().saturating_sub(offset));
     Box::new(PolicyError {
         message: format!("{path}: {message}"),
         src: NamedSource::new(path, text.to_string()),
@@ -608,9 +700,35 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
             ));
         }
     }
+    // What selections may name besides model fields (see `fields::check`).
+    let mut known = fields::Known {
+        options: file.options.keys().cloned().collect(),
+        ..fields::Known::default()
+    };
+    let mut plain: Vec<&str> = file.lets.values().map(|e| e.value.as_str()).collect();
+    for e in [&file.each, &file.violations, &file.require, &file.at]
+        .into_iter()
+        .flatten()
+    {
+        plain.push(&e.value);
+    }
+    for t in std::iter::once(&file.message).chain(file.missing.as_ref()) {
+        plain.extend(template_exprs(&t.value));
+    }
+    for src in plain {
+        // Expressions that do not compile are reported when they are compiled below.
+        if let Ok(p) = env.compile(src) {
+            known.add_built(p.expression());
+        }
+    }
     let compile =
         |s: &serde_saphyr::Spanned<String>, what: &str| -> Result<Expr, Box<PolicyError>> {
-            compile_expr(env, path, text, &s.value, &s.referenced, what)
+            let at = ExprAt {
+                value: &s.value,
+                base: 0,
+                at: &s.referenced,
+            };
+            compile_expr(env, path, text, &s.value, &at, what, &known)
         };
     let mut lets = Vec::new();
     for (name, e) in &file.lets {
@@ -677,11 +795,11 @@ fn compile_policy(env: &Env, path: &str, text: &str) -> Result<Policy, Box<Polic
             "no `each` in this policy",
         ));
     }
-    let message = compile_template(env, path, text, &file.message)?;
+    let message = compile_template(env, path, text, &file.message, &known)?;
     let missing = file
         .missing
         .as_ref()
-        .map(|m| compile_template(env, path, text, m))
+        .map(|m| compile_template(env, path, text, m, &known))
         .transpose()?;
     for case in &file.tests {
         for e in &case.expect {
@@ -784,32 +902,93 @@ fn find_line(text: &str, needle: &str) -> Option<u32> {
         .map(|i| i as u32 + 1)
 }
 
-/// Compiles an expression; a parse error is labelled at its position inside the YAML file.
+/// Where an expression is in the policy file: `base` bytes into the YAML scalar `value`
+/// (a message template's `{{ }}` part), the scalar being at `at`.
+struct ExprAt<'a> {
+    value: &'a str,
+    base: usize,
+    at: &'a serde_saphyr::Location,
+}
+
+impl ExprAt<'_> {
+    /// The file position of a byte offset into the expression.
+    fn position(&self, text: &str, offset: usize) -> (u32, u32) {
+        let (eline, ecol) = line_col(self.value, self.base + offset);
+        expression_position(text, self.at, eline, ecol)
+    }
+}
+
+/// The (1-based line, 0-based character column) of a byte offset in `s`.
+fn line_col(s: &str, offset: usize) -> (u32, u32) {
+    let offset = offset.min(s.len());
+    let before = s.get(..offset).unwrap_or(s);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
+    (line as u32, col as u32)
+}
+
+/// Compiles an expression; a parse error, or a field selection that names no model field
+/// (or no declared option), is labelled at its position inside the YAML file.
 fn compile_expr(
     env: &Env,
     path: &str,
     text: &str,
     src: &str,
-    at: &serde_saphyr::Location,
+    at: &ExprAt<'_>,
     what: &str,
+    known: &fields::Known,
 ) -> Result<Expr, Box<PolicyError>> {
-    env.compile(src)
-        .map(|program| Expr { program })
-        .map_err(|errs| {
-            let first = errs.errors.first();
-            let (eline, ecol) =
-                first.map_or((1, 0), |e| (e.pos.0.max(1) as u32, e.pos.1.max(0) as u32));
-            let msg = first.map_or_else(|| errs.to_string(), |e| e.msg.clone());
-            let (line, col) = expression_position(text, at, eline, ecol);
-            error_at(
-                path,
-                text,
-                line,
-                col,
-                format!("`{what}` does not compile: {msg}"),
-                &msg,
-            )
-        })
+    let program = env.compile(src).map_err(|errs| {
+        let first = errs.errors.first();
+        let (eline, ecol) = first.map_or((1, 0), |e| {
+            (e.pos.0.max(1) as usize, e.pos.1.max(0) as usize)
+        });
+        let msg = first.map_or_else(|| errs.to_string(), |e| e.msg.clone());
+        let (line, col) = at.position(text, expression_offset(src, eline, ecol));
+        error_at(
+            path,
+            text,
+            line,
+            col,
+            format!("`{what}` does not compile: {msg}"),
+            &msg,
+        )
+    })?;
+    if let Some(u) = fields::check(program.expression(), program.source_info(), src, known) {
+        let (line, col) = at.position(text, u.offset);
+        let label = match &u.suggestion {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => match u.on {
+                fields::Scope::Options => "not a declared option".to_string(),
+                fields::Scope::Definitions => {
+                    "not a definition list (see docs/configuration.md)".to_string()
+                }
+                fields::Scope::Model => "not a model field (see docs/model.md)".to_string(),
+            },
+        };
+        return Err(error_span(
+            path,
+            text,
+            line,
+            col,
+            Some(u.name.chars().count()),
+            format!("`{what}` does not compile: {}", u.message()),
+            &label,
+        ));
+    }
+    Ok(Expr { program })
+}
+
+/// The byte offset of a (1-based line, 0-based character column) inside an expression.
+fn expression_offset(src: &str, line: usize, col: usize) -> usize {
+    let mut start = 0;
+    for (i, l) in src.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return start + l.char_indices().nth(col).map_or(l.len(), |(b, _)| b);
+        }
+        start += l.len();
+    }
+    src.len()
 }
 
 /// Maps a (1-based line, 0-based column) inside an expression onto the policy file: a
@@ -828,21 +1007,43 @@ fn expression_position(
         .get(vline.saturating_sub(1) as usize)
         .copied()
         .unwrap_or("");
-    let is_block = key_line
-        .trim_start()
-        .chars()
-        .take((vcol as usize).saturating_sub(1))
-        .count()
-        == 0
-        && vcol as usize <= key_line.len() - key_line.trim_start().len() + 1;
+    // A block scalar's value starts its line (after the indentation); a single-line scalar
+    // follows its key.
+    let is_block = vcol as usize == key_line.len() - key_line.trim_start().len() + 1;
     if eline == 1 && !is_block {
-        return (vline, vcol + ecol);
+        // A quoted scalar's position is its opening quote.
+        let quoted = key_line
+            .chars()
+            .nth((vcol as usize).saturating_sub(1))
+            .is_some_and(|c| c == '"' || c == '\'');
+        return (vline, vcol + ecol + u32::from(quoted));
     }
+    // Every line of a block scalar starts at the block's indentation, where its first line's
+    // content starts; deeper lines keep their extra indentation in the expression.
     let line = vline + eline - 1;
-    let indent = lines
-        .get(line.saturating_sub(1) as usize)
-        .map_or(0, |l| l.len() - l.trim_start().len()) as u32;
+    let indent = if is_block {
+        vcol.saturating_sub(1)
+    } else {
+        lines
+            .get(line.saturating_sub(1) as usize)
+            .map_or(0, |l| l.len() - l.trim_start().len()) as u32
+    };
     (line, indent + ecol + 1)
+}
+
+/// The `{{ }}` expressions of a message template (an unclosed one is left out).
+fn template_exprs(t: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = t;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            break;
+        };
+        out.push(after[..end].trim());
+        rest = &after[end + 2..];
+    }
+    out
 }
 
 fn compile_template(
@@ -850,14 +1051,18 @@ fn compile_template(
     path: &str,
     text: &str,
     s: &serde_saphyr::Spanned<String>,
+    known: &fields::Known,
 ) -> Result<Template, Box<PolicyError>> {
     let mut parts = Vec::new();
     let mut rest = s.value.as_str();
+    // Where `rest` starts in the message.
+    let mut pos = 0;
     while let Some(start) = rest.find("{{") {
         if start > 0 {
             parts.push(Part::Text(rest[..start].to_string()));
         }
         let after = &rest[start + 2..];
+        let after_pos = pos + start + 2;
         let Some(end) = after.find("}}") else {
             let line = s.referenced.line() as u32;
             return Err(error_at(
@@ -869,16 +1074,16 @@ fn compile_template(
                 "here",
             ));
         };
-        let expr = compile_expr(
-            env,
-            path,
-            text,
-            after[..end].trim(),
-            &s.referenced,
-            "message",
-        )?;
+        let inner = &after[..end];
+        let at = ExprAt {
+            value: &s.value,
+            base: after_pos + inner.len() - inner.trim_start().len(),
+            at: &s.referenced,
+        };
+        let expr = compile_expr(env, path, text, inner.trim(), &at, "message", known)?;
         parts.push(Part::Expr(expr));
         rest = &after[end + 2..];
+        pos = after_pos + end + 2;
     }
     if !rest.is_empty() {
         parts.push(Part::Text(rest.to_string()));

@@ -1153,3 +1153,169 @@ fn colour_follows_the_environment_and_the_flag() {
     let text = std::fs::read_to_string(&file).expect("report written");
     assert!(text.contains('\u{1b}'), "{text}");
 }
+
+#[test]
+fn model_prints_what_policies_see_as_json() {
+    for name in ["compliant-store", "gitlab-store", "legacy-store"] {
+        let out = cargo_bin_cmd!("shipshape")
+            .args(["model", &example(name)])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        for field in [
+            "root",
+            "files",
+            "ci",
+            "packages",
+            "compose",
+            "app",
+            "dockerfiles",
+            "alert_files",
+            "parse_errors",
+            "suppressions",
+            "fallback",
+        ] {
+            assert!(doc.get(field).is_some(), "{name}: no {field}");
+        }
+        assert!(doc["ci"]["jobs"].is_array(), "{name}");
+        // Fields left out of the policy model are left out here too.
+        assert!(doc["ci"]["jobs"][0].get("steps").is_none(), "{name}");
+    }
+    let out = cargo_bin_cmd!("shipshape")
+        .args(["model", &example("legacy-store"), "--format", "yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.starts_with("root: "), "{text}");
+    assert!(text.contains("\ndockerfiles:\n"), "{text}");
+}
+
+#[test]
+fn model_query_evaluates_cel_over_the_model() {
+    let legacy = example("legacy-store");
+    cargo_bin_cmd!("shipshape")
+        .args(["model", &legacy, "--query", "repo.dockerfiles.size()"])
+        .assert()
+        .code(0)
+        .stdout("2\n");
+    // The functions policies use are there.
+    cargo_bin_cmd!("shipshape")
+        .args([
+            "model",
+            &legacy,
+            "--query",
+            "repo.dockerfiles.map(d, basename(d.path))",
+        ])
+        .assert()
+        .code(0)
+        .stdout("[\n  \"Dockerfile\",\n  \"Dockerfile\"\n]\n");
+    // Field names are checked as in policies.
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "model",
+            &legacy,
+            "--query",
+            "repo.dockerfiles.map(d, d.stagez)",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[--query:1:27]"), "{err}");
+    assert!(err.contains("did you mean `stages`?"), "{err}");
+}
+
+#[test]
+fn model_query_that_does_not_compile_exits_2_pointing_into_it() {
+    let out = cargo_bin_cmd!("shipshape")
+        .args([
+            "model",
+            &example("legacy-store"),
+            "--query",
+            "repo.dockerfiles.map(d, d.path",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).expect("utf-8");
+    assert!(err.contains("does not compile"), "{err}");
+    assert!(err.contains("[--query:1:30]"), "{err}");
+}
+
+#[test]
+fn schema_model_prints_the_published_model_schema() {
+    let published = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/model.schema.json"),
+    )
+    .expect("docs/model.schema.json");
+    cargo_bin_cmd!("shipshape")
+        .args(["schema", "model"])
+        .assert()
+        .code(0)
+        .stdout(published);
+    cargo_bin_cmd!("shipshape")
+        .args(["schema", "nothing"])
+        .assert()
+        .code(2);
+}
+
+/// A policy that selects a field no model type has does not load: the diagnostic points at
+/// the name inside the YAML file and suggests the closest field; `options.X` is checked
+/// against the declared options.
+#[test]
+fn policies_selecting_unknown_fields_do_not_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = |violations: &str| {
+        format!(
+            "id: ACME002\ntitle: t\nseverity: warning\ndocs:\n  what: w\n  why: y\n  fix: f\n\
+             options:\n  allowed:\n    type: bool\n    default: true\n    doc: d\n\
+             each: repo.dockerfiles.map(d, d.stages[0])\n\
+             violations: |\n  [it].filter(s,\n    {violations})\nmessage: 'stage {{{{ v.index }}}}'\n"
+        )
+    };
+    let run = |violations: &str| {
+        std::fs::write(dir.path().join("X.yaml"), policy(violations)).expect("write");
+        let out = cargo_bin_cmd!("shipshape")
+            .args(["rules", "--policy", dir.path().to_str().expect("utf-8")])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = run("!it.is_finale");
+    assert_eq!(code, Some(2), "{err}");
+    // (miette wraps the message; the label is one line.)
+    assert!(
+        err.contains("does not compile: no model type has a"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`is_finale`; did you mean `is_final`?"),
+        "{err}"
+    );
+    assert!(err.contains("╰── did you mean `is_final`?"), "{err}");
+    // Line 16 of the file, at the name.
+    assert!(err.contains("X.yaml:16:9]"), "{err}");
+    let (code, err) = run("!it.is_final && options.alowed");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("the policy declares"), "{err}");
+    assert!(
+        err.contains("no option `alowed`; did you mean `allowed`?"),
+        "{err}"
+    );
+    assert!(err.contains("X.yaml:16:29]"), "{err}");
+    // Map keys (`env`), comprehension variables and the policy's own map keys are fine.
+    let (code, err) = run(
+        "!it.is_final && options.allowed && it.envs.all(e, e.name != '') && \
+         [{'at': it.loc, 'why': 1}].all(w, w.why == 1)",
+    );
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -161,3 +161,58 @@ fn gitlab_findings_speak_gitlab_terms() {
         }
     }
 }
+
+/// `docs/model.schema.json` and `docs/model.md` are generated from the model's types
+/// (regenerate with `SHIPSHAPE_BLESS=1 cargo test`), and the schema describes the model of
+/// every example.
+#[test]
+fn the_model_schema_and_reference_are_in_sync_with_the_model() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema = shipshape::model::schema::json_schema();
+    let generated = [
+        (
+            "docs/model.schema.json",
+            format!("{}\n", serde_json::to_string_pretty(&schema).expect("json")),
+        ),
+        ("docs/model.md", shipshape::model::schema::markdown()),
+    ];
+    for (file, want) in &generated {
+        let path = dir.join(file);
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        if have != *want {
+            if std::env::var_os("SHIPSHAPE_BLESS").is_some() {
+                std::fs::write(&path, want).expect("write");
+            } else {
+                panic!(
+                    "{file} is out of date: run `SHIPSHAPE_BLESS=1 cargo test` to regenerate it"
+                );
+            }
+        }
+    }
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let envs = shipshape::facts::ci::Environments::default();
+    for name in ["compliant-store", "gitlab-store", "legacy-store"] {
+        let root = crate::support::examples().join(name);
+        let loaded = shipshape::load_root(&root, name, &envs, &Default::default()).expect("loads");
+        let model = serde_json::to_value(&loaded.repo).expect("json");
+        let errors: Vec<String> = validator
+            .iter_errors(&model)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+    }
+    // Map fields are shown as maps, model types as links.
+    let md = &generated[1].1;
+    assert!(
+        md.contains("| `scripts` | map of string to string |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `stages` | list of [`Stage`](#stage) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `user` | [`User`](#user), *optional* |"),
+        "{md}"
+    );
+}

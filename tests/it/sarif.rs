@@ -397,10 +397,11 @@ fn a_policy_that_fails_to_evaluate_is_exit_two_and_an_unsuccessful_execution() {
     let dir = tempfile::tempdir().expect("tempdir");
     let policies = dir.path().join("policies");
     std::fs::create_dir_all(&policies).expect("mkdir");
-    // `nosuchfield` is not in the model: the expression compiles and fails when evaluated.
+    // `is_final` is a field of stages, not of Dockerfiles: the expression compiles (field
+    // names are checked, not types) and fails when evaluated.
     std::fs::write(
         policies.join("broken.yaml"),
-        "id: ACME020\ntitle: t\nseverity: note\ndocs: {what: w, why: y, fix: f}\nviolations: repo.dockerfiles.filter(d, d.nosuchfield == 1)\nmessage: m\n",
+        "id: ACME020\ntitle: t\nseverity: note\ndocs: {what: w, why: y, fix: f}\nviolations: repo.dockerfiles.filter(d, d.is_final == 1)\nmessage: m\n",
     )
     .expect("write");
     let (doc, code) = legacy_sarif_with(&policies);

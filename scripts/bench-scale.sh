@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Scaling of `shipshape check` on the shared monorepo generator
+# (../shared/bench/gen_monorepo.sh DIR N R, with R = 2N/5 rule files, so 500 services have the
+# 200 rule files of the "500-service monorepo"): median wall time and peak RSS of RUNS runs
+# per size, all rules, SARIF written to a file. Peer tools on the same inputs where they are
+# installed: hadolint (Dockerfiles), zizmor (workflows), checkov (Dockerfiles and workflows).
+#
+#   scripts/bench-scale.sh [SIZES...]     (default: 250 500 1000 2000; RUNS=3)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+gen=${GEN:-$here/../shared/bench/gen_monorepo.sh}
+runs=${RUNS:-3}
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(250 500 1000 2000)
+(cd "$here" && cargo build --release --quiet)
+bin=$here/target/release/shipshape
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Median wall seconds and the peak RSS (MB) of that run, of `runs` runs of a command.
+measure() {
+  local out=() i
+  for i in $(seq 1 "$runs"); do
+    /usr/bin/time -f '%e %M' -o "$work/t" "$@" >/dev/null 2>&1 || true
+    out+=("$(cat "$work/t" | tail -1)")
+  done
+  printf '%s\n' "${out[@]}" | sort -n | awk -v n="$runs" 'NR == int((n + 1) / 2) { printf "%.2f s %d MB", $1, $2 / 1024 }'
+}
+
+printf '| services | files | shipshape | hadolint (Dockerfiles) | zizmor (workflows) | checkov (Dockerfiles + workflows) |\n'
+printf '|---:|---:|---|---|---|---|\n'
+for n in "${sizes[@]}"; do
+  repo=$work/mono$n
+  bash "$gen" "$repo" "$n" $((n * 2 / 5)) >/dev/null
+  files=$(find "$repo" -type f | wc -l)
+  ours=$(measure "$bin" check "$repo" --format sarif --output "$work/out.sarif")
+  hado=-; ziz=-; chk=-
+  if command -v hadolint >/dev/null; then
+    hado=$(measure sh -c "find '$repo' -name Dockerfile -print0 | xargs -0 hadolint --no-fail")
+  fi
+  if command -v zizmor >/dev/null; then
+    ziz=$(measure zizmor --offline --no-exit-codes "$repo/.github/workflows")
+  fi
+  if command -v checkov >/dev/null; then
+    chk=$(measure checkov -d "$repo" --framework dockerfile github_actions --quiet --compact --skip-download)
+  fi
+  printf '| %d | %d | %s | %s | %s | %s |\n' "$n" "$files" "$ours" "$hado" "$ziz" "$chk"
+done
