@@ -393,12 +393,7 @@ pub fn load_root(
             location: x.loc.clone(),
         });
     }
-    let mut rules: Vec<&mut load::prometheus::AlertRule> = repo
-        .alert_files
-        .iter_mut()
-        .flat_map(|f| f.rules.iter_mut())
-        .collect();
-    facts::promql::follow_records(&mut rules);
+    facts::promql::derive(&mut repo.alert_files);
     let sources_js: Vec<String> = discovery
         .files
         .iter()

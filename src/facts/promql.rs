@@ -3,37 +3,21 @@
 //! whether the query is a ratio and whether its numerator selects 5xx responses, the
 //! `histogram_quantile` quantiles, and the metric names referenced.
 
+pub use crate::model::alerts::ExprFacts;
+use crate::model::alerts::{AlertFile, AlertRule};
 use promql_parser::parser::Expr;
-use serde::Serialize;
 
-/// What an alert expression says.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct ExprFacts {
-    /// The top comparison operator, written with the query on the left (`>`, `>=`, `<`,
-    /// `<=`, `==`, `!=`); empty when the expression compares nothing with a number.
-    pub op: String,
-    /// The number the query is compared with.
-    pub threshold: f64,
-    /// Whether the alert fires when the query goes above the threshold (`>`/`>=`).
-    pub above: bool,
-    /// `percent` when the query's product/quotient chain has a factor 100 (`100 * a / b`,
-    /// `a / b * 100`), else `ratio`.
-    pub scale: String,
-    /// Whether the query (below the comparison, without the factor 100) divides by something
-    /// that is not a number: its product/quotient chain has a non-constant divisor.
-    pub is_ratio: bool,
-    /// Whether the numerator of that division (the chain's multiplied factors) selects 5xx responses (a matcher on a
-    /// status/code label with a value such as `5..`, `5.*`, `5xx`, `^5..$`).
-    pub numerator_5xx: bool,
-    /// Whether any selector of the expression selects 5xx responses.
-    pub selects_5xx: bool,
-    /// Quantiles of the `histogram_quantile` calls.
-    pub quantiles: Vec<f64>,
-    /// Metric names referenced by selectors.
-    pub metrics: Vec<String>,
-    /// The metric the query is, when it is one selector (optionally aggregated), such as a
-    /// recorded series: `job:http_5xx:ratio5m > 0.05`; empty otherwise.
-    pub query_metric: String,
+/// Derives the facts of every rule's expression (parsed again: the loader keeps only rules
+/// whose expression parses), then follows recorded series into the alerts that use them.
+pub fn derive(files: &mut [AlertFile]) {
+    for rule in files.iter_mut().flat_map(|f| f.rules.iter_mut()) {
+        if let Ok(parsed) = crate::load::prometheus::parse_promql(&rule.expr) {
+            rule.facts = facts(&parsed);
+        }
+    }
+    let mut rules: Vec<&mut AlertRule> =
+        files.iter_mut().flat_map(|f| f.rules.iter_mut()).collect();
+    follow_records(&mut rules);
 }
 
 /// Computes the facts of a parsed expression.
@@ -90,7 +74,7 @@ pub fn facts(expr: &Expr) -> ExprFacts {
 /// `job:http_5xx:ratio5m > 0.05` whose series is recorded as a 5xx ratio is a 5xx ratio
 /// alert (its ratio, 5xx, scale, quantile and metric facts), through chains of records.
 /// `rules` are every rule of the repository.
-pub fn follow_records(rules: &mut [&mut crate::load::prometheus::AlertRule]) {
+pub fn follow_records(rules: &mut [&mut AlertRule]) {
     for _ in 0..4 {
         let records: std::collections::BTreeMap<String, ExprFacts> = rules
             .iter()
@@ -363,7 +347,7 @@ mod tests {
             "job:http_5xx:ratio5m"
         );
         assert_eq!(of("job:x:ratio * 100 > 5").query_metric, "job:x:ratio");
-        let rule = |record: &str, alert: &str, expr: &str| crate::load::prometheus::AlertRule {
+        let rule = |record: &str, alert: &str, expr: &str| AlertRule {
             group: "g".into(),
             alert: alert.into(),
             record: record.into(),

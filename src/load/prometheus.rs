@@ -3,57 +3,14 @@
 //! (`spec.groups`). Every expression is parsed with `promql-parser`; an invalid one is a
 //! load error at its `expr:` line and only that rule is dropped.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::load::LoadError;
 use crate::load::yaml::{self, YamlFailure};
 use crate::location::Location;
 
-/// One Prometheus rules file (`repo.alert_files[]`).
-///
-/// Rule files are found by content: YAML documents with `groups[].rules[]` (rules with `alert`
-/// or `record` and `expr`) and Kubernetes `PrometheusRule` objects (`spec.groups`), also in
-/// multi-document files. Templated files (`{{ }}`) that are not YAML are skipped with a note.
-/// A rule whose expression is not valid PromQL is left out (SS001 reports it).
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct AlertFile {
-    /// Path relative to the repository root.
-    pub path: String,
-    /// The `groups:` key (`spec.groups` for a `PrometheusRule`) of the first rules document.
-    pub groups_loc: Location,
-    /// Every rule with a valid expression, in file order.
-    pub rules: Vec<AlertRule>,
-}
-
-/// One alerting or recording rule.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct AlertRule {
-    /// The group's name.
-    pub group: String,
-    /// The alert name (empty for recording rules).
-    pub alert: String,
-    /// The recorded series name (empty for alerting rules).
-    pub record: String,
-    /// Whether this is an alerting rule.
-    pub is_alert: bool,
-    /// The PromQL expression.
-    pub expr: String,
-    /// The `expr:` line.
-    pub expr_loc: Location,
-    /// The rule's `alert:` (or `record:`) line.
-    pub loc: Location,
-    /// `for:` in seconds (`300s` equals `5m`), -1 when absent.
-    pub for_seconds: i64,
-    /// The `for:` line (the `alert:` line when absent).
-    pub for_loc: Location,
-    /// `labels:`.
-    pub labels: std::collections::BTreeMap<String, String>,
-    /// `annotations:`.
-    pub annotations: std::collections::BTreeMap<String, String>,
-    /// Facts of the parsed expression.
-    pub facts: crate::facts::promql::ExprFacts,
-}
+pub use crate::model::alerts::{AlertFile, AlertRule};
 
 #[derive(Deserialize)]
 struct Doc {
@@ -178,8 +135,10 @@ pub fn probe(rel: &str, text: &str) -> Probe {
                 let loc = name_node.map_or(expr_loc.clone(), |n| {
                     Location::point(rel, span_line(&n.referenced), span_col(&n.referenced))
                 });
-                let parsed = match parse_promql(&expr_text) {
-                    Ok(p) => p,
+                // Only rules whose expression parses are kept; their facts are derived later
+                // (`facts::promql::derive`).
+                match parse_promql(&expr_text) {
+                    Ok(_) => {}
                     Err(e) => {
                         let message = match e {
                             PromqlError::NotAnalysed(why) => {
@@ -235,7 +194,8 @@ pub fn probe(rel: &str, text: &str) -> Probe {
                     for_loc,
                     labels: strings(&r.labels),
                     annotations: strings(&r.annotations),
-                    facts: crate::facts::promql::facts(&parsed),
+                    // Computed in the derive stage (`facts::promql::derive`).
+                    facts: Default::default(),
                 });
             }
         }

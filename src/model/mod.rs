@@ -2,17 +2,19 @@
 //! the policy authors' API and is documented in `docs/model.md`. Each node a finding can
 //! point at has a `loc` field ([`crate::location::Location`]).
 
+pub mod alerts;
 pub mod app;
 pub mod ci;
 pub mod compose;
 pub mod dockerfile;
 pub mod image;
+pub mod package;
 pub mod schema;
 
 use serde::Serialize;
 
-use crate::load::prometheus::AlertFile;
 use crate::location::Location;
+use crate::model::alerts::AlertFile;
 
 /// One repository root, as policies see it (the variable `repo`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -24,7 +26,7 @@ pub struct Repo {
     /// The CI configuration (GitHub Actions and GitLab CI, one model).
     pub ci: ci::Ci,
     /// Every `package.json` that parsed, sorted by path.
-    pub packages: Vec<crate::load::package_json::Package>,
+    pub packages: Vec<package::Package>,
     /// Compose projects (a file with the override of its directory merged in).
     pub compose: Vec<compose::ComposeProject>,
     /// Facts from the repository's JavaScript/TypeScript sources (Sentry, metrics, routes).
