@@ -16,6 +16,22 @@ use serde::Serialize;
 use crate::location::Location;
 use crate::model::alerts::AlertFile;
 
+/// Model fields whose objects have data for keys (package names, script names, inputs),
+/// not field names: they become CEL maps, so that `k in m`, `m.exists(k, ...)` and
+/// `m['@sentry/node']` work.
+pub const MAP_FIELDS: &[&str] = &[
+    "scripts",
+    "dependencies",
+    "dev_dependencies",
+    "dependency_locs",
+    "with",
+    "with_locs",
+    "env",
+    "matrix",
+    "labels",
+    "annotations",
+];
+
 /// One repository root, as policies see it (the variable `repo`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Repo {

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
-use crate::policy::val::MAP_FIELDS;
+use crate::model::MAP_FIELDS;
 
 /// The hand-written part of `docs/model.md`, above the generated type sections.
 const HEADER: &str = "# The repository model

@@ -15,21 +15,7 @@ use cel::common::value::{BuiltinRef, CowVal, Val};
 /// Lists at least this long are converted on several threads.
 const PARALLEL_ITEMS: usize = 256;
 
-/// Model fields whose objects have data for keys (package names, script names, inputs),
-/// not field names: they become CEL maps, so that `k in m`, `m.exists(k, ...)` and
-/// `m['@sentry/node']` work.
-pub const MAP_FIELDS: &[&str] = &[
-    "scripts",
-    "dependencies",
-    "dev_dependencies",
-    "dependency_locs",
-    "with",
-    "with_locs",
-    "env",
-    "matrix",
-    "labels",
-    "annotations",
-];
+pub use crate::model::MAP_FIELDS;
 
 /// The struct type name model objects carry.
 pub const NODE_TYPE: &str = "shipshape.Node";
