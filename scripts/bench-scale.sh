@@ -6,10 +6,15 @@
 # installed: hadolint (Dockerfiles), zizmor (workflows), checkov (Dockerfiles and workflows).
 #
 #   scripts/bench-scale.sh [SIZES...]     (default: 250 500 1000 2000; RUNS=3)
+#
+# Peers run at the sizes in PEER_SIZES (default 500), PEER_RUNS times (default 1: checkov
+# takes about a minute there).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 gen=${GEN:-$here/../shared/bench/gen_monorepo.sh}
 runs=${RUNS:-3}
+peer_sizes=" ${PEER_SIZES:-500} "
+peer_runs=${PEER_RUNS:-1}
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(250 500 1000 2000)
 (cd "$here" && cargo build --release --quiet)
@@ -35,6 +40,8 @@ for n in "${sizes[@]}"; do
   files=$(find "$repo" -type f | wc -l)
   ours=$(measure "$bin" check "$repo" --format sarif --output "$work/out.sarif")
   hado=-; ziz=-; chk=-
+  case "$peer_sizes" in *" $n "*) ;; *) printf '| %d | %d | %s | - | - | - |\n' "$n" "$files" "$ours"; continue ;; esac
+  local_runs=$runs; runs=$peer_runs
   if command -v hadolint >/dev/null; then
     hado=$(measure sh -c "find '$repo' -name Dockerfile -print0 | xargs -0 hadolint --no-fail")
   fi
@@ -44,5 +51,6 @@ for n in "${sizes[@]}"; do
   if command -v checkov >/dev/null; then
     chk=$(measure checkov -d "$repo" --framework dockerfile github_actions --quiet --compact --skip-download)
   fi
+  runs=$local_runs
   printf '| %d | %d | %s | %s | %s | %s |\n' "$n" "$files" "$ours" "$hado" "$ziz" "$chk"
 done
