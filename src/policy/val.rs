@@ -757,15 +757,12 @@ impl Indexer for Node {
     where
         Self: 'v,
     {
-        let Some(name) = idx
-            .downcast_ref::<CelString>()
-            .map(|s| s.inner().to_string())
-        else {
+        let Some(name) = idx.downcast_ref::<CelString>() else {
             return Err(cel::ExecutionError::no_such_key("?"));
         };
-        match self.field(&name) {
+        match self.field(name.inner()) {
             Some(v) => Ok(CowVal::Borrowed(v)),
-            None => Err(cel::ExecutionError::no_such_key(&name)),
+            None => Err(cel::ExecutionError::no_such_key(name.inner())),
         }
     }
 
