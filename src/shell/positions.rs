@@ -1,6 +1,6 @@
-//! Positions: script offsets mapped to file lines and columns (through block-scalar
-//! indentation and line continuations), and fragments, the pieces of a script parsed on their
-//! own (the script itself, `bash -c` arguments, substitutions).
+//! Positions: byte offsets of a script mapped to file lines and columns (the script starts
+//! at a given line and column of its file), and fragments, the pieces of a script parsed on
+//! their own (the script itself, command substitutions, `bash -c` scripts).
 
 use super::ShellError;
 use super::parse::RawError;

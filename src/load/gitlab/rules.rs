@@ -83,7 +83,7 @@ impl Source {
 }
 
 // ---------------------------------------------------------------------------------------
-// Rules, only/except and expressions
+// Rules and only/except
 
 /// Three-valued truth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

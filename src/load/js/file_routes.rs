@@ -1,5 +1,5 @@
-//! Routes a file exposes by its path in file-based routers (Medusa, Next.js app router,
-//! Remix flat routes).
+//! Routes a file exposes by its path in file-based routers: Medusa, Next.js (`app/` route
+//! handlers and `pages/api/`), SvelteKit, and Remix flat routes.
 
 use super::routes::join_route;
 

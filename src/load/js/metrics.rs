@@ -1,5 +1,5 @@
-//! Metric detection: prom-client metric classes and factories, and OpenTelemetry metric
-//! exporters.
+//! Metric detection: prom-client metric classes (`new Counter({ name })`), metric factory
+//! calls that wrap them, and the scrape route of OpenTelemetry's Prometheus exporter.
 
 use super::RawRoute;
 use super::walker::{Walker, literal_parts, module_of, object_strings};
