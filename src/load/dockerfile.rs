@@ -765,7 +765,7 @@ pub fn is_build_tool(name: &str, args: &[String]) -> bool {
     match name {
         "tsc" => true,
         "medusa" | "nest" => args.first().map(String::as_str) == Some("build"),
-        "turbo" | "nx" | "lerna" => crate::facts::ci::runner_tasks(name, args)
+        "turbo" | "nx" | "lerna" => crate::pm::runner_tasks(name, args)
             .iter()
             .any(|t| is_build_script(t)),
         _ => false,

@@ -14,8 +14,11 @@ use serde::Serialize;
 mod bun;
 mod npm;
 mod pnpm;
+mod runners;
 mod shared;
 mod yarn;
+
+pub use runners::runner_tasks;
 
 use bun::{BUNX_VALUE_FLAGS, bun};
 use npm::{npm, npx};
