@@ -2,18 +2,10 @@
 //! refuses, before parsing, what would make the parser slow or wrong (oversized or
 //! pathologically nested scripts, here-document hazards).
 
-use super::positions::Frag;
+use super::positions::{Frag, RawError};
 use super::{MAX_MESSAGE_CHARS, MAX_NESTING, MAX_PAREN_RUN, MAX_PENDING_HEREDOCS};
 use brush_parser::ast;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-
-/// A parse failure before it is placed in the file: `offset` is a byte offset of the
-/// fragment's text (of the script, for the root fragment).
-pub(super) struct RawError {
-    pub(super) message: String,
-    pub(super) offset: usize,
-    pub(super) too_complex: bool,
-}
 
 /// Parses one fragment with brush-parser after the pre-scan has accepted it.
 pub(super) fn parse_fragment(frag: &Frag<'_>) -> Result<ast::Program, RawError> {

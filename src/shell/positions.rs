@@ -3,9 +3,16 @@
 //! their own (the script itself, command substitutions, `bash -c` scripts).
 
 use super::ShellError;
-use super::parse::RawError;
 use crate::location::{LineIndex, Location, to_u32};
 use crate::pm::EnvAssignment;
+
+/// A parse failure before it is placed in the file: `offset` is a byte offset of the
+/// fragment's text (of the script, for the root fragment).
+pub(super) struct RawError {
+    pub(super) message: String,
+    pub(super) offset: usize,
+    pub(super) too_complex: bool,
+}
 
 /// Turns byte offsets of the script into file locations.
 pub(super) struct Positioner<'s> {

@@ -1,8 +1,10 @@
-//! Variable expansion of step commands: a step's and job's variables, and every combination
-//! of a `matrix` (bounded), replaced in the command text.
+//! Variable expansion of step commands (a step's and job's variables, and every combination
+//! of a `matrix`, bounded, replaced in the command text), and the step driver built on it:
+//! `step_runs` expands a step's commands and walks each variant into runs (`runs`).
 
-use super::runs::{Walker, after_root_variable, enter, make_run};
-use crate::definitions::Definitions;
+use super::commands::{image_tool, is_health_url};
+use super::runs::{Found, Walker, after_root_variable, enter, is_gitlab, make_run};
+use crate::definitions::{self, Definitions};
 use crate::load::nx::NxTasks;
 use crate::load::package_json::Package;
 use crate::model::ci::{Job, Run, Step};
@@ -11,11 +13,6 @@ use std::collections::HashSet;
 
 /// The most variants one text expands to.
 const MAX_VARIANTS: usize = 64;
-
-/// Whether the job is a GitLab job, whose matrix values are shell variables.
-pub(super) fn is_gitlab(job: &Job) -> bool {
-    job.pipeline.ends_with(".gitlab-ci.yml") || job.pipeline.ends_with(".gitlab-ci.yaml")
-}
 
 /// Replaces the shell variable `name` (`$name` not followed by an identifier character, and
 /// `${name}`) with `value`.
@@ -194,6 +191,97 @@ pub(super) fn step_runs_in(
         }
     }
     cwd
+}
+
+/// Returns the directory the step's shell ends in.
+pub(super) fn step_runs(
+    job: &Job,
+    step: &Step,
+    (packages, nx, defs): (&[Package], &NxTasks, &Definitions),
+    start_dir: &str,
+    out: &mut Vec<Run>,
+) -> String {
+    let seq_base = job.rank * 1_000_000 + step.index * 1_000;
+    if !step.uses.is_empty() {
+        let lower = step.uses.to_ascii_lowercase();
+        let mut ops = Vec::new();
+        if definitions::names_match(&defs.backup_scripts, &lower) {
+            ops.push("backup".to_string());
+        }
+        if step
+            .with
+            .iter()
+            .any(|(k, v)| k.contains("url") && is_health_url(v, defs))
+        {
+            ops.push("health".to_string());
+        }
+        if lower.ends_with("/build-push-action")
+            || lower == "build-push-action"
+            || lower.ends_with("/bake-action")
+        {
+            ops.push("image_build".to_string());
+        }
+        out.push(Run {
+            kind: "action".to_string(),
+            invocation: step.uses.clone(),
+            name: step.uses.clone(),
+            args: step.with.values().cloned().collect(),
+            program: step.uses.clone(),
+            explicit: false,
+            level: String::new(),
+            ops,
+            seq: seq_base,
+            defined: true,
+            package_dir: String::new(),
+            job: job.key.clone(),
+            job_id: job.id.clone(),
+            pre_merge: job.is_pre_merge,
+            gating: step.gating,
+            loc: step.loc.clone(),
+        });
+        // `uses: docker://IMAGE` with `args:` runs the image's tool, as `docker run` does.
+        if let Some(tool) = step.uses.strip_prefix("docker://").and_then(image_tool) {
+            let args: Vec<String> = step
+                .with
+                .get("args")
+                .map(|a| a.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default();
+            out.push(make_run(
+                (job, step),
+                Found {
+                    kind: "tool",
+                    name: tool.clone(),
+                    program: tool,
+                    args,
+                    explicit: false,
+                    defined: true,
+                    package_dir: String::new(),
+                    level: String::new(),
+                },
+                step.gating,
+                step.loc.clone(),
+                seq_base,
+                defs,
+            ));
+        }
+        return start_dir.to_string();
+    }
+    // `${{ matrix.x }}`, `${{ env.X }}`, `$X`: each literal value the path can take.
+    let dirs = expand(start_dir, job, step);
+    if dirs.len() > 1 {
+        let mut end = start_dir.to_string();
+        for d in dirs {
+            end = step_runs_in(job, step, (packages, nx, defs), &d, out);
+        }
+        return end;
+    }
+    step_runs_in(
+        job,
+        step,
+        (packages, nx, defs),
+        dirs.first().map_or(start_dir, String::as_str),
+        out,
+    )
 }
 
 #[cfg(test)]

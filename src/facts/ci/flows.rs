@@ -2,7 +2,7 @@
 //! triggers that admit a job, job ranks, and the facts folded over flows (operations after a
 //! job, unguarded production migrations, mutable pushes).
 
-use super::expand::is_gitlab;
+use super::runs::is_gitlab;
 use crate::location::Location;
 use crate::model::ci::{Ci, Job, Push, Run, Trigger};
 use std::collections::{BTreeMap, BTreeSet};

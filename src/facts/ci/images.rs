@@ -2,8 +2,9 @@
 //! kaniko, buildctl) with their context, Dockerfile and tags, and the tags a job pushes,
 //! judged mutable or immutable beside the other pushes of the same job.
 
-use super::expand::{expand, expand_command, is_gitlab, subst_var};
+use super::expand::{expand, expand_command, subst_var};
 use super::runs::after_root_variable;
+use super::runs::is_gitlab;
 use crate::location::Location;
 use crate::model::ci::{ImageBuild, Job, Push, Step};
 use crate::shell::Command;

@@ -19,12 +19,13 @@ pub use crate::pm::runner_tasks;
 pub use commands::{container_run, image_tool, is_health_url};
 pub use environments::{Environments, PRODUCTION, STAGING, deploy_environments};
 pub use expand::expand;
-use expand::is_gitlab;
+use expand::step_runs;
 use flows::{anchor, flow_facts, flows, mutable_pushes, rank_jobs, restrict_by_needs};
 pub use images::is_immutable_tag;
 use images::{job_image_builds, settle_pushes, step_outputs, step_pushes};
 pub use runs::command_runs;
-use runs::{enter, step_runs};
+use runs::enter;
+use runs::is_gitlab;
 
 /// How deep script bodies are followed.
 const MAX_SCRIPT_DEPTH: usize = 6;

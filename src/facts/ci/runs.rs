@@ -3,8 +3,7 @@
 //! (migrations, backups, health checks, ...) each run performs.
 
 use super::MAX_SCRIPT_DEPTH;
-use super::commands::{container_run, docker_command, image_tool, is_health_url};
-use super::expand::{expand, is_gitlab, step_runs_in};
+use super::commands::{container_run, docker_command, is_health_url};
 use crate::definitions::{self, Definitions};
 use crate::load::nx::NxTasks;
 use crate::load::package_json::Package;
@@ -64,14 +63,14 @@ fn package_in<'p>(dir: &str, packages: &'p [Package]) -> Option<&'p Package> {
 
 /// One run found in a command, before job facts are attached.
 pub(super) struct Found {
-    kind: &'static str,
+    pub(super) kind: &'static str,
     pub(super) name: String,
     pub(super) program: String,
     pub(super) args: Vec<String>,
-    explicit: bool,
-    defined: bool,
-    package_dir: String,
-    level: String,
+    pub(super) explicit: bool,
+    pub(super) defined: bool,
+    pub(super) package_dir: String,
+    pub(super) level: String,
 }
 
 /// Walks one command (and the script bodies it runs) into runs.
@@ -288,6 +287,11 @@ pub fn command_runs(
         .collect()
 }
 
+/// Whether the job is a GitLab job, whose matrix values are shell variables.
+pub(super) fn is_gitlab(job: &Job) -> bool {
+    job.pipeline.ends_with(".gitlab-ci.yml") || job.pipeline.ends_with(".gitlab-ci.yaml")
+}
+
 /// The name a run's command goes by for "a step whose name contains `smoke`": its step's
 /// name; GitLab script lines have no names, so there it is the job's name.
 fn command_label<'a>(job: &'a Job, step: &'a Step) -> &'a str {
@@ -465,95 +469,4 @@ pub(super) fn make_run(
         gating,
         loc,
     }
-}
-
-/// Returns the directory the step's shell ends in.
-pub(super) fn step_runs(
-    job: &Job,
-    step: &Step,
-    (packages, nx, defs): (&[Package], &NxTasks, &Definitions),
-    start_dir: &str,
-    out: &mut Vec<Run>,
-) -> String {
-    let seq_base = job.rank * 1_000_000 + step.index * 1_000;
-    if !step.uses.is_empty() {
-        let lower = step.uses.to_ascii_lowercase();
-        let mut ops = Vec::new();
-        if definitions::names_match(&defs.backup_scripts, &lower) {
-            ops.push("backup".to_string());
-        }
-        if step
-            .with
-            .iter()
-            .any(|(k, v)| k.contains("url") && is_health_url(v, defs))
-        {
-            ops.push("health".to_string());
-        }
-        if lower.ends_with("/build-push-action")
-            || lower == "build-push-action"
-            || lower.ends_with("/bake-action")
-        {
-            ops.push("image_build".to_string());
-        }
-        out.push(Run {
-            kind: "action".to_string(),
-            invocation: step.uses.clone(),
-            name: step.uses.clone(),
-            args: step.with.values().cloned().collect(),
-            program: step.uses.clone(),
-            explicit: false,
-            level: String::new(),
-            ops,
-            seq: seq_base,
-            defined: true,
-            package_dir: String::new(),
-            job: job.key.clone(),
-            job_id: job.id.clone(),
-            pre_merge: job.is_pre_merge,
-            gating: step.gating,
-            loc: step.loc.clone(),
-        });
-        // `uses: docker://IMAGE` with `args:` runs the image's tool, as `docker run` does.
-        if let Some(tool) = step.uses.strip_prefix("docker://").and_then(image_tool) {
-            let args: Vec<String> = step
-                .with
-                .get("args")
-                .map(|a| a.split_whitespace().map(str::to_string).collect())
-                .unwrap_or_default();
-            out.push(make_run(
-                (job, step),
-                Found {
-                    kind: "tool",
-                    name: tool.clone(),
-                    program: tool,
-                    args,
-                    explicit: false,
-                    defined: true,
-                    package_dir: String::new(),
-                    level: String::new(),
-                },
-                step.gating,
-                step.loc.clone(),
-                seq_base,
-                defs,
-            ));
-        }
-        return start_dir.to_string();
-    }
-    // `${{ matrix.x }}`, `${{ env.X }}`, `$X`: each literal value the path can take.
-    let dirs = expand(start_dir, job, step);
-    if dirs.len() > 1 {
-        let mut end = start_dir.to_string();
-        for d in dirs {
-            end = step_runs_in(job, step, (packages, nx, defs), &d, out);
-        }
-        return end;
-    }
-    step_runs_in(
-        job,
-        step,
-        (packages, nx, defs),
-        dirs.first().map_or(start_dir, String::as_str),
-        out,
-    )
 }
