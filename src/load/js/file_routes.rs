@@ -59,9 +59,6 @@ pub(super) fn file_route(rel: &str, http_export: bool, default_export: bool) -> 
     }
 }
 
-/// Exports that make a Remix / React Router route module answer HTTP requests.
-pub(super) const LOADER_EXPORTS: &[&str] = &["loader", "action"];
-
 /// The route of a Remix / React Router file-system route module under `app/routes/`, in the
 /// flat-routes convention: dots separate segments (`api.health.ts` → `/api/health`), a folder
 /// holding `route.*` is named like a file, `+` folders (remix-flat-routes) add their name as

@@ -3,7 +3,7 @@
 
 use super::walker::{Walker, is_sentry_package, module_of};
 use crate::model::app::CallSite;
-use oxc_ast::ast::{BindingPattern, CallExpression, Expression, FormalParameters};
+use oxc_ast::ast::{CallExpression, Expression};
 use oxc_span::GetSpan;
 
 /// Sentry functions that give captured errors context.
@@ -15,9 +15,6 @@ const SENTRY_SETTERS: &[&str] = &[
     "setExtra",
     "setExtras",
 ];
-
-/// Sentry functions whose callback receives a scope.
-pub(super) const SENTRY_SCOPE_FNS: &[&str] = &["withScope", "configureScope", "withIsolationScope"];
 
 /// Sentry functions returning a scope (`Sentry.getCurrentScope().setTag(...)`).
 const SENTRY_SCOPE_GETTERS: &[&str] = &["getCurrentScope", "getIsolationScope", "getGlobalScope"];
@@ -101,22 +98,6 @@ impl<'s> Walker<'s> {
             let site = self.call_site(call);
             self.out.sentry_context.push(site);
         }
-    }
-}
-
-/// The parameters of a callback argument (arrow or function expression).
-pub(super) fn callback_params<'b>(expr: &'b Expression<'_>) -> Option<&'b FormalParameters<'b>> {
-    match expr.get_inner_expression() {
-        Expression::ArrowFunctionExpression(f) => Some(&f.params),
-        Expression::FunctionExpression(f) => Some(&f.params),
-        _ => None,
-    }
-}
-
-pub(super) fn first_param_name(params: &FormalParameters<'_>) -> Option<String> {
-    match &params.items.first()?.pattern {
-        BindingPattern::BindingIdentifier(id) => Some(id.name.to_string()),
-        _ => None,
     }
 }
 

@@ -3,21 +3,42 @@
 //! syntax visitor that dispatches to the fact collectors, and the literal-reading helpers
 //! they share.
 
-use super::file_routes::LOADER_EXPORTS;
-use super::sentry::{SENTRY_SCOPE_FNS, callback_params, first_param_name};
 use super::{FileScan, MAX_WALK_DEPTH};
 use crate::location::{LineIndex, Location};
 use oxc_ast::ast::{
     ArrayExpressionElement, BinaryOperator, BindingIdentifier, BindingPattern, CallExpression,
     Class, Declaration, ExportAllDeclaration, ExportFromDeclaration, ExportSpecifier, Expression,
-    IdentifierName, IdentifierReference, ImportDeclaration, ImportDeclarationSpecifier,
-    ImportExpression, JSXElement, NewExpression, ObjectExpression, ObjectPropertyKind,
-    PrivateIdentifier, Statement, StringLiteral, TSImportEqualsDeclaration, TSModuleReference,
-    TSType, TemplateLiteral, VariableDeclarator,
+    FormalParameters, IdentifierName, IdentifierReference, ImportDeclaration,
+    ImportDeclarationSpecifier, ImportExpression, JSXElement, NewExpression, ObjectExpression,
+    ObjectPropertyKind, PrivateIdentifier, Statement, StringLiteral, TSImportEqualsDeclaration,
+    TSModuleReference, TSType, TemplateLiteral, VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_span::Span;
 use std::collections::{HashMap, HashSet};
+
+/// Exports that make a Remix / React Router route module answer HTTP requests.
+pub(super) const LOADER_EXPORTS: &[&str] = &["loader", "action"];
+
+/// Sentry functions whose callback receives a scope.
+pub(super) const SENTRY_SCOPE_FNS: &[&str] = &["withScope", "configureScope", "withIsolationScope"];
+
+/// The parameters of a callback argument (arrow or function expression).
+pub(super) fn callback_params<'b>(expr: &'b Expression<'_>) -> Option<&'b FormalParameters<'b>> {
+    match expr.get_inner_expression() {
+        Expression::ArrowFunctionExpression(f) => Some(&f.params),
+        Expression::FunctionExpression(f) => Some(&f.params),
+        _ => None,
+    }
+}
+
+/// The name of the first parameter, when it is a plain identifier.
+pub(super) fn first_param_name(params: &FormalParameters<'_>) -> Option<String> {
+    match &params.items.first()?.pattern {
+        BindingPattern::BindingIdentifier(id) => Some(id.name.to_string()),
+        _ => None,
+    }
+}
 
 /// Member calls that query a database: `.query(`, `.raw(`, `.authenticate(`, Prisma's raw
 /// query methods.
