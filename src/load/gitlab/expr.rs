@@ -1,8 +1,10 @@
-//! `rules: if:` expressions: what a predefined variable holds per pipeline source, and the
-//! expression lexer, parser and three-valued evaluator.
+//! `rules: if:` expressions: the pipeline sources and three-valued truth they are judged in,
+//! what a predefined variable holds per pipeline source, GitLab's `/pattern/flags` regular
+//! expressions, and the expression lexer, parser and evaluator.
 
-use super::MAX_EXPR_DEPTH;
-use super::rules::{Source, Tri, build_regex};
+use super::{DEFAULT_BRANCH, MAX_EXPR_DEPTH};
+use crate::location::Location;
+use crate::model::ci::Trigger;
 
 /// What a variable is known to hold in a pipeline of some source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -430,10 +432,129 @@ pub(super) fn eval_expr(e: &Expr, src: Source) -> Tri {
     }
 }
 
+/// A pipeline source: one way a GitLab pipeline starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    /// A push to the default branch.
+    PushDefault,
+    /// A push to another branch.
+    PushOther,
+    /// A merge-request pipeline.
+    MergeRequest,
+    /// A tag pipeline.
+    Tag,
+    Schedule,
+    Web,
+    Api,
+}
+
+impl Source {
+    /// Every source.
+    pub(super) const ALL: [Source; 7] = [
+        Source::PushDefault,
+        Source::PushOther,
+        Source::MergeRequest,
+        Source::Tag,
+        Source::Schedule,
+        Source::Web,
+        Source::Api,
+    ];
+
+    pub(super) fn pipeline_source(self) -> &'static str {
+        match self {
+            Source::PushDefault | Source::PushOther | Source::Tag => "push",
+            Source::MergeRequest => "merge_request_event",
+            Source::Schedule => "schedule",
+            Source::Web => "web",
+            Source::Api => "api",
+        }
+    }
+
+    pub(super) fn trigger(self, loc: Location) -> Trigger {
+        let mut t = Trigger::new("", loc);
+        match self {
+            Source::PushDefault => {
+                t.event = "push".into();
+                t.branches = vec![DEFAULT_BRANCH.to_string()];
+                t.default_branch = true;
+            }
+            Source::PushOther => {
+                t.event = "push".into();
+                t.branches = vec!["*".to_string()];
+                t.pre_merge = true;
+            }
+            Source::MergeRequest => {
+                t.event = "merge_request".into();
+                t.pre_merge = true;
+            }
+            Source::Tag => {
+                t.event = "push".into();
+                t.tags = vec!["*".to_string()];
+                t.tag_only = true;
+            }
+            Source::Schedule => t.event = "schedule".into(),
+            Source::Web => t.event = "web".into(),
+            Source::Api => t.event = "api".into(),
+        }
+        t
+    }
+
+    pub(super) fn pre_merge(self) -> bool {
+        matches!(self, Source::PushOther | Source::MergeRequest)
+    }
+}
+
+/// Three-valued truth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tri {
+    T,
+    F,
+    U,
+}
+
+impl Tri {
+    pub(super) fn of(b: bool) -> Tri {
+        if b { Tri::T } else { Tri::F }
+    }
+    pub(super) fn and(self, o: Tri) -> Tri {
+        match (self, o) {
+            (Tri::F, _) | (_, Tri::F) => Tri::F,
+            (Tri::T, Tri::T) => Tri::T,
+            _ => Tri::U,
+        }
+    }
+    pub(super) fn or(self, o: Tri) -> Tri {
+        match (self, o) {
+            (Tri::T, _) | (_, Tri::T) => Tri::T,
+            (Tri::F, Tri::F) => Tri::F,
+            _ => Tri::U,
+        }
+    }
+    pub(super) fn not(self) -> Tri {
+        match self {
+            Tri::T => Tri::F,
+            Tri::F => Tri::T,
+            Tri::U => Tri::U,
+        }
+    }
+}
+
+/// A GitLab `/pattern/flags` regular expression, bounded in size.
+pub(super) fn build_regex(pattern: &str, flags: &str) -> Option<regex::Regex> {
+    regex::RegexBuilder::new(&pattern.replace("\\/", "/"))
+        .case_insensitive(flags.contains('i'))
+        .multi_line(flags.contains('m'))
+        .dot_matches_new_line(flags.contains('s'))
+        .size_limit(1 << 20)
+        .build()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
 
-    use crate::load::gitlab::rules::{Evaluator, Source, Tri};
+    use crate::load::gitlab::expr::{Source, Tri};
+    use crate::load::gitlab::rules::Evaluator;
 
     #[test]
     fn expressions_are_three_valued() {

@@ -1,12 +1,13 @@
 //! Building the model: the pipeline and its jobs, one variant per environment and set of
 //! variables, reached by the pipeline sources their rules allow.
 
+use super::expr::Source;
 use super::extends::{Resolver, apply_defaults};
 use super::includes::Loader;
-use super::rules::{Evaluator, Outcome, Source};
-use super::steps::{ParseCache, condition_text, expand, parallel_matrix, steps, variables};
-use super::tree::{N, SrcFile, V, deep_merge};
-use super::{GitlabCi, LEGACY_GLOBALS, MAX_REFERENCE_DEPTH, RESERVED, WORK_BUDGET};
+use super::rules::{Evaluator, Outcome};
+use super::steps::{ParseCache, condition_text, expand, parallel_matrix, steps};
+use super::tree::{N, SrcFile, V, allow_failure_of, deep_merge, flatten_rules, variables};
+use super::{GitlabCi, LEGACY_GLOBALS, RESERVED, WORK_BUDGET};
 use crate::load::LoadError;
 use crate::location::Location;
 use crate::model::ci::{Job, Pipeline, Trigger};
@@ -257,37 +258,11 @@ fn is_job(name: &str, value: &N) -> bool {
             .any(|k| value.get(k).is_some())
 }
 
-/// The rules of a `rules:` value, nested sequences flattened (as GitLab does).
-pub(super) fn flatten_rules(rules: &N) -> Vec<&N> {
-    fn walk<'n>(n: &'n N, out: &mut Vec<&'n N>, depth: usize) {
-        for item in n.items() {
-            match &item.v {
-                V::Seq(_) if depth < MAX_REFERENCE_DEPTH => walk(item, out, depth + 1),
-                _ => out.push(item),
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(rules, &mut out, 0);
-    out
-}
-
 fn rule_texts(rules: &[&N], out: &mut Vec<String>) {
     for r in rules {
         if let Some(s) = r.str_of("if") {
             out.push(s);
         }
-    }
-}
-
-/// `allow_failure:` as written: `true` or an `exit_codes` mapping → true.
-pub(super) fn allow_failure_of(n: &N) -> Option<bool> {
-    match &n.get("allow_failure")?.v {
-        V::Bool(b) => Some(*b),
-        V::Str(s) if s == "true" => Some(true),
-        V::Str(s) if s == "false" => Some(false),
-        V::Map(_) => Some(true),
-        _ => None,
     }
 }
 

@@ -1,124 +1,14 @@
 //! Pipeline sources and the evaluation of `workflow: rules`, job `rules:` and
 //! `only:`/`except:` per source, with three-valued logic.
 
-use super::DEFAULT_BRANCH;
-use super::expr::{Expr, Val, equals, eval_expr, parse_expr, ref_name, regex_matches};
-use super::jobs::{allow_failure_of, flatten_rules};
-use super::steps::variables;
-use super::tree::N;
-use crate::location::Location;
-use crate::model::ci::Trigger;
+use super::expr::{
+    Expr, Source, Tri, Val, build_regex, equals, eval_expr, parse_expr, ref_name, regex_matches,
+};
+use super::tree::{N, allow_failure_of, flatten_rules, variables};
 use std::collections::HashMap;
-
-/// A pipeline source: one way a GitLab pipeline starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Source {
-    /// A push to the default branch.
-    PushDefault,
-    /// A push to another branch.
-    PushOther,
-    /// A merge-request pipeline.
-    MergeRequest,
-    /// A tag pipeline.
-    Tag,
-    Schedule,
-    Web,
-    Api,
-}
-
-impl Source {
-    /// Every source.
-    pub(super) const ALL: [Source; 7] = [
-        Source::PushDefault,
-        Source::PushOther,
-        Source::MergeRequest,
-        Source::Tag,
-        Source::Schedule,
-        Source::Web,
-        Source::Api,
-    ];
-
-    pub(super) fn pipeline_source(self) -> &'static str {
-        match self {
-            Source::PushDefault | Source::PushOther | Source::Tag => "push",
-            Source::MergeRequest => "merge_request_event",
-            Source::Schedule => "schedule",
-            Source::Web => "web",
-            Source::Api => "api",
-        }
-    }
-
-    pub(super) fn trigger(self, loc: Location) -> Trigger {
-        let mut t = Trigger::new("", loc);
-        match self {
-            Source::PushDefault => {
-                t.event = "push".into();
-                t.branches = vec![DEFAULT_BRANCH.to_string()];
-                t.default_branch = true;
-            }
-            Source::PushOther => {
-                t.event = "push".into();
-                t.branches = vec!["*".to_string()];
-                t.pre_merge = true;
-            }
-            Source::MergeRequest => {
-                t.event = "merge_request".into();
-                t.pre_merge = true;
-            }
-            Source::Tag => {
-                t.event = "push".into();
-                t.tags = vec!["*".to_string()];
-                t.tag_only = true;
-            }
-            Source::Schedule => t.event = "schedule".into(),
-            Source::Web => t.event = "web".into(),
-            Source::Api => t.event = "api".into(),
-        }
-        t
-    }
-
-    pub(super) fn pre_merge(self) -> bool {
-        matches!(self, Source::PushOther | Source::MergeRequest)
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Rules and only/except
-
-/// Three-valued truth.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Tri {
-    T,
-    F,
-    U,
-}
-
-impl Tri {
-    pub(super) fn of(b: bool) -> Tri {
-        if b { Tri::T } else { Tri::F }
-    }
-    pub(super) fn and(self, o: Tri) -> Tri {
-        match (self, o) {
-            (Tri::F, _) | (_, Tri::F) => Tri::F,
-            (Tri::T, Tri::T) => Tri::T,
-            _ => Tri::U,
-        }
-    }
-    pub(super) fn or(self, o: Tri) -> Tri {
-        match (self, o) {
-            (Tri::T, _) | (_, Tri::T) => Tri::T,
-            (Tri::F, Tri::F) => Tri::F,
-            _ => Tri::U,
-        }
-    }
-    pub(super) fn not(self) -> Tri {
-        match self {
-            Tri::T => Tri::F,
-            Tri::F => Tri::T,
-            Tri::U => Tri::U,
-        }
-    }
-}
 
 /// How a job may be added to a pipeline of one source.
 #[derive(Debug, Clone)]
@@ -308,16 +198,6 @@ fn parse_regex_literal(rest: &str) -> Option<Option<regex::Regex>> {
         return None;
     }
     Some(build_regex(pattern, flags))
-}
-
-pub(super) fn build_regex(pattern: &str, flags: &str) -> Option<regex::Regex> {
-    regex::RegexBuilder::new(&pattern.replace("\\/", "/"))
-        .case_insensitive(flags.contains('i'))
-        .multi_line(flags.contains('m'))
-        .dot_matches_new_line(flags.contains('s'))
-        .size_limit(1 << 20)
-        .build()
-        .ok()
 }
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 //! of its conditions.
 
 use super::MAX_REFERENCE_DEPTH;
-use super::jobs::flatten_rules;
-use super::tree::{N, SrcFile, V};
+use super::tree::{N, SrcFile, V, flatten_rules};
 use crate::location::Location;
 use crate::model::ci::Step;
 use crate::shell;
@@ -31,20 +30,6 @@ pub(super) fn parallel_matrix(job: &N) -> std::collections::BTreeMap<String, Vec
     }
     out.retain(|_, v| !v.is_empty());
     out
-}
-
-/// `variables:` entries as written (`NAME: value` or `NAME: {value: ...}`).
-pub(super) fn variables(n: &N) -> Vec<(String, String)> {
-    n.entries()
-        .iter()
-        .filter_map(|(k, v)| {
-            let value = match &v.v {
-                V::Map(_) => v.str_of("value")?,
-                _ => v.as_str()?,
-            };
-            Some((k.as_str()?, value))
-        })
-        .collect()
 }
 
 /// Expands `$VAR` and `${VAR}` whose values are known; the rest stays as written.

@@ -1,7 +1,9 @@
 //! The configuration tree: YAML nodes that remember the file they come from, GitLab's deep
-//! merge, and the conversion of parsed YAML (with its `!reference` tags) into that tree.
+//! merge, the conversion of parsed YAML (with its `!reference` tags) into that tree, and the
+//! readers of keys every part of a job uses (`rules:` flattened, `allow_failure:`,
+//! `variables:`).
 
-use super::MAX_TREE_DEPTH;
+use super::{MAX_REFERENCE_DEPTH, MAX_TREE_DEPTH};
 use crate::load::ytree::{YNode, YValue};
 use crate::location::LineIndex;
 use std::collections::HashMap;
@@ -235,4 +237,43 @@ fn is_reference_tag(line: &str, col: u32) -> bool {
         .rsplit([' ', '\t', '-', ':', '[', ','])
         .next()
         == Some("!reference")
+}
+/// The rules of a `rules:` value, nested sequences flattened (as GitLab does).
+pub(super) fn flatten_rules(rules: &N) -> Vec<&N> {
+    fn walk<'n>(n: &'n N, out: &mut Vec<&'n N>, depth: usize) {
+        for item in n.items() {
+            match &item.v {
+                V::Seq(_) if depth < MAX_REFERENCE_DEPTH => walk(item, out, depth + 1),
+                _ => out.push(item),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(rules, &mut out, 0);
+    out
+}
+
+/// `allow_failure:` as written: `true` or an `exit_codes` mapping → true.
+pub(super) fn allow_failure_of(n: &N) -> Option<bool> {
+    match &n.get("allow_failure")?.v {
+        V::Bool(b) => Some(*b),
+        V::Str(s) if s == "true" => Some(true),
+        V::Str(s) if s == "false" => Some(false),
+        V::Map(_) => Some(true),
+        _ => None,
+    }
+}
+
+/// `variables:` entries as written (`NAME: value` or `NAME: {value: ...}`).
+pub(super) fn variables(n: &N) -> Vec<(String, String)> {
+    n.entries()
+        .iter()
+        .filter_map(|(k, v)| {
+            let value = match &v.v {
+                V::Map(_) => v.str_of("value")?,
+                _ => v.as_str()?,
+            };
+            Some((k.as_str()?, value))
+        })
+        .collect()
 }
