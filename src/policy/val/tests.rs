@@ -1,4 +1,5 @@
-//! Tests of the interpreter values: model objects read like structs, compared, and converted back.
+//! Tests of the interpreter values: model objects read like structs, compared, and
+//! converted back.
 use super::*;
 use std::sync::Arc as StdArc;
 

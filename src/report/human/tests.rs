@@ -1,4 +1,5 @@
-//! Tests of the human report: snapshots of one root, of findings with no line to show, of statistics and several roots; labels and wrapping.
+//! Tests of the human report: snapshots of one root, of findings with no line to show, of
+//! statistics and several roots; labels and wrapping.
 use super::*;
 use crate::report::testutil;
 
