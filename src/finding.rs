@@ -103,4 +103,7 @@ pub struct RootReport {
     /// Rule severities the root's configuration changed (rule ID → severity in effect);
     /// rules not listed keep their default.
     pub rule_severities: BTreeMap<String, Severity>,
+    /// Rules the root's selection (`--select`/`--ignore`, rules the configuration turns off)
+    /// left unchecked, sorted: reports that list every rule mark these as skipped.
+    pub unchecked_rules: BTreeSet<String>,
 }

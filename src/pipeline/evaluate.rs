@@ -213,6 +213,12 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
         .iter()
         .map(|(k, v)| (k.clone(), *v))
         .collect();
+    report.unchecked_rules = policies
+        .policies
+        .iter()
+        .filter(|p| !filter.keeps(&p.meta.id))
+        .map(|p| p.meta.id.clone())
+        .collect();
     report
 }
 
@@ -330,6 +336,7 @@ fn build_report(
         repo_dir: String::new(),
         repo_root: None,
         rule_severities: BTreeMap::new(),
+        unchecked_rules: BTreeSet::new(),
     }
 }
 

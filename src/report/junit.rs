@@ -13,7 +13,8 @@ use super::{Context, repo_path};
 
 /// Renders `reports` as a JUnit XML document: a `<testsuites>` element holding one
 /// `<testsuite>` per root (named after the root), holding one `<testcase>` per rule of
-/// `ctx.rules` (classname: the root, or `shipshape` for `.`; name: `RULE title`), plus one
+/// `ctx.rules` (classname: the root, or `shipshape` for `.`; name: `RULE title`; skipped when
+/// the root's selection left the rule unchecked), plus one
 /// per rule with findings that `ctx.rules` does not know. A rule with findings in the root
 /// has a `<failure type="RULE">` whose text lists them as `path:line:col: message`, paths
 /// relative to the repository root. The root's tool notifications are its suite's
@@ -48,6 +49,7 @@ fn suite(out: &mut String, report: &RootReport, ctx: &Context<'_>) -> (usize, us
     };
     let mut cases = String::new();
     let mut failures = 0;
+    let mut skipped = 0;
     for id in &ids {
         let name = match ctx.rule(id) {
             Some(rule) => format!("{id} {}", rule.title),
@@ -61,7 +63,12 @@ fn suite(out: &mut String, report: &RootReport, ctx: &Context<'_>) -> (usize, us
             escape(&name)
         );
         if findings.is_empty() {
-            cases.push_str("/>\n");
+            if report.unchecked_rules.contains(*id) {
+                skipped += 1;
+                cases.push_str(">\n      <skipped message=\"not selected\"/>\n    </testcase>\n");
+            } else {
+                cases.push_str("/>\n");
+            }
             continue;
         }
         failures += 1;
@@ -88,7 +95,7 @@ fn suite(out: &mut String, report: &RootReport, ctx: &Context<'_>) -> (usize, us
     }
     let _ = write!(
         out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n{cases}",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n{cases}",
         escape(&report.root),
         ids.len()
     );
@@ -279,6 +286,23 @@ mod tests {
         web.findings.truncate(1);
         web.notifications.clear();
         insta::assert_snapshot!(render_all(&[api, web]));
+    }
+
+    /// Rules the selection left unchecked are skipped cases, not passing ones.
+    #[test]
+    fn unselected_rules_are_skipped() {
+        let mut report = testutil::report(".");
+        report.unchecked_rules.insert("DF001".to_string());
+        let out = render_all(&[report]);
+        assert!(well_formed(&out).is_ok(), "{out}");
+        assert!(
+            out.contains(
+                "<testcase classname=\"shipshape\" name=\"DF001 uses a supported base image\">\n      <skipped message=\"not selected\"/>"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("skipped=\"1\""), "{out}");
+        assert_eq!(out.matches("<skipped").count(), 1);
     }
 
     #[test]
