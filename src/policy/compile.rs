@@ -10,6 +10,11 @@ use miette::NamedSource;
 use super::meta::{RuleDocs, RuleMeta};
 use super::needs::scan_needs;
 use super::schema::{self, PolicyFile};
+use std::collections::BTreeMap;
+
+/// The fragments policies may include, by name: (path, text) of `include/<name>.yaml`.
+#[derive(Debug, Default, Clone)]
+pub struct Fragments(pub BTreeMap<String, (String, String)>);
 use super::{Body, Expr, Part, Policy, PolicyError, Template, fields};
 use crate::location::LineIndex;
 
@@ -73,6 +78,7 @@ pub(super) fn compile_policy(
     env: &Env,
     path: &str,
     text: &str,
+    fragments: &Fragments,
 ) -> Result<Policy, Box<PolicyError>> {
     let file: PolicyFile = serde_saphyr::from_str_with_options(text, crate::load::yaml::options())
         .map_err(|e| {
@@ -174,6 +180,57 @@ pub(super) fn compile_policy(
         }
         lets.push((name.clone(), compile(e, "let")?));
     }
+    // Fragments' lets come after the policy's own, which they may use.
+    let mut shared_sources: Vec<String> = Vec::new();
+    for name in &file.include {
+        let Some((fpath, ftext)) = fragments.0.get(name) else {
+            let line = find_line(text, "include:").unwrap_or(1);
+            return Err(error_at(
+                path,
+                text,
+                line,
+                1,
+                format!("no fragment {name:?} (include/{name}.yaml beside the policies)"),
+                "unknown fragment",
+            ));
+        };
+        let fragment: schema::FragmentFile =
+            serde_saphyr::from_str_with_options(ftext, crate::load::yaml::options()).map_err(
+                |e| {
+                    let (line, col) = e
+                        .location()
+                        .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
+                    error_at(
+                        fpath,
+                        ftext,
+                        line,
+                        col,
+                        format!("invalid fragment: {e}"),
+                        "here",
+                    )
+                },
+            )?;
+        for (lname, e) in &fragment.lets {
+            if lets.iter().any(|(n, _)| n == lname) {
+                return Err(error_at(
+                    fpath,
+                    ftext,
+                    e.referenced.line() as u32,
+                    1,
+                    format!("`let` {lname} of fragment {name} is also defined by {path}"),
+                    "defined twice",
+                ));
+            }
+            let at = ExprAt {
+                value: &e.value,
+                base: 0,
+                at: &e.referenced,
+            };
+            let compiled = compile_expr(env, fpath, ftext, &e.value, &at, "let", &known)?;
+            shared_sources.push(e.value.clone());
+            lets.push((lname.clone(), compiled));
+        }
+    }
     let each = file.each.as_ref().map(|e| compile(e, "each")).transpose()?;
     let body = match (&file.violations, &file.require) {
         (Some(v), None) => {
@@ -272,6 +329,7 @@ pub(super) fn compile_policy(
     sources.extend(file.at.as_ref().map(|e| e.value.as_str()));
     sources.extend(file.missing.as_ref().map(|e| e.value.as_str()));
     sources.extend(file.lets.values().map(|e| e.value.as_str()));
+    sources.extend(shared_sources.iter().map(String::as_str));
     // Rules that point at offending text are nearly always right; a requirement per subject
     // claims that subject lacks something, and a requirement of the whole repository claims
     // that evidence is missing from all of it.

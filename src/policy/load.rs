@@ -8,7 +8,7 @@ use std::sync::Arc;
 use include_dir::{Dir, include_dir};
 use miette::NamedSource;
 
-use super::compile::{compile_policy, error_at};
+use super::compile::{Fragments, compile_policy, error_at};
 use super::{Policy, PolicyError, PolicySet, environment, meta};
 
 /// The built-in policy pack, embedded at build time.
@@ -31,6 +31,10 @@ impl PolicySet {
                 sources.push((format!("policies/{}", f.path().display()), text));
             }
         }
+        let mut fragments = builtin_fragments();
+        for dir in dirs {
+            read_fragments(&dir.join("include"), &mut fragments)?;
+        }
         let mut user_count = 0;
         for dir in dirs {
             let found = read_policy_dir(dir)?;
@@ -41,7 +45,7 @@ impl PolicySet {
         let mut seen: HashSet<String> = HashSet::new();
         let builtin_count = sources.len() - user_count;
         for (i, (path, text)) in sources.into_iter().enumerate() {
-            let mut policy = compile_policy(&env, &path, &text)?;
+            let mut policy = compile_policy(&env, &path, &text, &fragments)?;
             if i < builtin_count && policy.meta.help_uri.is_none() {
                 policy.meta.help_uri = Some(meta::rule_reference_uri(&policy.meta.id));
             }
@@ -64,8 +68,47 @@ impl PolicySet {
 
     /// Compiles one policy from text (used by tests and `--policy`).
     pub fn compile_one(path: &str, text: &str) -> Result<Policy, Box<PolicyError>> {
-        compile_policy(&Arc::new(environment()), path, text)
+        compile_policy(&Arc::new(environment()), path, text, &builtin_fragments())
     }
+}
+
+/// The built-in pack's fragments (`policies/include/*.yaml`).
+fn builtin_fragments() -> Fragments {
+    let mut out = Fragments::default();
+    if let Some(dir) = BUILTIN.get_dir("include") {
+        for f in dir.files() {
+            let (Some(stem), Some(text)) = (
+                f.path().file_stem().and_then(|s| s.to_str()),
+                f.contents_utf8(),
+            ) else {
+                continue;
+            };
+            if f.path().extension().is_some_and(|e| e == "yaml") {
+                out.0.insert(
+                    stem.to_string(),
+                    (format!("policies/{}", f.path().display()), text.to_string()),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The fragments of a policy directory's `include/` (none when it has no such directory);
+/// they replace built-in fragments of the same name.
+fn read_fragments(dir: &Path, into: &mut Fragments) -> Result<(), Box<PolicyError>> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    for (path, text) in read_policy_dir(dir)? {
+        let stem = Path::new(&path)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        into.0.insert(stem, (path, text));
+    }
+    Ok(())
 }
 
 /// Reads every policy file of a directory (sorted by name).

@@ -35,6 +35,20 @@ impl Precision {
     }
 }
 
+/// A fragment: named CEL expressions that policies share (`include: [name]` reads
+/// `include/<name>.yaml` beside the policies). Its `let` entries join the including policy's,
+/// after them, so they may use the policy's own `let` names.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FragmentFile {
+    /// What the fragment provides and what it expects the including policy to define.
+    #[serde(default)]
+    pub doc: String,
+    /// The shared named expressions.
+    #[serde(rename = "let")]
+    pub lets: BTreeMap<String, Spanned<String>>,
+}
+
 /// One policy file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +82,9 @@ pub struct PolicyFile {
     pub help_uri: Option<String>,
     /// Documentation sections.
     pub docs: DocsFile,
+    /// Fragments whose `let` entries this policy uses (`include/<name>.yaml`).
+    #[serde(default)]
+    pub include: Vec<String>,
     /// Typed options with defaults, available to expressions as `options.<name>`.
     #[serde(default)]
     pub options: BTreeMap<String, OptionSpec>,

@@ -216,3 +216,70 @@ fn the_model_schema_and_reference_are_in_sync_with_the_model() {
         "{md}"
     );
 }
+
+/// A policy directory's fragments (`include/<name>.yaml`) share `let` entries between its
+/// policies; the built-in `ci_runs` fragment is available to every policy; an unknown
+/// fragment or a name defined twice is an error at load time.
+#[test]
+fn policies_share_let_entries_through_fragments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = |id: &str, include: &str, lets: &str, require: &str| {
+        format!(
+            "id: {id}\ntitle: t\nseverity: warning\ninclude: [{include}]\ndocs:\n  what: w\n  why: y\n  fix: f\n\
+             let:\n{lets}require: '{require}'\nmessage: m\n"
+        )
+    };
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write(
+        "include/shared.yaml",
+        "doc: d\nlet:\n  many: wanted.size() > 1\n",
+    );
+    write(
+        "X1.yaml",
+        &policy("X1", "shared", "  wanted: repo.dockerfiles\n", "!many"),
+    );
+    write(
+        "X2.yaml",
+        &policy(
+            "X2",
+            "ci_runs",
+            "  candidates: repo.ci.runs\n",
+            "has_ci || unanalysed_gating",
+        ),
+    );
+    let set = shipshape::policy::PolicySet::load(false, &[dir.path().to_path_buf()])
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(*e)));
+    assert_eq!(set.policies.len(), 2);
+    // X1 uses the fragment's `many` over its own `wanted`: two Dockerfiles fail it.
+    let repo = tempfile::tempdir().expect("tempdir");
+    for d in ["a", "b"] {
+        let p = repo.path().join(d);
+        std::fs::create_dir_all(&p).expect("mkdir");
+        std::fs::write(p.join("Dockerfile"), "FROM node:20\n").expect("write");
+    }
+    let report = shipshape::check_root(repo.path(), "r", &set, &shipshape::Settings::default())
+        .expect("checks");
+    let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert!(rules.contains(&"X1"), "{rules:?}");
+    assert!(rules.contains(&"X2"), "{rules:?}");
+
+    // An unknown fragment, and a name both the policy and its fragment define.
+    for (text, want) in [
+        (policy("X3", "nothing", "  a: 1\n", "true"), "no fragment"),
+        (
+            policy("X3", "shared", "  many: 1\n", "true"),
+            "of fragment shared is also",
+        ),
+    ] {
+        write("X3.yaml", &text);
+        let err = shipshape::policy::PolicySet::load(false, &[dir.path().to_path_buf()])
+            .err()
+            .map(|e| format!("{:?}", miette::Report::new(*e)))
+            .unwrap_or_default();
+        assert!(err.contains(want), "{err}");
+    }
+}
