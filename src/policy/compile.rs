@@ -12,6 +12,45 @@ use super::needs::scan_needs;
 use super::schema::{self, PolicyFile};
 use std::collections::BTreeMap;
 
+/// Refuses a `let` name that is reserved, not an identifier, or (`defined_by`) already
+/// defined by the including policy; the error points at the entry in `path`.
+fn check_let_name(
+    path: &str,
+    text: &str,
+    name: &str,
+    e: &serde_saphyr::Spanned<String>,
+    defined_by: Option<&str>,
+) -> Result<(), Box<PolicyError>> {
+    let reserved = ["repo", "options", "it", "v", "definitions"];
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let problem = match defined_by {
+        Some(other) => Some((
+            format!("`let` {name} is also defined by {other}"),
+            "defined twice",
+        )),
+        None if reserved.contains(&name) || !valid => Some((
+            format!("`let` name {name:?} is reserved or not an identifier"),
+            "rename it",
+        )),
+        None => None,
+    };
+    match problem {
+        Some((message, label)) => Err(error_at(
+            path,
+            text,
+            e.referenced.line() as u32,
+            1,
+            message,
+            label,
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The fragments policies may include, by name: (path, text) of `include/<name>.yaml`.
 #[derive(Debug, Default, Clone)]
 pub struct Fragments(pub BTreeMap<String, (String, String)>);
@@ -162,22 +201,7 @@ pub(super) fn compile_policy(
         };
     let mut lets = Vec::new();
     for (name, e) in &file.lets {
-        let reserved = ["repo", "options", "it", "v", "definitions"];
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if reserved.contains(&name.as_str()) || !valid {
-            return Err(error_at(
-                path,
-                text,
-                e.referenced.line() as u32,
-                1,
-                format!("`let` name {name:?} is reserved or not an identifier"),
-                "rename it",
-            ));
-        }
+        check_let_name(path, text, name, e, None)?;
         lets.push((name.clone(), compile(e, "let")?));
     }
     // Fragments' lets come after the policy's own, which they may use.
@@ -211,16 +235,8 @@ pub(super) fn compile_policy(
                 },
             )?;
         for (lname, e) in &fragment.lets {
-            if lets.iter().any(|(n, _)| n == lname) {
-                return Err(error_at(
-                    fpath,
-                    ftext,
-                    e.referenced.line() as u32,
-                    1,
-                    format!("`let` {lname} of fragment {name} is also defined by {path}"),
-                    "defined twice",
-                ));
-            }
+            let twice = lets.iter().any(|(n, _)| n == lname).then_some(path);
+            check_let_name(fpath, ftext, lname, e, twice)?;
             let at = ExprAt {
                 value: &e.value,
                 base: 0,

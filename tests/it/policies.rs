@@ -272,7 +272,7 @@ fn policies_share_let_entries_through_fragments() {
         (policy("X3", "nothing", "  a: 1\n", "true"), "no fragment"),
         (
             policy("X3", "shared", "  many: 1\n", "true"),
-            "of fragment shared is also",
+            "defined twice",
         ),
     ] {
         write("X3.yaml", &text);
