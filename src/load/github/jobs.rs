@@ -1,12 +1,12 @@
 //! A workflow's jobs, reusable workflows called by local path followed (with their inputs),
 //! `strategy: matrix:` values and `workflow_dispatch` input choices.
 
+use super::Ctx;
 use super::expr::{MAX_EXPR_DEPTH, expression_nesting};
 use super::steps::with_inputs;
 use super::triggers::{environments_by_trigger, is_true, restrict};
-use super::{Ctx, MAX_DEPTH};
 use crate::load::LoadError;
-use crate::load::ytree::{self, YNode, YValue};
+use crate::load::ytree::{YNode, YValue};
 use crate::model::ci::{External, Job, Trigger};
 use std::collections::BTreeMap;
 
@@ -74,43 +74,31 @@ impl Ctx<'_> {
                     .map_or_else(|| key.loc(file), |u| u.loc(file));
                 if let Some(local) = uses.strip_prefix("./") {
                     let target = local.to_string();
-                    if depth >= MAX_DEPTH || self.stack.contains(&target) {
-                        self.out.errors.push(LoadError {
-                            message: format!("{file}: reusable workflow cycle through {target}"),
-                            loc: at,
-                            outside: false,
-                        });
-                        continue;
-                    }
-                    let Some(inner_text) = self.read_local(&target, &at) else {
+                    let Some(opened) =
+                        self.open_local(file, "reusable workflow", &target, &at, depth)
+                    else {
                         continue;
                     };
-                    match ytree::parse(&target, &inner_text) {
-                        Ok(docs) => {
-                            if let Some(inner_jobs) = docs.first().and_then(|d| d.get("jobs")) {
-                                let inputs =
-                                    call_inputs(docs.first(), job.get("with"), &self.inputs);
-                                let outer = std::mem::replace(&mut self.inputs, inputs);
-                                let mut matrix = self.caller_matrix.clone();
-                                matrix.extend(matrix_of(job));
-                                let outer_matrix =
-                                    std::mem::replace(&mut self.caller_matrix, matrix);
-                                self.stack.push(target.clone());
-                                self.jobs(
-                                    &target,
-                                    &inner_text,
-                                    inner_jobs,
-                                    &reaching,
-                                    &full_id,
-                                    &needs,
-                                    depth + 1,
-                                );
-                                self.stack.pop();
-                                self.inputs = outer;
-                                self.caller_matrix = outer_matrix;
-                            }
-                        }
-                        Err(failure) => self.broken_reference(&target, &at, failure),
+                    let (inner_text, docs) = (&opened.0, &opened.1);
+                    if let Some(inner_jobs) = docs.first().and_then(|d| d.get("jobs")) {
+                        let inputs = call_inputs(docs.first(), job.get("with"), &self.inputs);
+                        let outer = std::mem::replace(&mut self.inputs, inputs);
+                        let mut matrix = self.caller_matrix.clone();
+                        matrix.extend(matrix_of(job));
+                        let outer_matrix = std::mem::replace(&mut self.caller_matrix, matrix);
+                        self.stack.push(target.clone());
+                        self.jobs(
+                            &target,
+                            inner_text,
+                            inner_jobs,
+                            &reaching,
+                            &full_id,
+                            &needs,
+                            depth + 1,
+                        );
+                        self.stack.pop();
+                        self.inputs = outer;
+                        self.caller_matrix = outer_matrix;
                     }
                 } else {
                     self.out.external.push(External {

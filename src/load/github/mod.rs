@@ -104,6 +104,7 @@ pub fn load(root: &Root, rel: &str, text: &str) -> Result<Workflow, LoadError> {
         inputs: BTreeMap::new(),
         caller_matrix: BTreeMap::new(),
         line_indexes: BTreeMap::new(),
+        opened: BTreeMap::new(),
     };
     if let Some(jobs) = doc.get("jobs") {
         ctx.jobs(rel, text, jobs, &triggers, "", &[], 0);
@@ -133,6 +134,9 @@ struct Ctx<'a> {
     /// Line starts of the texts read, by file: the text's address and length, and its index
     /// (so that finding a step's line does not rescan the file for every step).
     line_indexes: BTreeMap<String, (usize, usize, LineIndex)>,
+    /// Local files referenced (reusable workflows, local actions) read and parsed so far:
+    /// each is read and parsed once however many jobs or steps use it.
+    opened: BTreeMap<String, std::rc::Rc<(String, Vec<YNode>)>>,
 }
 
 impl Ctx<'_> {
@@ -178,6 +182,43 @@ impl Ctx<'_> {
         text.get(start..end)
             .unwrap_or("")
             .trim_end_matches(['\n', '\r'])
+    }
+
+    /// Opens the local file `target` that `file` references at `at` (`what`: a reusable
+    /// workflow or a local action): its text and documents. Refused, as an error, past the
+    /// nesting bound or when it leads back into a file being read; a file that cannot be read
+    /// or does not parse is recorded (see [`Ctx::broken_reference`]).
+    fn open_local(
+        &mut self,
+        file: &str,
+        what: &str,
+        target: &str,
+        at: &Location,
+        depth: usize,
+    ) -> Option<std::rc::Rc<(String, Vec<YNode>)>> {
+        if depth >= MAX_DEPTH || self.stack.iter().any(|s| s == target) {
+            self.out.errors.push(LoadError {
+                message: format!("{file}: {what} cycle through {target}"),
+                loc: at.clone(),
+                outside: false,
+            });
+            return None;
+        }
+        if let Some(hit) = self.opened.get(target) {
+            return Some(hit.clone());
+        }
+        let text = self.read_local(target, at)?;
+        match ytree::parse(target, &text) {
+            Ok(docs) => {
+                let opened = std::rc::Rc::new((text, docs));
+                self.opened.insert(target.to_string(), opened.clone());
+                Some(opened)
+            }
+            Err(failure) => {
+                self.broken_reference(target, at, failure);
+                None
+            }
+        }
     }
 
     /// Reads a local file referenced from `from` (at `at`), recording problems.

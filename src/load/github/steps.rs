@@ -2,10 +2,10 @@
 //! substituted, `${{ }}` expressions kept as literal text, and of a non-POSIX shell's script
 //! only the lines that are simple commands), and local composite actions followed.
 
+use super::Ctx;
 use super::triggers::is_true;
-use super::{Ctx, MAX_DEPTH};
 use crate::load::LoadError;
-use crate::load::ytree::{self, YNode};
+use crate::load::ytree::YNode;
 use crate::model::ci::{External, Step};
 use crate::shell;
 use std::collections::BTreeMap;
@@ -95,38 +95,27 @@ impl Ctx<'_> {
                         });
                         continue;
                     };
-                    if depth >= MAX_DEPTH || self.stack.contains(&target) {
-                        self.out.errors.push(LoadError {
-                            message: format!("{file}: local action cycle through {target}"),
-                            loc: at,
-                            outside: false,
-                        });
-                        continue;
-                    }
-                    let Some(inner_text) = self.read_local(&target, &at) else {
+                    let Some(opened) = self.open_local(file, "local action", &target, &at, depth)
+                    else {
                         continue;
                     };
-                    match ytree::parse(&target, &inner_text) {
-                        Ok(docs) => {
-                            if let Some(inner) = docs
-                                .first()
-                                .and_then(|d| d.get("runs"))
-                                .and_then(|r| r.get("steps"))
-                            {
-                                self.stack.push(target.clone());
-                                self.steps(
-                                    inherited_env,
-                                    &target,
-                                    &inner_text,
-                                    inner,
-                                    !gating,
-                                    out,
-                                    depth + 1,
-                                );
-                                self.stack.pop();
-                            }
-                        }
-                        Err(failure) => self.broken_reference(&target, &at, failure),
+                    let (inner_text, docs) = (&opened.0, &opened.1);
+                    if let Some(inner) = docs
+                        .first()
+                        .and_then(|d| d.get("runs"))
+                        .and_then(|r| r.get("steps"))
+                    {
+                        self.stack.push(target.clone());
+                        self.steps(
+                            inherited_env,
+                            &target,
+                            inner_text,
+                            inner,
+                            !gating,
+                            out,
+                            depth + 1,
+                        );
+                        self.stack.pop();
                     }
                     continue;
                 }
