@@ -1,7 +1,8 @@
 //! Builds the interpreter's values for the model, with every object as a [`Node`] (read
 //! with `.field` and `has()` like a map). [`from_model`] serialises the model's Rust types
 //! straight into these values (no JSON tree in between: it held as much memory as the
-//! values themselves); [`to_val`] builds the same values from a JSON form (tests, options).
+//! values themselves); the tests hold it against a separate conversion of the model's JSON
+//! form.
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -12,16 +13,15 @@ use cel::common::types::{
 };
 use cel::common::value::{BuiltinRef, CowVal, Val};
 
-/// Lists at least this long are converted on several threads.
-const PARALLEL_ITEMS: usize = 256;
-
 pub use crate::model::MAP_FIELDS;
 
 /// The struct type name model objects carry.
 pub const NODE_TYPE: &str = "shipshape.Node";
 
-/// Converts a JSON value into an interpreter value: objects become structs.
-pub fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
+/// Converts a JSON value into interpreter values on its own path (objects become nodes, the
+/// [`MAP_FIELDS`] maps): the oracle the tests hold [`from_model`] against.
+#[cfg(test)]
+pub(crate) fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
     match v {
         serde_json::Value::Null => Box::new(CelNull),
         serde_json::Value::Bool(b) => Box::new(CelBool::from(*b)),
@@ -30,12 +30,6 @@ pub fn to_val(v: &serde_json::Value) -> Box<dyn Val> {
             None => Box::new(CelDouble::from(n.as_f64().unwrap_or(0.0))),
         },
         serde_json::Value::String(s) => Box::new(CelString::from(s.clone())),
-        serde_json::Value::Array(items) if items.len() >= PARALLEL_ITEMS => {
-            use rayon::prelude::*;
-            Box::new(CelList::from(
-                items.par_iter().map(to_val).collect::<Vec<_>>(),
-            ))
-        }
         serde_json::Value::Array(items) => {
             Box::new(CelList::from(items.iter().map(to_val).collect::<Vec<_>>()))
         }
@@ -118,49 +112,29 @@ impl SeqSer {
     }
 }
 
-impl serde::ser::SerializeSeq for SeqSer {
-    type Ok = Box<dyn Val>;
-    type Error = ValError;
-    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Box<dyn Val>, ValError> {
-        Ok(self.finish())
-    }
+/// The four serde sequence shapes (sequences, tuples, tuple structs and tuple variants) all
+/// collect their items into one list.
+macro_rules! seq_shape {
+    ($($shape:ident :: $method:ident),*) => {$(
+        impl serde::ser::$shape for SeqSer {
+            type Ok = Box<dyn Val>;
+            type Error = ValError;
+            fn $method<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValError> {
+                self.push(v)
+            }
+            fn end(self) -> Result<Box<dyn Val>, ValError> {
+                Ok(self.finish())
+            }
+        }
+    )*};
 }
 
-impl serde::ser::SerializeTuple for SeqSer {
-    type Ok = Box<dyn Val>;
-    type Error = ValError;
-    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Box<dyn Val>, ValError> {
-        Ok(self.finish())
-    }
-}
-
-impl serde::ser::SerializeTupleStruct for SeqSer {
-    type Ok = Box<dyn Val>;
-    type Error = ValError;
-    fn serialize_field<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Box<dyn Val>, ValError> {
-        Ok(self.finish())
-    }
-}
-
-impl serde::ser::SerializeTupleVariant for SeqSer {
-    type Ok = Box<dyn Val>;
-    type Error = ValError;
-    fn serialize_field<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Box<dyn Val>, ValError> {
-        Ok(self.finish())
-    }
-}
+seq_shape!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 /// Collects an object: a struct (fields by name), or a CEL map for a [`MAP_FIELDS`] value.
 struct ObjSer {
@@ -238,35 +212,27 @@ impl serde::ser::SerializeMap for ObjSer {
     }
 }
 
-impl serde::ser::SerializeStruct for ObjSer {
-    type Ok = Box<dyn Val>;
-    type Error = ValError;
-    fn serialize_field<T: serde::Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), ValError> {
-        self.field(Cow::Borrowed(key), v)
-    }
-    fn end(self) -> Result<Box<dyn Val>, ValError> {
-        Ok(self.finish())
-    }
+/// Structs and struct variants both name their fields statically.
+macro_rules! struct_shape {
+    ($($shape:ident),*) => {$(
+        impl serde::ser::$shape for ObjSer {
+            type Ok = Box<dyn Val>;
+            type Error = ValError;
+            fn serialize_field<T: serde::Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                v: &T,
+            ) -> Result<(), ValError> {
+                self.field(Cow::Borrowed(key), v)
+            }
+            fn end(self) -> Result<Box<dyn Val>, ValError> {
+                Ok(self.finish())
+            }
+        }
+    )*};
 }
 
-impl serde::ser::SerializeStructVariant for ObjSer {
-    type Ok = Box<dyn Val>;
-    type Error = ValError;
-    fn serialize_field<T: serde::Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), ValError> {
-        self.field(Cow::Borrowed(key), v)
-    }
-    fn end(self) -> Result<Box<dyn Val>, ValError> {
-        Ok(self.finish())
-    }
-}
+struct_shape!(SerializeStruct, SerializeStructVariant);
 
 impl serde::Serializer for ValSerializer {
     type Ok = Box<dyn Val>;
@@ -425,6 +391,15 @@ impl KeySerializer {
     }
 }
 
+/// Map keys that are text as JSON writes them (booleans, integers, characters, strings).
+macro_rules! key_as_text {
+    ($($method:ident : $ty:ty),*) => {$(
+        fn $method(self, v: $ty) -> Result<String, ValError> {
+            Ok(v.to_string())
+        }
+    )*};
+}
+
 impl serde::Serializer for KeySerializer {
     type Ok = String;
     type Error = ValError;
@@ -436,44 +411,24 @@ impl serde::Serializer for KeySerializer {
     type SerializeStruct = serde::ser::Impossible<String, ValError>;
     type SerializeStructVariant = serde::ser::Impossible<String, ValError>;
 
-    fn serialize_bool(self, v: bool) -> Result<String, ValError> {
-        Ok(v.to_string())
-    }
-    fn serialize_i8(self, v: i8) -> Result<String, ValError> {
-        Ok(v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<String, ValError> {
-        Ok(v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<String, ValError> {
-        Ok(v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<String, ValError> {
-        Ok(v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<String, ValError> {
-        Ok(v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<String, ValError> {
-        Ok(v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<String, ValError> {
-        Ok(v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<String, ValError> {
-        Ok(v.to_string())
-    }
+    key_as_text!(
+        serialize_bool: bool,
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
+        serialize_char: char,
+        serialize_str: &str
+    );
     fn serialize_f32(self, _: f32) -> Result<String, ValError> {
         Err(Self::refuse("a float"))
     }
     fn serialize_f64(self, _: f64) -> Result<String, ValError> {
         Err(Self::refuse("a float"))
-    }
-    fn serialize_char(self, v: char) -> Result<String, ValError> {
-        Ok(v.to_string())
-    }
-    fn serialize_str(self, v: &str) -> Result<String, ValError> {
-        Ok(v.to_string())
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<String, ValError> {
         Err(Self::refuse("bytes"))
