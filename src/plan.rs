@@ -54,6 +54,39 @@ fn rendered(e: impl miette::Diagnostic + Send + Sync + 'static) -> PlanError {
     PlanError(format!("{:?}", miette::Report::new(e)))
 }
 
+/// The policy directories in effect: the given ones, then those the configuration names (each
+/// once).
+pub fn policy_dirs(given: &[PathBuf], chain: Option<&crate::config::Chain>) -> Vec<PathBuf> {
+    let mut dirs = given.to_vec();
+    for d in chain.iter().flat_map(|c| c.policy_dirs()) {
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
+    dirs
+}
+
+/// One configuration file (or none) made usable: read, the policy set it asks for loaded (the
+/// given directories plus its own; the built-in pack unless `no_builtin`), and validated
+/// against that set. For commands that work on one configuration (`explain`, `model`).
+pub fn configured(
+    config: Option<&Path>,
+    given: &[PathBuf],
+    no_builtin: bool,
+) -> Result<(PolicySet, Option<crate::config::Config>), PlanError> {
+    let chain = config
+        .map(crate::config::read)
+        .transpose()
+        .map_err(|e| rendered(*e))?;
+    let dirs = policy_dirs(given, chain.as_ref());
+    let set = PolicySet::load(!no_builtin, &dirs).map_err(|e| rendered(*e))?;
+    let cfg = chain
+        .map(|c| crate::config::validate(&c, &set))
+        .transpose()
+        .map_err(|e| rendered(*e))?;
+    Ok((set, cfg))
+}
+
 /// A planned run: the roots, each with the policy set and settings it is checked with.
 pub struct Plan {
     /// The roots, each once (`x` and `./x/` are one root), in the order given.
@@ -125,12 +158,7 @@ impl Plan {
         let mut sets: Vec<(Vec<PathBuf>, PolicySet)> = Vec::new();
         let mut set_of = Vec::new();
         for chain in &chains {
-            let mut dirs = opts.policy_dirs.clone();
-            for d in chain.iter().flat_map(|c| c.policy_dirs()) {
-                if !dirs.contains(&d) {
-                    dirs.push(d);
-                }
-            }
+            let dirs = policy_dirs(&opts.policy_dirs, chain.as_deref());
             let i = match sets.iter().position(|(d, _)| *d == dirs) {
                 Some(i) => i,
                 None => {

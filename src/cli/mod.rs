@@ -349,26 +349,14 @@ pub fn run(cli: Cli) -> u8 {
                     return EXIT_ERROR;
                 }
             };
-            let chain = match cfg_path.map(|p| crate::config::read(&p)).transpose() {
+            let (set, cfg) = match crate::plan::configured(
+                cfg_path.as_deref(),
+                &policies.policy,
+                policies.no_builtin,
+            ) {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!("{:?}", miette::Report::new(*e));
-                    return EXIT_ERROR;
-                }
-            };
-            let mut policies = policies;
-            for d in chain.iter().flat_map(|c| c.policy_dirs()) {
-                if !policies.policy.contains(&d) {
-                    policies.policy.push(d);
-                }
-            }
-            let Ok(set) = load_policies(&policies) else {
-                return EXIT_ERROR;
-            };
-            let cfg = match chain.map(|c| crate::config::validate(&c, &set)).transpose() {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("{:?}", miette::Report::new(*e));
+                    eprintln!("{e}");
                     return EXIT_ERROR;
                 }
             };

@@ -13,26 +13,21 @@ pub(super) fn model(args: ModelArgs) -> u8 {
         args.config
             .map_or_else(|| crate::config::discover(&root), |c| Ok(Some(c)))
     };
-    let chain = match cfg_path.and_then(|p| p.map(|p| crate::config::read(&p)).transpose()) {
-        Ok(c) => c,
+    let cfg_path = match cfg_path {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("{:?}", miette::Report::new(*e));
             return EXIT_ERROR;
         }
     };
-    let mut policies = args.policies;
-    for d in chain.iter().flat_map(|c| c.policy_dirs()) {
-        if !policies.policy.contains(&d) {
-            policies.policy.push(d);
-        }
-    }
-    let Ok(set) = load_policies(&policies) else {
-        return EXIT_ERROR;
-    };
-    let cfg = match chain.map(|c| crate::config::validate(&c, &set)).transpose() {
-        Ok(c) => c.unwrap_or_default(),
+    let (set, cfg) = match crate::plan::configured(
+        cfg_path.as_deref(),
+        &args.policies.policy,
+        args.policies.no_builtin,
+    ) {
+        Ok((set, cfg)) => (set, cfg.unwrap_or_default()),
         Err(e) => {
-            eprintln!("{:?}", miette::Report::new(*e));
+            eprintln!("{e}");
             return EXIT_ERROR;
         }
     };
