@@ -257,8 +257,8 @@ pub fn prometheus(data: &[u8]) {
     let _ = load::prometheus::may_hold_rules(&text);
     let probe = load::prometheus::probe("rules/alerts.yml", &text);
     if let Some(mut file) = probe.file {
-        let mut rules: Vec<&mut load::prometheus::AlertRule> = file.rules.iter_mut().collect();
-        crate::facts::promql::follow_records(&mut rules);
+        crate::facts::promql::describe(&mut file, &probe.exprs);
+        crate::facts::promql::derive(std::slice::from_mut(&mut file));
     }
 }
 

@@ -7,14 +7,16 @@ pub use crate::model::alerts::ExprFacts;
 use crate::model::alerts::{AlertFile, AlertRule};
 use promql_parser::parser::Expr;
 
-/// Derives the facts of every rule's expression (parsed again: the loader keeps only rules
-/// whose expression parses), then follows recorded series into the alerts that use them.
-pub fn derive(files: &mut [AlertFile]) {
-    for rule in files.iter_mut().flat_map(|f| f.rules.iter_mut()) {
-        if let Ok(parsed) = crate::load::prometheus::parse_promql(&rule.expr) {
-            rule.facts = facts(&parsed);
-        }
+/// Sets the facts of each rule of `file` from its parsed expression (`exprs`, one per rule
+/// in order, as the loader parsed them).
+pub fn describe(file: &mut AlertFile, exprs: &[Expr]) {
+    for (rule, expr) in file.rules.iter_mut().zip(exprs) {
+        rule.facts = facts(expr);
     }
+}
+
+/// Follows recorded series into the alerts that use them, across all rule files.
+pub fn derive(files: &mut [AlertFile]) {
     let mut rules: Vec<&mut AlertRule> =
         files.iter_mut().flat_map(|f| f.rules.iter_mut()).collect();
     follow_records(&mut rules);

@@ -62,6 +62,9 @@ pub struct Probe {
     pub errors: Vec<LoadError>,
     /// Why the file was skipped (a template), when it was.
     pub skipped: Option<LoadError>,
+    /// The parsed expression of each rule of `file`, in the same order: the derive stage
+    /// reads its facts from them (`facts::promql::describe`) without parsing again.
+    pub exprs: Vec<promql_parser::parser::Expr>,
 }
 
 /// Cheap textual pre-filter: could this text hold Prometheus rules?
@@ -135,10 +138,10 @@ pub fn probe(rel: &str, text: &str) -> Probe {
                 let loc = name_node.map_or(expr_loc.clone(), |n| {
                     Location::point(rel, span_line(&n.referenced), span_col(&n.referenced))
                 });
-                // Only rules whose expression parses are kept; their facts are derived later
-                // (`facts::promql::derive`).
-                match parse_promql(&expr_text) {
-                    Ok(_) => {}
+                // Only rules whose expression parses are kept; the parsed expression goes with
+                // them (`Probe::exprs`) for the derive stage.
+                let parsed = match parse_promql(&expr_text) {
+                    Ok(p) => p,
                     Err(e) => {
                         let message = match e {
                             PromqlError::NotAnalysed(why) => {
@@ -157,6 +160,7 @@ pub fn probe(rel: &str, text: &str) -> Probe {
                         continue;
                     }
                 };
+                out.exprs.push(parsed);
                 let text_of = |v: &serde_json::Value| match v {
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),

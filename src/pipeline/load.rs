@@ -233,7 +233,8 @@ pub fn load_root(
                         location: s.loc,
                     });
                 }
-                if let Some(file) = probe.file {
+                if let Some(mut file) = probe.file {
+                    facts::promql::describe(&mut file, &probe.exprs);
                     repo.alert_files.push(file);
                     keep = true;
                 }
