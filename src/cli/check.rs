@@ -238,20 +238,14 @@ fn sarif_file_stem(r: &RootReport) -> String {
     } else {
         r.repo_dir.clone()
     };
-    let stem: String = path
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let stem = stem.trim_matches(['-', '.']).to_string();
+    // The run id's path components (one sanitiser for ids and file names), `-` between them.
+    let stem = report::sarif::path_id(&path)
+        .trim_end_matches('/')
+        .replace('/', "-");
+    let stem = stem.trim_matches(['-', '.']);
     if stem.is_empty() {
         "root".to_string()
     } else {
-        stem
+        stem.to_string()
     }
 }
