@@ -27,8 +27,8 @@ pub mod walk;
 mod pipeline;
 
 pub use pipeline::evaluate::evaluate;
-pub use pipeline::load::{Loaded, load_root};
-pub use pipeline::{CheckError, Exclude, RuleFilter, Settings, check_root};
+pub use pipeline::load::{Loaded, load_root, load_source};
+pub use pipeline::{CheckError, Exclude, RuleFilter, Settings, check_root, check_source};
 
 /// The version reported in SARIF and JSON output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -137,30 +137,52 @@ pub fn discover(root: &Path) -> Discovery {
         let Some(rel) = relative(root, entry.path()) else {
             continue;
         };
-        if entry.path_is_symlink()
-            && let Some(canon_root) = &canon_root
-            && std::fs::canonicalize(entry.path()).is_ok_and(|t| !t.starts_with(canon_root))
-        {
-            out.outside.push(rel);
-            continue;
+        let outside = entry.path_is_symlink()
+            && canon_root.as_ref().is_some_and(|canon_root| {
+                std::fs::canonicalize(entry.path()).is_ok_and(|t| !t.starts_with(canon_root))
+            });
+        out.add(rel, outside);
+    }
+    out.finish();
+    out
+}
+
+/// Whether a root-relative path lies under one of the [`SKIPPED_DIRS`] (a directory of that
+/// name at any depth).
+pub fn is_skipped(rel: &str) -> bool {
+    let mut parts: Vec<&str> = rel.split('/').collect();
+    parts.pop();
+    parts.iter().any(|d| SKIPPED_DIRS.contains(d))
+}
+
+impl Discovery {
+    /// Adds one file found under the root (any source: a directory walk or a git tree):
+    /// `outside` when it is a symlink that leads out of the root (listed apart, never read).
+    pub fn add(&mut self, rel: String, outside: bool) {
+        if outside {
+            self.outside.push(rel);
+            return;
         }
         if let Some(kind) = classify(&rel) {
-            out.files.push(Discovered {
+            self.files.push(Discovered {
                 rel: rel.clone(),
                 kind,
             });
         } else if let Some(suffix) = dockerfile_template_suffix(&rel) {
-            out.problems.push(WalkProblem {
+            self.problems.push(WalkProblem {
                 rel: rel.clone(),
                 message: format!("{rel} is a template ({suffix}), not a Dockerfile: not checked"),
             });
         }
-        out.all_files.push(rel);
+        self.all_files.push(rel);
     }
-    out.files.sort();
-    out.all_files.sort();
-    out.outside.sort();
-    out
+
+    /// Sorts what was added, so that the order does not depend on the source's.
+    pub fn finish(&mut self) {
+        self.files.sort();
+        self.all_files.sort();
+        self.outside.sort();
+    }
 }
 
 /// `path` relative to `root` with forward slashes.

@@ -4,6 +4,7 @@
 
 pub mod compose;
 pub mod dockerfile;
+pub mod git;
 pub mod github;
 pub mod gitlab;
 pub mod js;
@@ -56,16 +57,27 @@ impl LoadError {
     }
 }
 
-/// The repository root being checked: the one place input files are read from. Every path is
-/// root-relative; one that leaves the root (an absolute path, `..` past the top, or a symlink,
-/// of the file or of a directory on the way, that resolves outside) is refused with an
-/// [`LoadError`] marked [`LoadError::outside`] and never read.
+/// The repository root being checked: the one place input files are read from, a directory
+/// or a commit's tree in a git repository ([`git::GitTree`]). Every path is root-relative; one
+/// that leaves the root (an absolute path, `..` past the top, or a symlink, of the file or of
+/// a directory on the way, that resolves outside) is refused with an [`LoadError`] marked
+/// [`LoadError::outside`] and never read.
 #[derive(Debug, Clone)]
 pub struct Root {
-    /// The root as given (paths are joined onto it).
+    /// The root as given (directory roots: paths are joined onto it).
     path: PathBuf,
-    /// The root with every symlink resolved (containment is checked against it).
-    canon: PathBuf,
+    /// Where the bytes come from.
+    backing: Backing,
+}
+
+/// Where a root's files are read from.
+#[derive(Debug, Clone)]
+enum Backing {
+    /// A directory; `canon` is its path with every symlink resolved (containment is checked
+    /// against it).
+    Dir { canon: PathBuf },
+    /// A commit's tree, read from the object database.
+    Git(std::sync::Arc<git::GitTree>),
 }
 
 impl Root {
@@ -73,8 +85,18 @@ impl Root {
     pub fn new(path: &Path) -> std::io::Result<Root> {
         Ok(Root {
             path: path.to_path_buf(),
-            canon: std::fs::canonicalize(path)?,
+            backing: Backing::Dir {
+                canon: std::fs::canonicalize(path)?,
+            },
         })
+    }
+
+    /// The root of a commit's tree; `path` is the repository's path, as shown.
+    pub fn git(path: &Path, tree: std::sync::Arc<git::GitTree>) -> Root {
+        Root {
+            path: path.to_path_buf(),
+            backing: Backing::Git(tree),
+        }
     }
 
     /// The root as given.
@@ -82,7 +104,24 @@ impl Root {
         &self.path
     }
 
-    /// The real path of the root-relative `rel` when it exists and stays inside the root.
+    /// The commit whose tree is read, for a git root.
+    pub fn commit(&self) -> Option<&str> {
+        match &self.backing {
+            Backing::Dir { .. } => None,
+            Backing::Git(tree) => Some(tree.commit()),
+        }
+    }
+
+    /// Discovers the root's inputs ([`crate::walk::discover`] for a directory).
+    pub fn discover(&self) -> crate::walk::Discovery {
+        match &self.backing {
+            Backing::Dir { .. } => crate::walk::discover(&self.path),
+            Backing::Git(tree) => tree.discover(),
+        }
+    }
+
+    /// Where the root-relative `rel` is when it exists and stays inside the root: its real
+    /// path for a directory root, its path in the tree for a git root.
     pub fn resolve(&self, rel: &str) -> Result<PathBuf, LoadError> {
         let outside = || LoadError {
             message: format!("{rel}: not followed: points outside the repository"),
@@ -96,10 +135,20 @@ impl Root {
         {
             return Err(outside());
         }
+        let canon = match &self.backing {
+            Backing::Dir { canon } => canon,
+            Backing::Git(tree) => {
+                return match tree.resolve(rel) {
+                    Ok(p) => Ok(PathBuf::from(p)),
+                    Err(git::TreeError::Outside) => Err(outside()),
+                    Err(e) => Err(tree_error(rel, e)),
+                };
+            }
+        };
         let real = std::fs::canonicalize(self.path.join(rel_path)).map_err(|e| {
             LoadError::at_file(rel, format!("cannot read {rel}: {}", io_reason(&e)))
         })?;
-        if !real.starts_with(&self.canon) {
+        if !real.starts_with(canon) {
             return Err(outside());
         }
         Ok(real)
@@ -107,6 +156,9 @@ impl Root {
 
     /// Whether `rel` is a regular file inside the root (through symlinks that stay inside).
     pub fn is_file(&self, rel: &str) -> bool {
+        if let Backing::Git(tree) = &self.backing {
+            return self.resolve(rel).is_ok() && tree.is_file(rel);
+        }
         self.resolve(rel)
             .is_ok_and(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
     }
@@ -118,6 +170,9 @@ impl Root {
         let Ok(real) = self.resolve(if rel.is_empty() { "." } else { rel }) else {
             return Vec::new();
         };
+        if let Backing::Git(tree) = &self.backing {
+            return tree.read_dir(&real.to_string_lossy());
+        }
         let Ok(entries) = std::fs::read_dir(real) else {
             return Vec::new();
         };
@@ -135,6 +190,21 @@ impl Root {
     /// position of the problem.
     pub fn read_text_limited(&self, rel: &str, limit: u64) -> Result<String, LoadError> {
         let path = self.resolve(rel)?;
+        let too_big = |size: u64| {
+            LoadError::at_file(
+                rel,
+                format!(
+                    "{rel} is {size} bytes, over the {limit} byte limit for input files; it was not read"
+                ),
+            )
+        };
+        if let Backing::Git(tree) = &self.backing {
+            let bytes = tree.read(rel, limit).map_err(|e| match e {
+                Ok(size) => too_big(size),
+                Err(e) => tree_error(rel, e),
+            })?;
+            return text_from_bytes(bytes, rel);
+        }
         let meta = std::fs::metadata(&path).map_err(|e| {
             LoadError::at_file(rel, format!("cannot read {rel}: {}", io_reason(&e)))
         })?;
@@ -145,14 +215,7 @@ impl Root {
             ));
         }
         if meta.len() > limit {
-            return Err(LoadError::at_file(
-                rel,
-                format!(
-                    "{rel} is {} bytes, over the {} byte limit for input files; it was not read",
-                    meta.len(),
-                    limit
-                ),
-            ));
+            return Err(too_big(meta.len()));
         }
         let mut bytes = Vec::new();
         std::fs::File::open(&path)
@@ -172,6 +235,25 @@ impl Root {
     /// [`Root::read_text_limited`] with the input file limit, [`MAX_FILE_BYTES`].
     pub fn read_text(&self, rel: &str) -> Result<String, LoadError> {
         self.read_text_limited(rel, MAX_FILE_BYTES)
+    }
+}
+
+/// A git tree's refusal of `rel` as a load error, worded as the directory's are.
+fn tree_error(rel: &str, e: git::TreeError) -> LoadError {
+    match e {
+        git::TreeError::Outside => LoadError {
+            message: format!("{rel}: not followed: points outside the repository"),
+            loc: Location::file_start(rel),
+            outside: true,
+        },
+        git::TreeError::Missing => LoadError::at_file(
+            rel,
+            format!("cannot read {rel}: No such file or directory (os error 2)"),
+        ),
+        git::TreeError::NotAFile => {
+            LoadError::at_file(rel, format!("cannot read {rel}: not a regular file"))
+        }
+        git::TreeError::Odb(why) => LoadError::at_file(rel, format!("cannot read {rel}: {why}")),
     }
 }
 

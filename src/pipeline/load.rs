@@ -30,14 +30,9 @@ pub struct Loaded {
     pub unloadable: BTreeSet<String>,
 }
 
-/// Discovers and loads every input of `root` (shown as `display`) into the model; deploy jobs
-/// are classified by `environments`, and the catalog's vocabularies are `definitions`.
-pub fn load_root(
-    root: &Path,
-    display: &str,
-    environments: &facts::ci::Environments,
-    definitions: &definitions::Definitions,
-) -> Result<Loaded, CheckError> {
+/// The directory `root` (shown as `display`) as a source of input files, after checking that
+/// it is a directory that can be listed.
+pub fn dir_root(root: &Path, display: &str) -> Result<Root, CheckError> {
     let meta = std::fs::metadata(root)
         .map_err(|e| CheckError::Root(display.to_string(), e.to_string()))?;
     if !meta.is_dir() {
@@ -49,9 +44,34 @@ pub fn load_root(
     // A directory that cannot be listed (permission denied) cannot be checked: the walk
     // would find nothing and report everything missing.
     std::fs::read_dir(root).map_err(|e| CheckError::Root(display.to_string(), e.to_string()))?;
-    let discovery = walk::discover(root);
-    let root =
-        &Root::new(root).map_err(|e| CheckError::Root(display.to_string(), e.to_string()))?;
+    Root::new(root).map_err(|e| CheckError::Root(display.to_string(), e.to_string()))
+}
+
+/// Discovers and loads every input of the directory `root` (shown as `display`), as
+/// [`load_source`] does.
+pub fn load_root(
+    root: &Path,
+    display: &str,
+    environments: &facts::ci::Environments,
+    definitions: &definitions::Definitions,
+) -> Result<Loaded, CheckError> {
+    load_source(
+        &dir_root(root, display)?,
+        display,
+        environments,
+        definitions,
+    )
+}
+
+/// Discovers and loads every input of `root` (shown as `display`) into the model; deploy jobs
+/// are classified by `environments`, and the catalog's vocabularies are `definitions`.
+pub fn load_source(
+    root: &Root,
+    display: &str,
+    environments: &facts::ci::Environments,
+    definitions: &definitions::Definitions,
+) -> Result<Loaded, CheckError> {
+    let discovery = root.discover();
     let mut repo = Repo {
         root: display.to_string(),
         files: Vec::new(),

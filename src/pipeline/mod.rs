@@ -14,7 +14,7 @@ use crate::finding::{RootReport, Severity};
 use crate::policy::PolicySet;
 use crate::{definitions, facts};
 use evaluate::evaluate;
-use load::load_root;
+use load::load_source;
 
 /// Which rules a check keeps.
 #[derive(Debug, Clone, Default)]
@@ -94,9 +94,19 @@ pub fn check_root(
     policies: &PolicySet,
     settings: &Settings,
 ) -> Result<RootReport, CheckError> {
+    check_source(&load::dir_root(root, display)?, display, policies, settings)
+}
+
+/// Checks one root read from any source (a directory or a git tree) end to end.
+pub fn check_source(
+    root: &crate::load::Root,
+    display: &str,
+    policies: &PolicySet,
+    settings: &Settings,
+) -> Result<RootReport, CheckError> {
     let timings = std::env::var_os("SHIPSHAPE_TIMINGS").is_some();
     let start = std::time::Instant::now();
-    let loaded = load_root(root, display, &settings.environments, &settings.definitions)?;
+    let loaded = load_source(root, display, &settings.environments, &settings.definitions)?;
     let loaded_at = start.elapsed();
     let report = evaluate(loaded, policies, settings);
     if timings {
