@@ -279,6 +279,43 @@ fn read_at(path: &Path, files: &mut Vec<(Source, ConfigFile)>) -> Result<(), Box
             .map_err(|_| bare(format!("{}: config is not UTF-8 text", path.display())))?,
         Err(e) => return Err(bare(format!("cannot read config {}: {e}", path.display()))),
     };
+    parse_onto(path, text, files, true)
+}
+
+/// The configuration of a root read from any source ([`crate::load::Root`]: a directory or
+/// a git tree), when it has one. Read from a git tree, the file may neither `extends` another
+/// nor name `policies` directories (both name files outside the tree's object database).
+pub fn discover_in(root: &crate::load::Root) -> Result<Option<Chain>, Box<ConfigError>> {
+    if root.commit().is_none() {
+        return discover(root.path())?.map(|p| read(&p)).transpose();
+    }
+    let Some(name) = CONFIG_NAMES.iter().find(|n| root.is_file(n)) else {
+        return Ok(None);
+    };
+    let path = root.path().join(name);
+    let text = root.read_text(name).map_err(|e| {
+        Box::new(ConfigError {
+            message: e.message,
+            src: NamedSource::new(path.display().to_string(), String::new()),
+            span: (0, 0).into(),
+        })
+    })?;
+    let mut files = Vec::new();
+    parse_onto(&path, text, &mut files, false)?;
+    Ok(files.pop().map(|(source, file)| Chain {
+        files: vec![(source, file.clone())],
+        merged: file,
+    }))
+}
+
+/// Parses the config text of `path` onto `files`, then reads what it extends; `on_disk`
+/// false (a file read from a git tree) refuses `policies` and `extends`.
+fn parse_onto(
+    path: &Path,
+    text: String,
+    files: &mut Vec<(Source, ConfigFile)>,
+    on_disk: bool,
+) -> Result<(), Box<ConfigError>> {
     let mut source = Source {
         path: path.to_path_buf(),
         text,
@@ -333,6 +370,20 @@ fn read_at(path: &Path, files: &mut Vec<(Source, ConfigFile)>) -> Result<(), Box
         }
     }
     file.rules = rules;
+    if !on_disk {
+        for key in ["policies", "extends"] {
+            if (key == "policies" && !file.policies.is_empty())
+                || (key == "extends" && file.extends.is_some())
+            {
+                return Err(source.error(
+                    &[key],
+                    format!(
+                        "`{key}` is not followed in a configuration read from a git repository's objects; give the configuration with --config"
+                    ),
+                ));
+            }
+        }
+    }
     // Policy directories are resolved against the file that names them, and must exist.
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut resolved = Vec::new();

@@ -87,6 +87,8 @@ pub struct RootReport {
     /// How many policies failed to evaluate on this root (each also a notification): their
     /// rules were not checked.
     pub policy_failures: usize,
+    /// The rules whose policy failed to evaluate on this root (unchecked), sorted.
+    pub failed_rules: BTreeSet<String>,
     /// Text of every file a finding points at, by relative path, for snippets.
     pub sources: BTreeMap<String, Arc<str>>,
     /// The files of the GitLab CI configuration (`.gitlab-ci.yml`, its includes): findings

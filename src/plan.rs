@@ -87,6 +87,55 @@ pub fn configured(
     Ok((set, cfg))
 }
 
+/// The settings of a root checked with its configuration `chain` (none: the defaults) and
+/// the policy set `set`, under the run's `opts` (`select`/`ignore`).
+pub fn settings_for(
+    chain: Option<&crate::config::Chain>,
+    set: &PolicySet,
+    opts: &PlanOptions,
+) -> Result<Settings, PlanError> {
+    let cfg = match chain {
+        Some(c) => crate::config::validate(c, set).map_err(|e| rendered(*e))?,
+        None => crate::config::Config::default(),
+    };
+    let filter = RuleFilter {
+        select: opts.select.clone(),
+        ignore: opts
+            .ignore
+            .iter()
+            .cloned()
+            .chain(cfg.disabled.iter().cloned())
+            .collect(),
+        severities: cfg.severities.clone(),
+        exclude: cfg.exclude.clone(),
+    };
+    Ok(Settings {
+        filter,
+        options: cfg.options,
+        environments: cfg.environments,
+        definitions: cfg.definitions,
+        locked: cfg.locked,
+    })
+}
+
+/// Checks that every rule `--select`/`--ignore` name is a rule of one of `sets`.
+pub fn check_rule_names<'s>(
+    opts: &PlanOptions,
+    sets: impl Iterator<Item = &'s PolicySet> + Clone,
+) -> Result<(), PlanError> {
+    for r in opts.select.iter().chain(&opts.ignore) {
+        let known = sets
+            .clone()
+            .any(|s| s.policies.iter().any(|p| p.meta.id.eq_ignore_ascii_case(r)));
+        if !known {
+            return Err(PlanError(format!(
+                "error: unknown rule {r} in --select/--ignore; `shipshape rules` lists them"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A planned run: the roots, each with the policy set and settings it is checked with.
 pub struct Plan {
     /// The roots, each once (`x` and `./x/` are one root), in the order given.
@@ -169,41 +218,10 @@ impl Plan {
             };
             set_of.push(i);
         }
-        for r in opts.select.iter().chain(&opts.ignore) {
-            let known = sets
-                .iter()
-                .any(|(_, s)| s.policies.iter().any(|p| p.meta.id.eq_ignore_ascii_case(r)));
-            if !known {
-                return Err(PlanError(format!(
-                    "error: unknown rule {r} in --select/--ignore; `shipshape rules` lists them"
-                )));
-            }
-        }
+        check_rule_names(opts, sets.iter().map(|(_, s)| s))?;
         let mut setups = Vec::new();
         for (chain, &si) in chains.iter().zip(&set_of) {
-            let cfg = match chain {
-                Some(c) => crate::config::validate(c, &sets[si].1).map_err(|e| rendered(*e))?,
-                None => crate::config::Config::default(),
-            };
-            let filter = RuleFilter {
-                select: opts.select.clone(),
-                ignore: opts
-                    .ignore
-                    .iter()
-                    .cloned()
-                    .chain(cfg.disabled.iter().cloned())
-                    .collect(),
-                severities: cfg.severities.clone(),
-                exclude: cfg.exclude.clone(),
-            };
-            let settings = Settings {
-                filter,
-                options: cfg.options,
-                environments: cfg.environments,
-                definitions: cfg.definitions,
-                locked: cfg.locked,
-            };
-            setups.push((si, settings));
+            setups.push((si, settings_for(chain.as_deref(), &sets[si].1, opts)?));
         }
         let baseline = match &opts.baseline {
             Some(path) => {

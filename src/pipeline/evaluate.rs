@@ -159,6 +159,7 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
     }
     results.sort_by(|a, b| a.0.meta.id.cmp(&b.0.meta.id));
     let mut raw: Vec<(RawFinding, Severity)> = Vec::new();
+    let mut failed_rules = BTreeSet::new();
     for (p, r) in results {
         match r {
             Ok(found) => {
@@ -171,6 +172,7 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
             }
             Err(e) => {
                 failures += 1;
+                failed_rules.insert(p.meta.id.clone());
                 notifications.push(Notification {
                     level: Severity::Error,
                     message: e.to_string(),
@@ -207,6 +209,7 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
         filter,
     );
     report.policy_failures = failures;
+    report.failed_rules = failed_rules;
     report.gitlab_files = gitlab_files;
     report.rule_severities = filter
         .severities
@@ -330,6 +333,7 @@ fn build_report(
         suppressed_count: suppressed.len(),
         baselined: 0,
         policy_failures: 0,
+        failed_rules: BTreeSet::new(),
         suppressed,
         sources: used,
         gitlab_files: BTreeSet::new(),

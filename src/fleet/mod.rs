@@ -1,0 +1,359 @@
+//! Fleet audits: many repositories checked with the same engine as `check`, each reduced to
+//! a scorecard row (per-rule verdicts backed by findings) and a SARIF file as soon as it is
+//! checked, so memory stays bounded whatever the count. Owns the run ([`run`]), its
+//! sources ([`sources`]), the scorecard ([`scorecard`]), its renderings ([`render`],
+//! [`html`]) and the merge of shard outputs ([`merge`]).
+
+pub mod html;
+pub mod render;
+pub mod scorecard;
+pub mod sources;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::finding::{RootReport, Severity};
+use crate::plan::{PlanError, PlanOptions};
+use crate::policy::PolicySet;
+use crate::policy::meta::RuleMeta;
+use scorecard::{
+    FleetFinding, Repository, RuleCell, RuleInfo, RunMeta, Scorecard, Status, Verdict,
+};
+use sources::{RepoSpec, Shard, SourceKind};
+
+/// What a fleet run is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct FleetOptions {
+    /// Sources: checkouts, bare repositories, directories of repositories.
+    pub sources: Vec<PathBuf>,
+    /// A manifest listing repositories (YAML or CSV).
+    pub manifest: Option<PathBuf>,
+    /// The ref read from bare repositories without a `ref` of their own (default `HEAD`).
+    pub rev: Option<String>,
+    /// Worker threads (default: the number of cores).
+    pub jobs: Option<usize>,
+    /// Check only this shard of the repositories.
+    pub shard: Option<Shard>,
+    /// Configuration, policies and rule selection, as for `check` (`paths` and `baseline`
+    /// are not used).
+    pub plan: PlanOptions,
+}
+
+/// One repository's result, as the run hands it over.
+pub struct Checked {
+    /// The scorecard row.
+    pub row: Repository,
+    /// The full report (for the SARIF file), when the repository could be checked.
+    pub report: Option<RootReport>,
+}
+
+/// The repositories a run checks: sources and manifest expanded, names checked distinct,
+/// the shard applied.
+pub fn select(opts: &FleetOptions) -> Result<Vec<RepoSpec>, PlanError> {
+    let mut specs: Vec<RepoSpec> = Vec::new();
+    if let Some(m) = &opts.manifest {
+        specs.extend(sources::read_manifest(m).map_err(|e| PlanError(format!("error: {e}")))?);
+    }
+    for s in &opts.sources {
+        specs.extend(sources::expand(s));
+    }
+    if specs.is_empty() {
+        return Err(PlanError(
+            "error: no repositories: give sources or --manifest".to_string(),
+        ));
+    }
+    let dups = sources::duplicate_names(&specs);
+    if !dups.is_empty() {
+        return Err(PlanError(format!(
+            "error: more than one repository is named {}: give each a distinct `name` in a manifest",
+            dups.join(", ")
+        )));
+    }
+    if let Some(shard) = opts.shard {
+        specs.retain(|s| shard.holds(&s.name));
+    }
+    Ok(specs)
+}
+
+/// Policy sets by the policy directories that make them, loaded once each.
+struct Sets {
+    builtin: bool,
+    loaded: Mutex<Vec<(Vec<PathBuf>, Arc<PolicySet>)>>,
+}
+
+impl Sets {
+    fn get(&self, dirs: &[PathBuf]) -> Result<Arc<PolicySet>, String> {
+        let mut loaded = self
+            .loaded
+            .lock()
+            .map_err(|_| "policy sets unavailable".to_string())?;
+        if let Some((_, s)) = loaded.iter().find(|(d, _)| d == dirs) {
+            return Ok(s.clone());
+        }
+        let set = Arc::new(
+            PolicySet::load(self.builtin, dirs).map_err(|e| format!("{:?}", miette::Report::new(*e)))?,
+        );
+        loaded.push((dirs.to_vec(), set.clone()));
+        Ok(set)
+    }
+}
+
+/// The rule metadata of every policy set the run used, by ID.
+pub fn rule_info(metas: &[RuleMeta]) -> BTreeMap<String, RuleInfo> {
+    metas
+        .iter()
+        .map(|m| {
+            (
+                m.id.clone(),
+                RuleInfo {
+                    title: m.title.clone(),
+                    severity: m.severity,
+                },
+            )
+        })
+        .collect()
+}
+
+/// A run's result.
+pub struct Outcome {
+    /// The scorecard (its run metadata filled in).
+    pub scorecard: Scorecard,
+    /// Whether any finding is at or above the fail-on threshold.
+    pub failing: bool,
+}
+
+/// Checks `specs` in parallel; `each` receives every repository's result as it is done (to
+/// write its SARIF file and count progress) and the result is then reduced to its row.
+pub fn run(
+    opts: &FleetOptions,
+    specs: Vec<RepoSpec>,
+    threshold: Option<Severity>,
+    each: &(dyn Fn(&Checked, &[RuleMeta]) + Sync),
+) -> Result<Outcome, PlanError> {
+    let started = Instant::now();
+    let started_at = crate::fleet::render::rfc3339_now();
+    let sets = Sets {
+        builtin: !opts.plan.no_builtin,
+        loaded: Mutex::new(Vec::new()),
+    };
+    // An organisation configuration given for all is read once; a broken one stops the run
+    // before anything is checked (it is the run's, not a repository's).
+    let shared = match &opts.plan.config {
+        Some(c) if !opts.plan.no_config => Some(Arc::new(
+            crate::config::read(c).map_err(|e| PlanError(format!("{:?}", miette::Report::new(*e))))?,
+        )),
+        _ => None,
+    };
+    let base_dirs = crate::plan::policy_dirs(&opts.plan.policy_dirs, shared.as_deref());
+    let base = sets.get(&base_dirs).map_err(PlanError)?;
+    crate::plan::check_rule_names(&opts.plan, std::iter::once(base.as_ref()))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| PlanError(format!("error: cannot start worker threads: {e}")))?;
+    let metas_seen: Mutex<BTreeMap<String, RuleInfo>> = Mutex::new(rule_info(&base.metas()));
+    let failing = std::sync::atomic::AtomicBool::new(false);
+    let rows: Vec<Repository> = pool.install(|| {
+        specs
+            .par_iter()
+            .map(|spec| {
+                let checked = check_one(spec, opts, shared.as_deref(), &sets);
+                let metas = checked
+                    .1
+                    .as_ref()
+                    .map(|s| s.metas())
+                    .unwrap_or_else(|| base.metas());
+                if let Ok(mut seen) = metas_seen.lock() {
+                    seen.extend(rule_info(&metas));
+                }
+                let checked = checked.0;
+                if let (Some(t), Some(r)) = (threshold, &checked.report)
+                    && r.findings.iter().any(|f| f.severity >= t)
+                {
+                    failing.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                each(&checked, &metas);
+                checked.row
+            })
+            .collect()
+    });
+    let info = metas_seen.into_inner().unwrap_or_default();
+    let run = RunMeta {
+        tool: "shipshape".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started: started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        shard: opts.shard.map(|s| s.to_string()),
+        merged: None,
+    };
+    Ok(Outcome {
+        scorecard: Scorecard::build(rows, &info, run),
+        failing: failing.into_inner(),
+    })
+}
+
+/// Checks one repository: its source opened, its configuration (or the shared one) applied,
+/// the same pipeline as `check`; any failure is an error row.
+fn check_one(
+    spec: &RepoSpec,
+    opts: &FleetOptions,
+    shared: Option<&crate::config::Chain>,
+    sets: &Sets,
+) -> (Checked, Option<Arc<PolicySet>>) {
+    let mut row = Repository {
+        name: spec.name.clone(),
+        source: spec.path.display().to_string(),
+        kind: spec.kind.as_str().to_string(),
+        r#ref: None,
+        commit: None,
+        team: spec.team.clone(),
+        tags: spec.tags.clone(),
+        url: spec.url.clone(),
+        status: Status::Error,
+        error: None,
+        score: None,
+        rules: BTreeMap::new(),
+        findings: Vec::new(),
+        problems: Vec::new(),
+    };
+    let fail = |mut row: Repository, why: String, set: Option<Arc<PolicySet>>| {
+        if let Some(s) = &set {
+            for m in s.metas() {
+                row.rules.insert(
+                    m.id,
+                    RuleCell {
+                        verdict: Verdict::Error,
+                        findings: 0,
+                    },
+                );
+            }
+        }
+        row.error = Some(why);
+        (Checked { row, report: None }, set)
+    };
+    let root = match open(spec, opts, &mut row) {
+        Ok(r) => r,
+        Err(why) => {
+            let set = sets.get(&crate::plan::policy_dirs(&opts.plan.policy_dirs, shared)).ok();
+            return fail(row, why, set);
+        }
+    };
+    let own = if shared.is_some() || opts.plan.no_config {
+        None
+    } else {
+        match repo_config(&root) {
+            Ok(c) => c,
+            Err(why) => {
+                let set = sets.get(&opts.plan.policy_dirs).ok();
+                return fail(row, why, set);
+            }
+        }
+    };
+    let chain = shared.or(own.as_ref());
+    let dirs = crate::plan::policy_dirs(&opts.plan.policy_dirs, chain);
+    let set = match sets.get(&dirs) {
+        Ok(s) => s,
+        Err(why) => return fail(row, why, None),
+    };
+    let settings = match crate::plan::settings_for(chain, &set, &opts.plan) {
+        Ok(s) => s,
+        Err(e) => return fail(row, e.0, Some(set)),
+    };
+    let mut report = match crate::check_source(&root, &spec.name, &set, &settings) {
+        Ok(r) => r,
+        Err(e) => return fail(row, e.to_string(), Some(set)),
+    };
+    report.suppressed.clear();
+    report.repo_dir = String::new();
+    report.repo_root = (spec.kind == SourceKind::Checkout)
+        .then(|| std::fs::canonicalize(&spec.path).ok())
+        .flatten();
+    row.status = Status::Ok;
+    for m in set.metas() {
+        let verdict = if report.unchecked_rules.contains(&m.id) {
+            Verdict::Skipped
+        } else if report.failed_rules.contains(&m.id) {
+            Verdict::Error
+        } else if report.findings.iter().any(|f| f.rule == m.id) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        let findings = report.findings.iter().filter(|f| f.rule == m.id).count();
+        row.rules.insert(m.id, RuleCell { verdict, findings });
+    }
+    row.findings = report
+        .findings
+        .iter()
+        .map(|f| FleetFinding {
+            rule: f.rule.clone(),
+            level: f.severity,
+            file: f.location.file.clone(),
+            line: f.location.line,
+            message: f.message.clone(),
+        })
+        .collect();
+    row.problems = report
+        .notifications
+        .iter()
+        .filter(|n| n.level == Severity::Error)
+        .map(|n| format!("{}:{}: {}", n.location.file, n.location.line, n.message))
+        .collect();
+    row.score = row.compute_score();
+    (
+        Checked {
+            row,
+            report: Some(report),
+        },
+        Some(set),
+    )
+}
+
+/// Opens a repository as a root: a checkout's work tree, or a bare repository's tree at its
+/// ref. Records the ref and commit on the row.
+fn open(spec: &RepoSpec, opts: &FleetOptions, row: &mut Repository) -> Result<crate::load::Root, String> {
+    match spec.kind {
+        SourceKind::Checkout => {
+            let root = crate::pipeline::load::dir_root(&spec.path, &spec.name).map_err(|e| e.to_string())?;
+            row.commit = head_commit(&spec.path);
+            Ok(root)
+        }
+        SourceKind::Mirror => {
+            let rev = spec
+                .rev
+                .clone()
+                .or_else(|| opts.rev.clone())
+                .unwrap_or_else(|| "HEAD".to_string());
+            let tree = crate::load::git::GitTree::open(&spec.path, &rev)
+                .map_err(|e| format!("cannot read {}: {e}", spec.path.display()))?;
+            row.commit = Some(tree.commit().to_string());
+            row.r#ref = Some(rev);
+            Ok(crate::load::Root::git(&spec.path, Arc::new(tree)))
+        }
+        SourceKind::Unknown => Err(if spec.path.exists() {
+            format!("{} is neither a git checkout nor a bare repository", spec.path.display())
+        } else {
+            format!("{}: no such directory", spec.path.display())
+        }),
+    }
+}
+
+/// The commit a checkout's HEAD points at, when it can be read.
+fn head_commit(path: &Path) -> Option<String> {
+    let repo = gix::open_opts(path, gix::open::Options::isolated()).ok()?;
+    let id = repo.head_id().ok()?;
+    Some(id.to_string())
+}
+
+/// A repository's own configuration, read through its root (so a bare repository's is read
+/// from its tree).
+fn repo_config(root: &crate::load::Root) -> Result<Option<crate::config::Chain>, String> {
+    crate::config::discover_in(root).map_err(|e| format!("{:?}", miette::Report::new(*e)))
+}
+
+#[cfg(test)]
+mod tests;
