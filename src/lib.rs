@@ -10,6 +10,7 @@ pub mod config;
 pub mod definitions;
 pub mod facts;
 pub mod finding;
+pub mod fleet;
 pub mod fuzzing;
 pub mod load;
 pub mod location;

@@ -13,10 +13,12 @@ use crate::{VERSION, report};
 
 mod check;
 mod color;
+mod fleet;
 mod model;
 
 use check::check;
 pub use color::{ColorEnv, use_color};
+use fleet::fleet;
 use model::model;
 
 /// shipshape: checks a repository's CI, Dockerfiles, Compose files, alert rules and app facts
@@ -34,6 +36,9 @@ pub struct Cli {
 pub enum Command {
     /// Check one or more repository roots.
     Check(Box<CheckArgs>),
+    /// Audit many repositories (checkouts, bare mirrors, a manifest) into one scorecard
+    /// (`fleet merge` combines shard outputs).
+    Fleet(Box<fleet::FleetArgs>),
     /// List every rule: ID, severity, title (or everything about each rule as JSON).
     Rules(RulesArgs),
     /// Run the inline test cases of the policies in DIR (the built-in pack without DIR).
@@ -379,6 +384,7 @@ pub fn run(cli: Cli) -> u8 {
             }
         }
         Command::Check(args) => check(*args),
+        Command::Fleet(args) => fleet(*args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "shipshape", &mut out);

@@ -95,7 +95,8 @@ impl Sets {
             return Ok(s.clone());
         }
         let set = Arc::new(
-            PolicySet::load(self.builtin, dirs).map_err(|e| format!("{:?}", miette::Report::new(*e)))?,
+            PolicySet::load(self.builtin, dirs)
+                .map_err(|e| format!("{:?}", miette::Report::new(*e)))?,
         );
         loaded.push((dirs.to_vec(), set.clone()));
         Ok(set)
@@ -118,22 +119,13 @@ pub fn rule_info(metas: &[RuleMeta]) -> BTreeMap<String, RuleInfo> {
         .collect()
 }
 
-/// A run's result.
-pub struct Outcome {
-    /// The scorecard (its run metadata filled in).
-    pub scorecard: Scorecard,
-    /// Whether any finding is at or above the fail-on threshold.
-    pub failing: bool,
-}
-
-/// Checks `specs` in parallel; `each` receives every repository's result as it is done (to
+/// Checks `specs` in parallel (on `opts.jobs` threads); `each` receives every repository's result as it is done (to
 /// write its SARIF file and count progress) and the result is then reduced to its row.
 pub fn run(
     opts: &FleetOptions,
     specs: Vec<RepoSpec>,
-    threshold: Option<Severity>,
     each: &(dyn Fn(&Checked, &[RuleMeta]) + Sync),
-) -> Result<Outcome, PlanError> {
+) -> Result<Scorecard, PlanError> {
     let started = Instant::now();
     let started_at = crate::fleet::render::rfc3339_now();
     let sets = Sets {
@@ -143,9 +135,11 @@ pub fn run(
     // An organisation configuration given for all is read once; a broken one stops the run
     // before anything is checked (it is the run's, not a repository's).
     let shared = match &opts.plan.config {
-        Some(c) if !opts.plan.no_config => Some(Arc::new(
-            crate::config::read(c).map_err(|e| PlanError(format!("{:?}", miette::Report::new(*e))))?,
-        )),
+        Some(c) if !opts.plan.no_config => {
+            Some(Arc::new(crate::config::read(c).map_err(|e| {
+                PlanError(format!("{:?}", miette::Report::new(*e)))
+            })?))
+        }
         _ => None,
     };
     let base_dirs = crate::plan::policy_dirs(&opts.plan.policy_dirs, shared.as_deref());
@@ -156,7 +150,6 @@ pub fn run(
         .build()
         .map_err(|e| PlanError(format!("error: cannot start worker threads: {e}")))?;
     let metas_seen: Mutex<BTreeMap<String, RuleInfo>> = Mutex::new(rule_info(&base.metas()));
-    let failing = std::sync::atomic::AtomicBool::new(false);
     let rows: Vec<Repository> = pool.install(|| {
         specs
             .par_iter()
@@ -171,11 +164,6 @@ pub fn run(
                     seen.extend(rule_info(&metas));
                 }
                 let checked = checked.0;
-                if let (Some(t), Some(r)) = (threshold, &checked.report)
-                    && r.findings.iter().any(|f| f.severity >= t)
-                {
-                    failing.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
                 each(&checked, &metas);
                 checked.row
             })
@@ -190,10 +178,7 @@ pub fn run(
         shard: opts.shard.map(|s| s.to_string()),
         merged: None,
     };
-    Ok(Outcome {
-        scorecard: Scorecard::build(rows, &info, run),
-        failing: failing.into_inner(),
-    })
+    Ok(Scorecard::build(rows, &info, run))
 }
 
 /// Checks one repository: its source opened, its configuration (or the shared one) applied,
@@ -238,7 +223,9 @@ fn check_one(
     let root = match open(spec, opts, &mut row) {
         Ok(r) => r,
         Err(why) => {
-            let set = sets.get(&crate::plan::policy_dirs(&opts.plan.policy_dirs, shared)).ok();
+            let set = sets
+                .get(&crate::plan::policy_dirs(&opts.plan.policy_dirs, shared))
+                .ok();
             return fail(row, why, set);
         }
     };
@@ -315,10 +302,15 @@ fn check_one(
 
 /// Opens a repository as a root: a checkout's work tree, or a bare repository's tree at its
 /// ref. Records the ref and commit on the row.
-fn open(spec: &RepoSpec, opts: &FleetOptions, row: &mut Repository) -> Result<crate::load::Root, String> {
+fn open(
+    spec: &RepoSpec,
+    opts: &FleetOptions,
+    row: &mut Repository,
+) -> Result<crate::load::Root, String> {
     match spec.kind {
         SourceKind::Checkout => {
-            let root = crate::pipeline::load::dir_root(&spec.path, &spec.name).map_err(|e| e.to_string())?;
+            let root = crate::pipeline::load::dir_root(&spec.path, &spec.name)
+                .map_err(|e| e.to_string())?;
             row.commit = head_commit(&spec.path);
             Ok(root)
         }
@@ -335,7 +327,10 @@ fn open(spec: &RepoSpec, opts: &FleetOptions, row: &mut Repository) -> Result<cr
             Ok(crate::load::Root::git(&spec.path, Arc::new(tree)))
         }
         SourceKind::Unknown => Err(if spec.path.exists() {
-            format!("{} is neither a git checkout nor a bare repository", spec.path.display())
+            format!(
+                "{} is neither a git checkout nor a bare repository",
+                spec.path.display()
+            )
         } else {
             format!("{}: no such directory", spec.path.display())
         }),
@@ -355,5 +350,96 @@ fn repo_config(root: &crate::load::Root) -> Result<Option<crate::config::Chain>,
     crate::config::discover_in(root).map_err(|e| format!("{:?}", miette::Report::new(*e)))
 }
 
-#[cfg(test)]
-mod tests;
+/// Combines the output directories of shard runs into one scorecard: the same document an
+/// unsharded run of the same repositories gives (but for its run metadata), with every
+/// shard's SARIF files copied into `out/sarif/`.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Scorecard, PlanError> {
+    let mut repos: Vec<Repository> = Vec::new();
+    let mut info = BTreeMap::new();
+    let started = Instant::now();
+    let started_at = render::rfc3339_now();
+    let sarif_out = out.join("sarif");
+    for d in dirs {
+        let file = d.join("scorecard.json");
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| PlanError(format!("error: cannot read {}: {e}", file.display())))?;
+        let s: Scorecard = serde_json::from_str(&text)
+            .map_err(|e| PlanError(format!("error: {} is no scorecard: {e}", file.display())))?;
+        if s.schema_version != scorecard::SCHEMA_VERSION {
+            return Err(PlanError(format!(
+                "error: {} has scorecard format {}, this shipshape writes {}",
+                file.display(),
+                s.schema_version,
+                scorecard::SCHEMA_VERSION
+            )));
+        }
+        info.extend(s.rule_info());
+        repos.extend(s.repositories);
+        let sarif_in = d.join("sarif");
+        if let Ok(entries) = std::fs::read_dir(&sarif_in) {
+            std::fs::create_dir_all(&sarif_out).map_err(|e| {
+                PlanError(format!("error: cannot create {}: {e}", sarif_out.display()))
+            })?;
+            for e in entries.flatten() {
+                let to = sarif_out.join(e.file_name());
+                std::fs::copy(e.path(), &to).map_err(|err| {
+                    PlanError(format!("error: cannot copy {}: {err}", e.path().display()))
+                })?;
+            }
+        }
+    }
+    let names: Vec<RepoSpec> = repos
+        .iter()
+        .map(|r| RepoSpec {
+            name: r.name.clone(),
+            path: PathBuf::from(&r.source),
+            kind: SourceKind::Unknown,
+            rev: None,
+            team: None,
+            tags: Vec::new(),
+            url: None,
+        })
+        .collect();
+    let dups = sources::duplicate_names(&names);
+    if !dups.is_empty() {
+        return Err(PlanError(format!(
+            "error: {} occur in more than one shard: were the shards run with the same N?",
+            dups.join(", ")
+        )));
+    }
+    let run = RunMeta {
+        tool: "shipshape".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started: started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        shard: None,
+        merged: Some(dirs.len()),
+    };
+    Ok(Scorecard::build(repos, &info, run))
+}
+
+/// Reads an older scorecard to compare with.
+pub fn read_scorecard(file: &Path) -> Result<Scorecard, PlanError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| PlanError(format!("error: cannot read {}: {e}", file.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| PlanError(format!("error: {} is no scorecard: {e}", file.display())))
+}
+
+/// The exit status of a fleet: 2 when a repository errored, else 1 when a finding is at or
+/// above `threshold`, else 0.
+pub fn exit_status(s: &Scorecard, threshold: Option<Severity>) -> u8 {
+    let failing = threshold.is_some_and(|t| {
+        s.repositories
+            .iter()
+            .flat_map(|r| &r.findings)
+            .any(|f| f.level >= t)
+    });
+    if s.summary.errored > 0 {
+        2
+    } else if failing {
+        1
+    } else {
+        0
+    }
+}

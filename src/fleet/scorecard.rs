@@ -330,8 +330,10 @@ impl Scorecard {
         let rules = ids
             .into_iter()
             .map(|id| {
-                let cells: Vec<&RuleCell> =
-                    repositories.iter().filter_map(|r| r.rules.get(id)).collect();
+                let cells: Vec<&RuleCell> = repositories
+                    .iter()
+                    .filter_map(|r| r.rules.get(id))
+                    .collect();
                 let n = |v: Verdict| cells.iter().filter(|c| c.verdict == v).count();
                 let (passed, failed) = (n(Verdict::Pass), n(Verdict::Fail));
                 let meta = info.get(id);
@@ -496,7 +498,11 @@ fn mean(xs: &[f64]) -> Option<f64> {
 mod tests {
     use super::*;
 
-    pub(crate) fn repo(name: &str, team: Option<&str>, cells: &[(&str, Verdict, usize)]) -> Repository {
+    pub(crate) fn repo(
+        name: &str,
+        team: Option<&str>,
+        cells: &[(&str, Verdict, usize)],
+    ) -> Repository {
         let mut r = Repository {
             name: name.to_string(),
             source: format!("/src/{name}"),
@@ -542,8 +548,20 @@ mod tests {
     #[test]
     fn scores_rollups_and_order() {
         use Verdict::*;
-        let a = repo("b-svc", Some("pay"), &[("DF001", Pass, 0), ("DF002", Fail, 2), ("DF003", Skipped, 0)]);
-        let b = repo("a-svc", Some("pay"), &[("DF001", Pass, 0), ("DF002", Pass, 0)]);
+        let a = repo(
+            "b-svc",
+            Some("pay"),
+            &[
+                ("DF001", Pass, 0),
+                ("DF002", Fail, 2),
+                ("DF003", Skipped, 0),
+            ],
+        );
+        let b = repo(
+            "a-svc",
+            Some("pay"),
+            &[("DF001", Pass, 0), ("DF002", Pass, 0)],
+        );
         let mut c = repo("c-svc", None, &[("DF001", Error, 0), ("DF002", Error, 0)]);
         c.status = Status::Error;
         c.score = c.compute_score();
@@ -557,7 +575,10 @@ mod tests {
         assert_eq!(s.summary.passing, 1);
         assert_eq!(s.summary.mean_score, 7.5);
         let df002 = &s.rules[1];
-        assert_eq!((df002.passed, df002.failed, df002.errored, df002.findings), (1, 1, 1, 2));
+        assert_eq!(
+            (df002.passed, df002.failed, df002.errored, df002.findings),
+            (1, 1, 1, 2)
+        );
         assert_eq!(df002.pass_rate, Some(50.0));
         assert_eq!(s.teams.len(), 1);
         assert_eq!(s.teams[0].pass_rate, Some(75.0));
@@ -591,6 +612,9 @@ mod tests {
         assert_eq!(c.repositories[0].improved, ["R1"]);
         assert_eq!(c.repositories[0].regressed, ["R2"]);
         let r2 = c.rules.iter().find(|r| r.id == "R2").expect("R2 changed");
-        assert_eq!((r2.old_pass_rate, r2.new_pass_rate), (Some(100.0), Some(0.0)));
+        assert_eq!(
+            (r2.old_pass_rate, r2.new_pass_rate),
+            (Some(100.0), Some(0.0))
+        );
     }
 }

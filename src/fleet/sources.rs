@@ -77,7 +77,9 @@ enum Manifest {
 pub fn kind_of(path: &Path) -> SourceKind {
     if path.join(".git").exists() {
         SourceKind::Checkout
-    } else if path.join("HEAD").is_file() && path.join("objects").is_dir() && path.join("refs").is_dir()
+    } else if path.join("HEAD").is_file()
+        && path.join("objects").is_dir()
+        && path.join("refs").is_dir()
     {
         SourceKind::Mirror
     } else {
@@ -142,7 +144,10 @@ pub fn expand(path: &Path) -> Vec<RepoSpec> {
 pub fn read_manifest(file: &Path) -> Result<Vec<RepoSpec>, String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read manifest {}: {e}", file.display()))?;
-    let entries = if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+    let entries = if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
         parse_csv(&text).map_err(|e| format!("manifest {}: {e}", file.display()))?
     } else {
         let m: Manifest = serde_saphyr::from_str_with_options(&text, crate::load::yaml::options())
@@ -157,7 +162,10 @@ pub fn read_manifest(file: &Path) -> Result<Vec<RepoSpec>, String> {
         .map(|e| {
             let path = base.join(&e.path);
             RepoSpec {
-                name: e.name.filter(|n| !n.is_empty()).unwrap_or_else(|| name_of(&path)),
+                name: e
+                    .name
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| name_of(&path)),
                 kind: kind_of(&path),
                 path,
                 rev: e.rev.filter(|r| !r.is_empty()),
@@ -268,7 +276,11 @@ impl std::str::FromStr for Shard {
         let (i, n) = s
             .split_once('/')
             .ok_or_else(|| format!("`{s}`: a shard is I/N, e.g. 1/4"))?;
-        let parse = |x: &str| x.trim().parse::<u32>().map_err(|_| format!("`{s}`: a shard is I/N with whole numbers"));
+        let parse = |x: &str| {
+            x.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("`{s}`: a shard is I/N with whole numbers"))
+        };
         let (index, count) = (parse(i)?, parse(n)?);
         if count == 0 || index == 0 || index > count {
             return Err(format!("`{s}`: a shard is I/N with 1 ≤ I ≤ N"));

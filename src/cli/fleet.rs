@@ -1,0 +1,319 @@
+//! `shipshape fleet`: parses its flags into [`crate::fleet::FleetOptions`], runs the fleet
+//! with a progress indicator, writes the output directory, and chooses the exit status;
+//! `shipshape fleet merge` combines shard outputs.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use super::{EXIT_ERROR, FailOn, PolicyArgs};
+use crate::finding::Severity;
+use crate::fleet::scorecard::Scorecard;
+use crate::fleet::{self, Checked, FleetOptions, render};
+use crate::policy::meta::RuleMeta;
+use crate::report;
+
+/// Arguments of `fleet`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct FleetArgs {
+    /// `merge`: combine shard outputs.
+    #[command(subcommand)]
+    pub merge: Option<FleetCommand>,
+    /// Repositories: checkouts, bare repositories (mirrors), or directories whose
+    /// subdirectories are repositories.
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<PathBuf>,
+    /// A manifest of repositories (YAML, or CSV by its `.csv` name): `name`, `path`, `ref`,
+    /// `team`, `tags`, `url`.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// The output directory (scorecard.json/.html/.md/.csv, sarif/).
+    #[arg(long, value_name = "DIR", required = true)]
+    pub out: Option<PathBuf>,
+    /// The ref read from bare repositories (default: HEAD).
+    #[arg(long = "ref", value_name = "REF")]
+    pub rev: Option<String>,
+    /// Repositories checked at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Check only the I-th of N deterministic shards (1 ≤ I ≤ N), e.g. `--shard 2/4`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<fleet::sources::Shard>,
+    /// Add what improved and what regressed since this older scorecard.json.
+    #[arg(long, value_name = "FILE")]
+    pub compare: Option<PathBuf>,
+    /// One configuration for every repository (e.g. an organisation's, with locked rules),
+    /// instead of each repository's own.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Use no configuration file.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Keep only these rules (repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub select: Vec<String>,
+    /// Drop these rules (repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub ignore: Vec<String>,
+    /// The least severity that makes the exit status 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Policy options.
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+}
+
+/// Subcommands of `fleet`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum FleetCommand {
+    /// Combine the output directories of shard runs into one scorecard.
+    Merge {
+        /// Shard output directories.
+        #[arg(value_name = "DIR", required = true)]
+        dirs: Vec<PathBuf>,
+        /// The output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Add what improved and what regressed since this older scorecard.json.
+        #[arg(long, value_name = "FILE")]
+        compare: Option<PathBuf>,
+        /// The least severity that makes the exit status 1.
+        #[arg(long, value_enum, default_value_t = FailOn::Error)]
+        fail_on: FailOn,
+    },
+}
+
+/// The threshold of `--fail-on`.
+fn threshold(f: FailOn) -> Option<Severity> {
+    match f {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Note => Some(Severity::Note),
+        FailOn::Never => None,
+    }
+}
+
+/// Runs `fleet`.
+pub fn fleet(args: FleetArgs) -> u8 {
+    if let Some(FleetCommand::Merge {
+        dirs,
+        out,
+        compare,
+        fail_on,
+    }) = args.merge
+    {
+        return match fleet::merge(&dirs, &out) {
+            Ok(s) => finish(s, &out, compare.as_deref(), threshold(fail_on)),
+            Err(e) => {
+                eprintln!("{e}");
+                EXIT_ERROR
+            }
+        };
+    }
+    let Some(out) = args.out.clone() else {
+        eprintln!("error: --out DIR is required");
+        return EXIT_ERROR;
+    };
+    let opts = FleetOptions {
+        sources: args.sources,
+        manifest: args.manifest,
+        rev: args.rev,
+        jobs: args.jobs,
+        shard: args.shard,
+        plan: crate::plan::PlanOptions {
+            config: args.config,
+            no_config: args.no_config,
+            policy_dirs: args.policies.policy,
+            no_builtin: args.policies.no_builtin,
+            select: args.select,
+            ignore: args.ignore,
+            ..Default::default()
+        },
+    };
+    let specs = match fleet::select(&opts) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_ERROR;
+        }
+    };
+    let sarif_dir = out.join("sarif");
+    if let Err(e) = std::fs::create_dir_all(&sarif_dir) {
+        eprintln!("error: cannot create {}: {e}", sarif_dir.display());
+        return EXIT_ERROR;
+    }
+    let progress = Progress::new(specs.len(), std::io::stderr().is_terminal());
+    let write_errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let each = |c: &Checked, metas: &[RuleMeta]| {
+        if let Some(r) = &c.report
+            && let Err(e) = write_sarif(&sarif_dir, &c.row.name, r, metas)
+            && let Ok(mut w) = write_errors.lock()
+        {
+            w.push(e);
+        }
+        progress.tick(&c.row.name);
+    };
+    let result = fleet::run(&opts, specs, &each);
+    progress.done();
+    let scorecard = match result {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_ERROR;
+        }
+    };
+    let errors = write_errors.into_inner().unwrap_or_default();
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    let status = finish(
+        scorecard,
+        &out,
+        args.compare.as_deref(),
+        threshold(args.fail_on),
+    );
+    if errors.is_empty() {
+        status
+    } else {
+        EXIT_ERROR
+    }
+}
+
+/// Adds the comparison, writes the output directory, prints a summary line and returns the
+/// exit status.
+fn finish(mut s: Scorecard, out: &Path, compare: Option<&Path>, t: Option<Severity>) -> u8 {
+    if let Some(old) = compare {
+        match fleet::read_scorecard(old) {
+            Ok(old) => s.compare_with(&old),
+            Err(e) => {
+                eprintln!("{e}");
+                return EXIT_ERROR;
+            }
+        }
+    }
+    if let Err(e) = render::write_all(&s, out) {
+        eprintln!(
+            "error: cannot write the scorecard into {}: {e}",
+            out.display()
+        );
+        return EXIT_ERROR;
+    }
+    let sum = &s.summary;
+    eprintln!(
+        "{} repositories: {} passing, {} with findings, {} errored; {} findings; mean score {:.1}; scorecard in {}",
+        sum.repositories,
+        sum.passing,
+        sum.repositories - sum.passing - sum.errored,
+        sum.errored,
+        sum.findings,
+        sum.mean_score,
+        out.join("scorecard.html").display()
+    );
+    for r in s.repositories.iter().filter(|r| r.error.is_some()) {
+        eprintln!(
+            "error: {}: {}",
+            r.name,
+            r.error.as_deref().unwrap_or_default()
+        );
+    }
+    fleet::exit_status(&s, t)
+}
+
+/// Writes one repository's SARIF file, `sarif/<name>.sarif`, its own analysis category
+/// (`shipshape-fleet/<name>/`).
+fn write_sarif(
+    dir: &Path,
+    name: &str,
+    r: &crate::finding::RootReport,
+    metas: &[RuleMeta],
+) -> Result<(), String> {
+    let mut ctx = report::Context::new(metas, crate::VERSION);
+    let category = format!("shipshape-fleet/{}", name);
+    ctx.category = Some(&category);
+    let value = report::sarif::render(std::slice::from_ref(r), &ctx)?;
+    let stem = report::sarif::path_id(name)
+        .trim_end_matches('/')
+        .replace('/', "-");
+    let path = dir.join(format!("{stem}.sarif"));
+    let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Progress on standard error: on a terminal a line redrawn in place with the count, the rate
+/// and the time left; otherwise a plain line every [`Progress::EVERY`] repositories.
+struct Progress {
+    total: usize,
+    done: AtomicUsize,
+    start: Instant,
+    terminal: bool,
+    last_draw: Mutex<Instant>,
+}
+
+impl Progress {
+    /// Plain lines are written every this many repositories.
+    const EVERY: usize = 100;
+
+    fn new(total: usize, terminal: bool) -> Progress {
+        Progress {
+            total,
+            done: AtomicUsize::new(0),
+            start: Instant::now(),
+            terminal,
+            last_draw: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn line(&self, done: usize) -> String {
+        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
+        let rate = done as f64 / secs;
+        let left = if rate > 0.0 {
+            (self.total - done) as f64 / rate
+        } else {
+            0.0
+        };
+        format!(
+            "fleet: {done}/{} repositories · {rate:.1}/s · ETA {}",
+            self.total,
+            eta(left)
+        )
+    }
+
+    fn tick(&self, _name: &str) {
+        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut err = std::io::stderr().lock();
+        if self.terminal {
+            let Ok(mut last) = self.last_draw.lock() else {
+                return;
+            };
+            if done < self.total && last.elapsed().as_millis() < 100 {
+                return;
+            }
+            *last = Instant::now();
+            let _ = write!(err, "\r\x1b[2K{}", self.line(done));
+            let _ = err.flush();
+        } else if done.is_multiple_of(Self::EVERY) || done == self.total {
+            let _ = writeln!(err, "{}", self.line(done));
+        }
+    }
+
+    fn done(&self) {
+        if self.terminal && self.done.load(Ordering::SeqCst) > 0 {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+        }
+    }
+}
+
+/// Seconds as `1m05s` or `12s`.
+fn eta(secs: f64) -> String {
+    let s = secs.round() as u64;
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}

@@ -1,0 +1,246 @@
+//! The scorecard's text renderings: `scorecard.json`, `scorecard.md` (for an issue or a
+//! wiki page) and `scorecard.csv` (one row per repository × rule), and the writing of a
+//! whole output directory.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::scorecard::{Scorecard, Status, Verdict};
+
+/// `scorecard.json`: the scorecard, pretty-printed, with a final newline.
+pub fn json(s: &Scorecard) -> String {
+    let mut out = serde_json::to_string_pretty(s).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// `scorecard.csv`: `repository,rule,verdict,findings`, one row per repository × rule,
+/// sorted by repository then rule.
+pub fn csv(s: &Scorecard) -> String {
+    let mut out = String::from("repository,rule,verdict,findings\n");
+    for r in &s.repositories {
+        for (id, cell) in &r.rules {
+            let _ = writeln!(
+                out,
+                "{},{},{},{}",
+                csv_field(&r.name),
+                csv_field(id),
+                cell.verdict.as_str(),
+                cell.findings
+            );
+        }
+    }
+    out
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Markdown table cell text: pipes and line breaks escaped.
+fn md(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// An optional number with one decimal, or `–`.
+fn num(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".to_string(), |v| format!("{v:.1}"))
+}
+
+/// `scorecard.md`: counts, per-rule pass rates, per-team roll-ups, the changes since the
+/// compared scorecard, the repositories (worst first), and the errors.
+pub fn markdown(s: &Scorecard) -> String {
+    let mut out = String::from("# shipshape fleet scorecard\n\n");
+    let sum = &s.summary;
+    let _ = writeln!(
+        out,
+        "{} repositories: {} passing every rule, {} with findings, {} could not be checked. {} findings; mean score {:.1}/10.\n",
+        sum.repositories,
+        sum.passing,
+        sum.repositories - sum.passing - sum.errored,
+        sum.errored,
+        sum.findings,
+        sum.mean_score
+    );
+    if let Some(c) = &s.compare {
+        let _ = writeln!(out, "## Since {}\n", md(&c.against));
+        let _ = writeln!(
+            out,
+            "{} checks improved, {} regressed; {} repositories added, {} removed.\n",
+            c.improved,
+            c.regressed,
+            c.added.len(),
+            c.removed.len()
+        );
+        if !c.repositories.is_empty() {
+            out.push_str("| repository | score | improved | regressed |\n|---|---|---|---|\n");
+            for r in &c.repositories {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} → {} | {} | {} |",
+                    md(&r.name),
+                    num(r.old_score),
+                    num(r.new_score),
+                    r.improved.join(", "),
+                    r.regressed.join(", ")
+                );
+            }
+            out.push('\n');
+        }
+        if !c.rules.is_empty() {
+            out.push_str("| rule | pass rate | improved | regressed |\n|---|---|---|---|\n");
+            for r in &c.rules {
+                let _ = writeln!(
+                    out,
+                    "| {} | {}% → {}% | {} | {} |",
+                    r.id,
+                    num(r.old_pass_rate),
+                    num(r.new_pass_rate),
+                    r.improved,
+                    r.regressed
+                );
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str("## Rules\n\n| rule | title | pass rate | passed | failed | errored | findings |\n|---|---|---|---|---|---|---|\n");
+    for r in &s.rules {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {}% | {} | {} | {} | {} |",
+            r.id,
+            md(&r.title),
+            num(r.pass_rate),
+            r.passed,
+            r.failed,
+            r.errored,
+            r.findings
+        );
+    }
+    if !s.teams.is_empty() {
+        out.push_str("\n## Teams\n\n| team | repositories | errored | mean score | pass rate | findings |\n|---|---|---|---|---|---|\n");
+        for t in &s.teams {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {}% | {} |",
+                md(&t.team),
+                t.repositories,
+                t.errored,
+                num(t.mean_score),
+                num(t.pass_rate),
+                t.findings
+            );
+        }
+    }
+    out.push_str("\n## Repositories\n\n| repository | team | score | failing rules | findings |\n|---|---|---|---|---|\n");
+    let mut repos: Vec<_> = s.repositories.iter().collect();
+    repos.sort_by(|a, b| {
+        let key = |r: &&super::scorecard::Repository| r.score.unwrap_or(-1.0);
+        key(a)
+            .partial_cmp(&key(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    for r in repos {
+        let failing: Vec<&str> = r
+            .rules
+            .iter()
+            .filter(|(_, c)| c.verdict == Verdict::Fail)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let score = match r.status {
+            Status::Error => "error".to_string(),
+            Status::Ok => num(r.score),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            md(&r.name),
+            md(r.team.as_deref().unwrap_or("")),
+            score,
+            failing.join(", "),
+            r.findings.len()
+        );
+    }
+    let errored: Vec<_> = s
+        .repositories
+        .iter()
+        .filter(|r| r.status == Status::Error)
+        .collect();
+    if !errored.is_empty() {
+        out.push_str("\n## Could not be checked\n\n");
+        for r in errored {
+            let _ = writeln!(
+                out,
+                "- **{}**: {}",
+                md(&r.name),
+                md(r.error.as_deref().unwrap_or("unknown error"))
+            );
+        }
+    }
+    out
+}
+
+/// Writes `scorecard.json`, `.html`, `.md` and `.csv` into `dir` (created if needed).
+pub fn write_all(s: &Scorecard, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("scorecard.json"), json(s))?;
+    std::fs::write(dir.join("scorecard.html"), super::html::render(s))?;
+    std::fs::write(dir.join("scorecard.md"), markdown(s))?;
+    std::fs::write(dir.join("scorecard.csv"), csv(s))?;
+    Ok(())
+}
+
+/// The current time, UTC, as RFC 3339 (`2026-12-04T20:15:00Z`).
+pub fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Seconds since the Unix epoch as RFC 3339, UTC.
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_796_414_100), "2026-12-04T19:55:00Z");
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_field("svc"), "svc");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+    }
+}
