@@ -17,7 +17,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// A whole scorecard (`scorecard.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scorecard {
-    /// The format's version ([`SCHEMA_VERSION`]).
+    /// The format's version: 1 for the format described here.
     pub schema_version: u32,
     /// How and when it was made: the one part that differs between two runs of the same
     /// inputs.
@@ -494,6 +494,87 @@ fn mean(xs: &[f64]) -> Option<f64> {
     (!xs.is_empty()).then(|| round1(xs.iter().sum::<f64>() / xs.len() as f64))
 }
 
+/// The JSON Schema of `scorecard.json`, from the types and their doc comments.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Scorecard)).unwrap_or_default()
+}
+
+/// A field reference of `scorecard.json` in Markdown (`docs/scorecard.md`), from its schema:
+/// one table per object type, the top level first.
+pub fn markdown() -> String {
+    let schema = json_schema();
+    let mut out = String::from(
+        "# Scorecard format\n\nGenerated from the scorecard's types (`src/fleet/scorecard.rs`); a test keeps it\nin sync (regenerate with `SHIPSHAPE_BLESS=1 cargo test`). The JSON Schema is\n[scorecard.schema.json](scorecard.schema.json). `schema_version` is bumped when a field\nchanges meaning or is removed; fields may be added within a version.\n",
+    );
+    let empty = serde_json::Map::new();
+    let defs = schema
+        .get("$defs")
+        .and_then(|d| d.as_object())
+        .unwrap_or(&empty);
+    let mut types: Vec<(&str, &serde_json::Value)> = vec![("Scorecard", &schema)];
+    types.extend(defs.iter().map(|(k, v)| (k.as_str(), v)));
+    for (name, ty) in types {
+        let desc = ty.get("description").and_then(|d| d.as_str()).unwrap_or("");
+        out.push_str(&format!("\n## {name}\n\n{}\n", desc.replace('\n', " ")));
+        if let Some(props) = ty.get("properties").and_then(|p| p.as_object()) {
+            out.push_str("\n| field | type | meaning |\n|---|---|---|\n");
+            for (field, p) in props {
+                let d = p.get("description").and_then(|d| d.as_str()).unwrap_or("");
+                out.push_str(&format!(
+                    "| `{field}` | {} | {} |\n",
+                    type_name(p),
+                    d.replace('\n', " ").replace('|', "\\|")
+                ));
+            }
+        } else if let Some(values) = ty.get("oneOf").and_then(|o| o.as_array()) {
+            out.push_str("\n| value | meaning |\n|---|---|\n");
+            for v in values {
+                let value = v
+                    .get("const")
+                    .or_else(|| v.get("enum").and_then(|e| e.get(0)))
+                    .and_then(|c| c.as_str())
+                    .unwrap_or("");
+                let d = v.get("description").and_then(|d| d.as_str()).unwrap_or("");
+                out.push_str(&format!("| `{value}` | {} |\n", d.replace('\n', " ")));
+            }
+        }
+    }
+    out
+}
+
+/// A schema's type in words: `string`, `integer`, `[RuleCell]`, `{string: RuleCell}`, ...
+fn type_name(p: &serde_json::Value) -> String {
+    if let Some(r) = p.get("$ref").and_then(|r| r.as_str()) {
+        return r.rsplit('/').next().unwrap_or(r).to_string();
+    }
+    if let Some(any) = p.get("anyOf").and_then(|a| a.as_array()) {
+        let parts: Vec<String> = any
+            .iter()
+            .filter(|x| x.get("type").and_then(|t| t.as_str()) != Some("null"))
+            .map(type_name)
+            .collect();
+        return format!("{} or null", parts.join(" or "));
+    }
+    match p.get("type") {
+        Some(serde_json::Value::Array(ts)) => ts
+            .iter()
+            .filter_map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" or "),
+        Some(serde_json::Value::String(t)) if t == "array" => {
+            format!("[{}]", p.get("items").map(type_name).unwrap_or_default())
+        }
+        Some(serde_json::Value::String(t)) if t == "object" => {
+            match p.get("additionalProperties") {
+                Some(v) if v.is_object() => format!("{{string: {}}}", type_name(v)),
+                _ => "object".to_string(),
+            }
+        }
+        Some(serde_json::Value::String(t)) => t.clone(),
+        _ => "any".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -583,6 +664,32 @@ mod tests {
         assert_eq!(s.teams.len(), 1);
         assert_eq!(s.teams[0].pass_rate, Some(75.0));
         assert_eq!(s.teams[0].mean_score, Some(7.5));
+    }
+
+    /// `docs/scorecard.schema.json` and `docs/scorecard.md` are generated from the types
+    /// (regenerate with `SHIPSHAPE_BLESS=1 cargo test`).
+    #[test]
+    fn the_scorecard_docs_are_in_sync_with_the_types() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let schema = format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json_schema()).expect("json")
+        );
+        for (file, want) in [
+            ("docs/scorecard.schema.json", schema),
+            ("docs/scorecard.md", markdown()),
+        ] {
+            let path = dir.join(file);
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            if have != want {
+                if std::env::var_os("SHIPSHAPE_BLESS").is_some() {
+                    std::fs::write(&path, &want).expect("write");
+                } else {
+                    panic!("{file} is out of date: run `SHIPSHAPE_BLESS=1 cargo test`");
+                }
+            }
+        }
+        assert!(markdown().contains("| `repositories` | [Repository] |"));
     }
 
     #[test]
