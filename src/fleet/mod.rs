@@ -14,8 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use rayon::prelude::*;
-
 use crate::finding::{RootReport, Severity};
 use crate::plan::{PlanError, PlanOptions};
 use crate::policy::PolicySet;
@@ -50,6 +48,10 @@ pub struct Checked {
     /// The full report (for the SARIF file), when the repository could be checked.
     pub report: Option<RootReport>,
 }
+
+/// Stack of each fleet worker thread (reserved, not committed, memory), as for the global
+/// pool's: the parsers of nested input recurse up to their depth budgets.
+const WORKER_STACK_BYTES: usize = 64 << 20;
 
 /// The repositories a run checks: sources and manifest expanded, names checked distinct,
 /// the shard applied.
@@ -145,30 +147,49 @@ pub fn run(
     let base_dirs = crate::plan::policy_dirs(&opts.plan.policy_dirs, shared.as_deref());
     let base = sets.get(&base_dirs).map_err(PlanError)?;
     crate::plan::check_rule_names(&opts.plan, std::iter::once(base.as_ref()))?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| PlanError(format!("error: cannot start worker threads: {e}")))?;
     let metas_seen: Mutex<BTreeMap<String, RuleInfo>> = Mutex::new(rule_info(&base.metas()));
-    let rows: Vec<Repository> = pool.install(|| {
-        specs
-            .par_iter()
-            .map(|spec| {
-                let checked = check_one(spec, opts, shared.as_deref(), &sets);
-                let metas = checked
-                    .1
-                    .as_ref()
-                    .map(|s| s.metas())
-                    .unwrap_or_else(|| base.metas());
-                if let Ok(mut seen) = metas_seen.lock() {
-                    seen.extend(rule_info(&metas));
-                }
-                let checked = checked.0;
-                each(&checked, &metas);
-                checked.row
+    // Repositories are handed out one at a time to `jobs` plain threads; each checks its
+    // repository with the global pool (whose threads have the stack the parsers need). The
+    // outer loop is not a rayon loop: a worker waiting for its repository's files would
+    // steal other repositories' jobs onto its own stack, nesting without bound.
+    let jobs = opts
+        .jobs
+        .filter(|&j| j > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .min(specs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let rows: Mutex<Vec<Repository>> = Mutex::new(Vec::with_capacity(specs.len()));
+    let worker = || {
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let Some(spec) = specs.get(i) else { break };
+            let (checked, set) = check_one(spec, opts, shared.as_deref(), &sets);
+            let metas = set.as_ref().map_or_else(|| base.metas(), |s| s.metas());
+            if let Ok(mut seen) = metas_seen.lock() {
+                seen.extend(rule_info(&metas));
+            }
+            each(&checked, &metas);
+            if let Ok(mut rows) = rows.lock() {
+                rows.push(checked.row);
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|i| {
+                std::thread::Builder::new()
+                    .name(format!("shipshape-fleet-{i}"))
+                    .stack_size(WORKER_STACK_BYTES)
+                    .spawn_scoped(scope, worker)
             })
-            .collect()
+            .collect();
+        // A thread that cannot be started leaves its share to the others; with none
+        // started, this thread does the work.
+        if handles.iter().all(|h| h.is_err()) {
+            worker();
+        }
     });
+    let rows = rows.into_inner().unwrap_or_default();
     let info = metas_seen.into_inner().unwrap_or_default();
     let run = RunMeta {
         tool: "shipshape".to_string(),
