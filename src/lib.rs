@@ -27,8 +27,11 @@ pub mod walk;
 mod pipeline;
 
 pub use pipeline::evaluate::evaluate;
+pub use pipeline::filter;
 pub use pipeline::load::{Loaded, load_root};
-pub use pipeline::{CheckError, Exclude, RuleFilter, Settings, check_root};
+pub use pipeline::{
+    CheckError, Checked, Exclude, RuleFilter, Settings, check_root, check_root_against,
+};
 
 /// The version reported in SARIF and JSON output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
