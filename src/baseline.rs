@@ -2,12 +2,14 @@
 //! fingerprint — the hash of the located node's normalised text and its occurrence, the same as
 //! SARIF `partialFingerprints`), so that a later run reports only new findings. The identity survives
 //! lines inserted elsewhere in the file and changes when the offending content changes.
+//! This module owns the file and [`matching`]; the filter stage (`crate::filter`) leaves the
+//! findings a baseline knows out of reports.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::finding::RootReport;
+use crate::finding::{Finding, RootReport};
 
 /// The baseline file format version.
 pub const BASELINE_VERSION: u32 = 1;
@@ -68,28 +70,23 @@ pub fn parse(text: &str) -> Result<BTreeSet<Entry>, String> {
     Ok(f.findings.into_iter().collect())
 }
 
-/// Drops the findings the baseline knows, counting them as baselined; records in `matched`
-/// the entries that matched a finding.
-pub fn filter(report: &mut RootReport, known: &BTreeSet<Entry>, matched: &mut BTreeSet<Entry>) {
-    let before = report.findings.len();
-    let root = Some(report.root.clone());
-    report.findings.retain(|f| {
-        let mut entry = Entry {
-            root: None,
-            rule: f.rule.clone(),
-            file: f.location.file.clone(),
-            fingerprint: f.fingerprint.clone(),
-        };
-        if !known.contains(&entry) {
-            entry.root.clone_from(&root);
-            if !known.contains(&entry) {
-                return true;
-            }
-        }
-        matched.insert(entry);
-        false
-    });
-    report.baselined += before - report.findings.len();
+/// The entry of `known` that `finding`, found in `root`, matches: the one recorded without a
+/// root, else the one recorded with this root; `None` when the baseline does not know it.
+pub fn matching<'k>(
+    known: &'k BTreeSet<Entry>,
+    root: &str,
+    finding: &Finding,
+) -> Option<&'k Entry> {
+    let mut entry = Entry {
+        root: None,
+        rule: finding.rule.clone(),
+        file: finding.location.file.clone(),
+        fingerprint: finding.fingerprint.clone(),
+    };
+    known.get(&entry).or_else(|| {
+        entry.root = Some(root.to_string());
+        known.get(&entry)
+    })
 }
 
 #[cfg(test)]
@@ -102,12 +99,13 @@ mod tests {
         let text = render(&[testutil::report(".")]);
         assert!(!text.contains("\"root\""), "{text}");
         let known = parse(&text).expect("parses");
-        let mut elsewhere = testutil::report("/ci/checkout");
-        let n = elsewhere.findings.len();
-        let mut matched = BTreeSet::new();
-        filter(&mut elsewhere, &known, &mut matched);
-        assert_eq!((elsewhere.findings.len(), elsewhere.baselined), (0, n));
-        assert_eq!(matched.len(), known.len());
+        let elsewhere = testutil::report("/ci/checkout");
+        let matched: Vec<&Entry> = elsewhere
+            .findings
+            .iter()
+            .filter_map(|f| matching(&known, &elsewhere.root, f))
+            .collect();
+        assert_eq!(matched, known.iter().collect::<Vec<_>>());
     }
 
     #[test]
@@ -115,16 +113,15 @@ mod tests {
         let text = render(&[testutil::report("a"), testutil::report("b")]);
         let known = parse(&text).expect("parses");
         assert!(known.iter().all(|e| e.root.is_some()));
-        let mut matched = BTreeSet::new();
-        let mut a = testutil::report("a");
-        filter(&mut a, &known, &mut matched);
-        assert!(a.findings.is_empty());
-        let mut c = testutil::report("c");
-        let n = c.findings.len();
-        filter(&mut c, &known, &mut matched);
-        assert_eq!(
-            (c.findings.len(), c.baselined),
-            (n, 0),
+        let a = testutil::report("a");
+        for f in &a.findings {
+            let e = matching(&known, "a", f).expect("known in root a");
+            assert_eq!(e.root.as_deref(), Some("a"));
+        }
+        assert!(
+            a.findings
+                .iter()
+                .all(|f| matching(&known, "c", f).is_none()),
             "root c was not in the baseline"
         );
         let bad = "{\"version\": 2, \"findings\": []}";

@@ -28,8 +28,12 @@ pub mod walk;
 mod pipeline;
 
 pub use pipeline::evaluate::evaluate;
+pub use pipeline::filter;
 pub use pipeline::load::{Loaded, load_root, load_source};
-pub use pipeline::{CheckError, Exclude, RuleFilter, Settings, check_root, check_source};
+pub use pipeline::{
+    CheckError, Checked, Exclude, RuleFilter, Settings, check_root, check_root_against,
+    check_source, check_source_against,
+};
 
 /// The version reported in SARIF and JSON output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::finding::RootReport;
 use crate::policy::PolicySet;
 use crate::policy::meta::RuleMeta;
-use crate::{RuleFilter, Settings, check_root};
+use crate::{RuleFilter, Settings, check_root_against, filter};
 
 /// What a run is asked to do (the `check` flags that decide what is checked).
 #[derive(Debug, Clone, Default)]
@@ -272,44 +272,44 @@ impl Plan {
         metas
     }
 
-    /// Checks every root (in parallel; `finished` is called as each root is done), filters
-    /// the reports through the baseline and places each root in its repository.
+    /// Checks every root (in parallel; `finished` is called as each root is done), leaving out
+    /// the findings the baseline knows, and places each root in its repository.
     pub fn run(&self, finished: &(dyn Fn() + Sync)) -> Outcome {
+        let known = self.baseline.as_ref().map(|(_, k)| k);
         let results: Vec<_> = self
             .roots
             .par_iter()
             .zip(self.setups.par_iter())
             .map(|(p, (si, settings))| {
-                let result = check_root(p, &p.display().to_string(), &self.sets[*si].1, settings);
+                let display = p.display().to_string();
+                let result = check_root_against(p, &display, &self.sets[*si].1, settings, known);
                 finished();
                 result
             })
             .collect();
-        let mut reports: Vec<RootReport> = Vec::new();
+        let mut checked = Vec::new();
         let mut root_errors = Vec::new();
         for r in results {
             match r {
-                Ok(rep) => reports.push(rep),
+                Ok(c) => checked.push(c),
                 Err(e) => root_errors.push(e.to_string()),
             }
         }
+        // Entries of rules this run does not report are not stale.
+        let stale_baseline = known.map_or(0, |known| {
+            filter::stale_baseline(
+                known,
+                checked
+                    .iter()
+                    .flat_map(|c| c.baselined.iter().map(|f| (c.report.root.as_str(), f))),
+                |rule| self.setups.iter().any(|(_, s)| s.filter.keeps(rule)),
+            )
+        });
+        let mut reports: Vec<RootReport> = checked.into_iter().map(|c| c.report).collect();
         if !self.show_suppressed {
             for r in &mut reports {
                 r.suppressed.clear();
             }
-        }
-        let mut stale_baseline = 0;
-        if let Some((_, known)) = &self.baseline {
-            let mut matched = std::collections::BTreeSet::new();
-            for r in &mut reports {
-                crate::baseline::filter(r, known, &mut matched);
-            }
-            // Entries of rules this run does not report are not stale.
-            stale_baseline = known
-                .iter()
-                .filter(|e| !matched.contains(*e))
-                .filter(|e| self.setups.iter().any(|(_, s)| s.filter.keeps(&e.rule)))
-                .count();
         }
         for r in &mut reports {
             let (repo_root, repo_dir) =

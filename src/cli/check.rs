@@ -126,26 +126,24 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     if write_failed {
         return EXIT_ERROR;
     }
+    // A root that could not be checked left all its rules unchecked: the run cannot vouch
+    // for it.
+    if bad_roots > 0 {
+        return EXIT_ERROR;
+    }
     let threshold = match args.fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Note => Some(Severity::Note),
         FailOn::Never => None,
     };
-    // A policy that failed to evaluate left its rule unchecked, and a root that could not be
-    // checked left all of them: the run cannot vouch for it.
-    if bad_roots > 0 || reports.iter().any(|r| r.policy_failures > 0) {
-        return EXIT_ERROR;
-    }
     // Recording a baseline accepts today's findings: it does not fail the run.
     let threshold = threshold.filter(|_| args.write_baseline.is_none());
-    let failing = threshold.is_some_and(|t| {
-        reports
-            .iter()
-            .flat_map(|r| &r.findings)
-            .any(|f| f.severity >= t)
-    });
-    if failing { EXIT_FINDINGS } else { EXIT_OK }
+    match crate::filter::verdict(&reports, threshold) {
+        crate::filter::Verdict::Pass => EXIT_OK,
+        crate::filter::Verdict::Fail => EXIT_FINDINGS,
+        crate::filter::Verdict::Unchecked => EXIT_ERROR,
+    }
 }
 
 /// Renders one report of `reports` in `format`.

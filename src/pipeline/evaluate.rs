@@ -1,21 +1,25 @@
 //! Evaluating one loaded root: the model built once as interpreter values, policies spread
-//! over threads by the size of what they read, their findings with severities, inline
-//! suppressions applied, then filtering, ordering, de-duplication and fingerprints into the
-//! root's report.
+//! over threads by the size of what they read, their findings with severities; then the
+//! filter stage (`filter`) sorts them and the root's report is assembled.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::load::Loaded;
-use super::{RuleFilter, Settings};
-use crate::finding::{Finding, Notification, RootReport, Severity};
+use super::{Checked, Settings, filter};
+use crate::baseline::Entry;
+use crate::finding::{Notification, RootReport, Severity};
 use crate::location::Location;
 use crate::policy::{self, PolicySet, RawFinding};
-use crate::{report, suppress};
 
-/// Evaluates every policy on a loaded root and builds its report.
-pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> RootReport {
-    let (filter, options) = (&settings.filter, &settings.options);
+/// Evaluates every policy on a loaded root, filters the findings (leaving out those
+/// `baseline` knows) and builds its report.
+pub fn evaluate(
+    loaded: Loaded,
+    policies: &PolicySet,
+    settings: &Settings,
+    baseline: Option<&BTreeSet<Entry>>,
+) -> Checked {
+    let (rules, options) = (&settings.filter, &settings.options);
     let Loaded {
         mut repo,
         sources,
@@ -57,10 +61,13 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
                 message: format!("internal error: the model of {root} could not be built: {e}"),
                 location: fallback.clone(),
             });
-            return RootReport {
-                root,
-                notifications,
-                ..RootReport::default()
+            return Checked {
+                report: RootReport {
+                    root,
+                    notifications,
+                    ..RootReport::default()
+                },
+                baselined: Vec::new(),
             };
         }
     };
@@ -163,7 +170,7 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
     for (p, r) in results {
         match r {
             Ok(found) => {
-                let sev = filter
+                let sev = rules
                     .severities
                     .get(&p.meta.id)
                     .copied()
@@ -193,202 +200,59 @@ pub fn evaluate(loaded: Loaded, policies: &PolicySet, settings: &Settings) -> Ro
         .iter()
         .map(|p| p.meta.id.clone())
         .collect();
-    let suppressions = suppress::apply(
-        &raw_keys(&raw),
-        &model_suppressions,
-        &known,
-        &settings.locked,
-    );
-    let mut report = build_report(
-        root,
+    let filtered = filter::filter(
         raw,
-        suppressions,
-        sources,
-        notifications,
-        &unloadable,
-        filter,
+        &filter::Criteria {
+            root: &root,
+            rules,
+            suppressions: &model_suppressions,
+            known: &known,
+            locked: &settings.locked,
+            unloadable: &unloadable,
+            sources: &sources,
+            baseline,
+        },
     );
-    report.policy_failures = failures;
-    report.failed_rules = failed_rules;
-    report.gitlab_files = gitlab_files;
-    report.rule_severities = filter
-        .severities
-        .iter()
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
-    report.unchecked_rules = policies
-        .policies
-        .iter()
-        .filter(|p| !filter.keeps(&p.meta.id))
-        .map(|p| p.meta.id.clone())
-        .collect();
-    report
-}
-
-/// (rule, file, line) of each raw finding.
-fn raw_keys(raw: &[(RawFinding, Severity)]) -> Vec<(String, String, u32)> {
-    raw.iter()
-        .map(|(f, _)| (f.rule.clone(), f.location.file.clone(), f.location.line))
-        .collect()
-}
-
-/// Filters, sorts, de-duplicates and fingerprints raw findings into a report.
-fn build_report(
-    root: String,
-    raw: Vec<(RawFinding, Severity)>,
-    (suppressed, notes): (Vec<Option<String>>, Vec<Notification>),
-    sources: BTreeMap<String, Arc<str>>,
-    notifications: Vec<Notification>,
-    unloadable: &BTreeSet<String>,
-    filter: &RuleFilter,
-) -> RootReport {
-    let mut ignored = 0;
-    let mut notifications = notifications;
-    notifications.extend(notes);
-    let mut kept: Vec<(RawFinding, Severity)> = Vec::new();
-    let mut silenced: Vec<(RawFinding, Severity, String)> = Vec::new();
-    for ((f, sev), justification) in raw.into_iter().zip(suppressed) {
-        let excluded = filter
-            .exclude
-            .iter()
-            .any(|x| x.drops(&f.rule, &f.location.file));
-        if excluded {
-            ignored += 1;
-            continue;
-        }
-        if let Some(j) = justification {
-            if filter.keeps(&f.rule) {
-                silenced.push((f, sev, j));
-            } else {
-                ignored += 1;
-            }
-            continue;
-        }
-        if f.rule != "SS001" && unloadable.contains(&f.location.file) {
-            continue;
-        }
-        if filter.keeps(&f.rule) {
-            kept.push((f, sev));
-        } else {
-            ignored += 1;
-        }
-    }
-    kept.sort_by(|a, b| {
-        (
-            &a.0.location.file,
-            a.0.location.line,
-            a.0.location.col,
-            &a.0.rule,
-            &a.0.message,
-        )
-            .cmp(&(
-                &b.0.location.file,
-                b.0.location.line,
-                b.0.location.col,
-                &b.0.rule,
-                &b.0.message,
-            ))
-    });
-    // One rule at one location is one finding (the first message in the order above), however
-    // many subjects (deploy jobs sharing a flow, ...) lead to it.
-    kept.dedup_by(|a, b| a.0.rule == b.0.rule && a.0.location == b.0.location);
-    let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
+    notifications.extend(filtered.notes);
+    // The texts of the files the report points at, for snippets.
     let mut used = BTreeMap::new();
-    let mut make = |f: RawFinding, severity: Severity| {
-        let text = sources.get(&f.location.file);
-        let line_text = report::normalise_line(located_text(
-            text.map(AsRef::as_ref).unwrap_or(""),
-            &f.location,
-        ));
-        let key = (f.rule.clone(), f.location.file.clone(), line_text.clone());
-        let n = seen.entry(key).or_insert(0);
-        let fingerprint = report::fingerprint(&f.rule, &f.location.file, &line_text, *n);
-        *n += 1;
-        if let Some(t) = text {
-            used.insert(f.location.file.clone(), t.clone());
-        }
-        Finding {
-            rule: f.rule,
-            severity,
-            message: f.message,
-            location: f.location,
-            fingerprint,
-        }
-    };
-    let findings: Vec<Finding> = kept.into_iter().map(|(f, s)| make(f, s)).collect();
-    let suppressed: Vec<(Finding, String)> = silenced
-        .into_iter()
-        .map(|(f, s, j)| (make(f, s), j))
-        .collect();
-    for n in &notifications {
-        if let Some(t) = sources.get(&n.location.file) {
-            used.insert(n.location.file.clone(), t.clone());
+    let files = (filtered.kept.iter())
+        .chain(filtered.suppressed.iter().map(|(f, _)| f))
+        .map(|f| &f.location.file)
+        .chain(notifications.iter().map(|n| &n.location.file));
+    for file in files {
+        if let Some(t) = sources.get(file) {
+            used.insert(file.clone(), t.clone());
         }
     }
-    RootReport {
+    let report = RootReport {
         root,
-        findings,
-        ignored,
+        findings: filtered.kept,
+        ignored: filtered.ignored.len(),
         notifications,
-        suppressed_count: suppressed.len(),
-        baselined: 0,
-        policy_failures: 0,
-        failed_rules: BTreeSet::new(),
-        suppressed,
+        suppressed_count: filtered.suppressed.len(),
+        baselined: filtered.baselined.len(),
+        policy_failures: failures,
+        failed_rules,
+        suppressed: filtered.suppressed,
         sources: used,
-        gitlab_files: BTreeSet::new(),
+        gitlab_files,
         repo_dir: String::new(),
         repo_root: None,
-        rule_severities: BTreeMap::new(),
-        unchecked_rules: BTreeSet::new(),
-    }
-}
-
-/// The text of the node a finding points at, for its identity: the region when it lies within
-/// one line, else the rest of the line from the start column.
-fn located_text<'t>(text: &'t str, loc: &Location) -> &'t str {
-    let Some(line) = text.lines().nth(loc.line.saturating_sub(1) as usize) else {
-        return "";
+        rule_severities: rules
+            .severities
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+        unchecked_rules: policies
+            .policies
+            .iter()
+            .filter(|p| !rules.keeps(&p.meta.id))
+            .map(|p| p.meta.id.clone())
+            .collect(),
     };
-    let byte = |col: u32| {
-        line.char_indices()
-            .nth(col.saturating_sub(1) as usize)
-            .map_or(line.len(), |(i, _)| i)
-    };
-    let start = byte(loc.col);
-    let end = if loc.end_line == loc.line && loc.end_col > loc.col {
-        byte(loc.end_col)
-    } else {
-        line.len()
-    };
-    &line[start..end.max(start)]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn located_text_is_the_region_or_the_rest_of_the_line() {
-        let text =
-            "services:\n  db:\n    image: postgres:16  # pinned later\nFROM node:latest AS build\n";
-        let at = |line, col, end_line, end_col| Location {
-            file: "f".to_string(),
-            line,
-            col,
-            end_line,
-            end_col,
-        };
-        assert_eq!(
-            located_text(text, &at(3, 12, 3, 12)),
-            "postgres:16  # pinned later"
-        );
-        assert_eq!(located_text(text, &at(4, 6, 4, 17)), "node:latest");
-        assert_eq!(
-            located_text(text, &at(4, 1, 5, 1)),
-            "FROM node:latest AS build"
-        );
-        assert_eq!(located_text(text, &at(9, 1, 9, 1)), "");
-        assert_eq!(located_text(text, &at(2, 40, 2, 50)), "", "past the end");
+    Checked {
+        report,
+        baselined: filtered.baselined,
     }
 }

@@ -1,66 +1,23 @@
-//! The per-root pipeline: how one root is checked ([`Settings`], [`RuleFilter`]) and
-//! [`check_root`], which loads it (`load`: discovery, the loaders of each file kind, the
-//! model and its facts) and evaluates the policies on it (`evaluate`: policies spread over
-//! threads, suppressions, filtering and the report). The crate root re-exports what is
-//! public here.
+//! The per-root pipeline: how one root is checked ([`Settings`]) and [`check_root`], which
+//! loads it (`load`: discovery, the loaders of each file kind, the model and its facts),
+//! evaluates the policies on it (`evaluate`: policies spread over threads, the report) and
+//! filters their findings (`filter`: selection, exclusion, suppressions, fingerprints, the
+//! baseline, and the fail-on verdict). The crate root re-exports what is public here.
 
 pub(crate) mod evaluate;
+pub mod filter;
 pub(crate) mod load;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use crate::finding::{RootReport, Severity};
+use crate::baseline::Entry;
+use crate::finding::{Finding, RootReport};
 use crate::policy::PolicySet;
 use crate::{definitions, facts};
 use evaluate::evaluate;
+pub use filter::{Exclude, RuleFilter};
 use load::load_source;
-
-/// Which rules a check keeps.
-#[derive(Debug, Clone, Default)]
-pub struct RuleFilter {
-    /// When non-empty, only these rule IDs are kept.
-    pub select: Vec<String>,
-    /// These rule IDs are dropped (counted as ignored).
-    pub ignore: Vec<String>,
-    /// Severity overrides by rule ID (configuration).
-    pub severities: HashMap<String, Severity>,
-    /// Findings in files matching these globs are dropped (configuration `exclude`).
-    pub exclude: Vec<Exclude>,
-}
-
-/// One `exclude` glob of a configuration.
-#[derive(Debug, Clone)]
-pub struct Exclude {
-    /// The root-relative path glob.
-    pub glob: globset::GlobMatcher,
-    /// Rules it may not drop: those an organisation config above the file that wrote the glob
-    /// has locked.
-    pub spares: Vec<String>,
-}
-
-impl Exclude {
-    /// An exclude of `pattern` that spares nothing.
-    pub fn new(pattern: &str) -> Result<Exclude, globset::Error> {
-        globset::Glob::new(pattern).map(|g| Exclude {
-            glob: g.compile_matcher(),
-            spares: Vec::new(),
-        })
-    }
-
-    /// Whether it drops a finding of `rule` in `file`.
-    pub fn drops(&self, rule: &str, file: &str) -> bool {
-        self.glob.is_match(file) && !self.spares.iter().any(|s| s == rule)
-    }
-}
-
-impl RuleFilter {
-    /// Whether findings of `rule` are kept.
-    pub fn keeps(&self, rule: &str) -> bool {
-        (self.select.is_empty() || self.select.iter().any(|s| s.eq_ignore_ascii_case(rule)))
-            && !self.ignore.iter().any(|s| s.eq_ignore_ascii_case(rule))
-    }
-}
 
 /// Why a root could not be checked at all.
 #[derive(Debug, thiserror::Error)]
@@ -87,14 +44,42 @@ pub struct Settings {
     pub locked: Vec<(String, String)>,
 }
 
-/// Checks one root end to end.
+/// One root checked: its report, and the findings the baseline knew (left out of the report;
+/// a run counts the baseline's stale entries from them).
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// The root's report.
+    pub report: RootReport,
+    /// The findings the baseline knew, fingerprinted.
+    pub baselined: Vec<Finding>,
+}
+
+/// Checks one root end to end, without a baseline.
 pub fn check_root(
     root: &Path,
     display: &str,
     policies: &PolicySet,
     settings: &Settings,
 ) -> Result<RootReport, CheckError> {
-    check_source(&load::dir_root(root, display)?, display, policies, settings)
+    check_root_against(root, display, policies, settings, None).map(|c| c.report)
+}
+
+/// Checks one root end to end; the findings `baseline` knows are left out of the report and
+/// returned beside it.
+pub fn check_root_against(
+    root: &Path,
+    display: &str,
+    policies: &PolicySet,
+    settings: &Settings,
+    baseline: Option<&BTreeSet<Entry>>,
+) -> Result<Checked, CheckError> {
+    check_source_against(
+        &load::dir_root(root, display)?,
+        display,
+        policies,
+        settings,
+        baseline,
+    )
 }
 
 /// Checks one root read from any source (a directory or a git tree) end to end.
@@ -104,11 +89,22 @@ pub fn check_source(
     policies: &PolicySet,
     settings: &Settings,
 ) -> Result<RootReport, CheckError> {
+    check_source_against(root, display, policies, settings, None).map(|c| c.report)
+}
+
+/// [`check_root_against`] for a root read from any source.
+pub fn check_source_against(
+    root: &crate::load::Root,
+    display: &str,
+    policies: &PolicySet,
+    settings: &Settings,
+    baseline: Option<&BTreeSet<Entry>>,
+) -> Result<Checked, CheckError> {
     let timings = std::env::var_os("SHIPSHAPE_TIMINGS").is_some();
     let start = std::time::Instant::now();
     let loaded = load_source(root, display, &settings.environments, &settings.definitions)?;
     let loaded_at = start.elapsed();
-    let report = evaluate(loaded, policies, settings);
+    let checked = evaluate(loaded, policies, settings, baseline);
     if timings {
         eprintln!(
             "shipshape: {display}: load {:.1} ms, evaluate {:.1} ms",
@@ -116,5 +112,5 @@ pub fn check_source(
             (start.elapsed() - loaded_at).as_secs_f64() * 1e3
         );
     }
-    Ok(report)
+    Ok(checked)
 }
