@@ -1,13 +1,13 @@
 //! Building the model: the pipeline and its jobs, one variant per environment and set of
 //! variables, reached by the pipeline sources their rules allow.
 
-use super::expr::Source;
 use super::extends::{Resolver, apply_defaults};
 use super::includes::Loader;
 use super::rules::{Evaluator, Outcome};
 use super::steps::{ParseCache, condition_text, expand, parallel_matrix, steps};
 use super::tree::{N, SrcFile, V, allow_failure_of, deep_merge, flatten_rules, variables};
 use super::{GitlabCi, LEGACY_GLOBALS, RESERVED, WORK_BUDGET};
+use crate::expr::gitlab::Source;
 use crate::load::LoadError;
 use crate::location::Location;
 use crate::model::ci::{Job, Pipeline, Trigger};

@@ -1,10 +1,9 @@
 //! Pipeline sources and the evaluation of `workflow: rules`, job `rules:` and
 //! `only:`/`except:` per source, with three-valued logic.
 
-use super::expr::{
-    Expr, Source, Tri, Val, build_regex, equals, eval_expr, parse_expr, ref_name, regex_matches,
-};
 use super::tree::{N, allow_failure_of, flatten_rules, variables};
+use crate::expr::Tri;
+use crate::expr::gitlab::{Expr, Source, eval_expr, parse_expr, ref_matches};
 use std::collections::HashMap;
 
 // ---------------------------------------------------------------------------------------
@@ -100,7 +99,7 @@ impl Evaluator {
             Some(e) => self.only_except(e, src),
             None => Tri::F,
         };
-        if only_t.and(except_t.not()) == Tri::F || job_when == Some("never") {
+        if only_t.and(!except_t) == Tri::F || job_when == Some("never") {
             return Vec::new();
         }
         vec![Outcome {
@@ -148,56 +147,6 @@ impl Evaluator {
             None => Tri::U,
         }
     }
-}
-
-/// Whether an `only:`/`except:` ref matches for `src`.
-fn ref_matches(r: &str, src: Source) -> Tri {
-    use Source::*;
-    let r = r.trim();
-    let is = |sources: &[Source]| Tri::of(sources.contains(&src));
-    match r {
-        "branches" => is(&[PushDefault, PushOther, Schedule, Web, Api]),
-        "tags" => is(&[Tag]),
-        "merge_requests" => is(&[MergeRequest]),
-        "schedules" => is(&[Schedule]),
-        "web" => is(&[Web]),
-        "api" => is(&[Api]),
-        "pushes" => is(&[PushDefault, PushOther, Tag]),
-        "triggers" | "pipelines" | "external" | "chat" | "external_pull_requests" | "webide" => {
-            Tri::F
-        }
-        _ => {
-            if src == MergeRequest {
-                // Merge-request pipelines only run jobs that ask for `merge_requests`.
-                return Tri::F;
-            }
-            if r.contains('@') {
-                return Tri::U;
-            }
-            let name = ref_name(src);
-            if r == "$CI_DEFAULT_BRANCH" || r == "${CI_DEFAULT_BRANCH}" {
-                return equals(&name, &Val::DefaultBranch);
-            }
-            if let Some(re) = r.strip_prefix('/').and_then(parse_regex_literal) {
-                return match re {
-                    Some(re) => regex_matches(&name, &re),
-                    None => Tri::U,
-                };
-            }
-            equals(&name, &Val::Lit(r.to_string()))
-        }
-    }
-}
-
-/// `pattern/flags` (after the opening slash) as a regex: `None` when it is not a regex
-/// literal, `Some(None)` when it is one that does not compile.
-fn parse_regex_literal(rest: &str) -> Option<Option<regex::Regex>> {
-    let end = rest.rfind('/')?;
-    let (pattern, flags) = (rest.get(..end)?, rest.get(end + 1..)?);
-    if !flags.chars().all(|c| c.is_ascii_alphabetic()) {
-        return None;
-    }
-    Some(build_regex(pattern, flags))
 }
 
 #[cfg(test)]
