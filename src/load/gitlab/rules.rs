@@ -1,9 +1,10 @@
 //! Pipeline sources and the evaluation of `workflow: rules`, job `rules:` and
 //! `only:`/`except:` per source, with three-valued logic.
 
-use super::tree::{N, allow_failure_of, flatten_rules, variables};
+use super::tree::{allow_failure_of, flatten_rules, variables};
 use crate::expr::Tri;
 use crate::expr::gitlab::{Expr, Source, eval_expr, parse_expr, ref_matches};
+use crate::load::ytree::YNode;
 use std::collections::HashMap;
 
 // ---------------------------------------------------------------------------------------
@@ -29,7 +30,7 @@ impl Evaluator {
     /// an unknown condition may match or fall through.
     pub(super) fn rules(
         &mut self,
-        rules: &[&N],
+        rules: &[&YNode],
         src: Source,
         job_when: Option<&str>,
         job_af: Option<bool>,
@@ -58,7 +59,7 @@ impl Evaluator {
         out
     }
 
-    fn rule_condition(&mut self, rule: &N, src: Source) -> Tri {
+    fn rule_condition(&mut self, rule: &YNode, src: Source) -> Tri {
         if !rule.is_map() {
             return Tri::F;
         }
@@ -78,7 +79,7 @@ impl Evaluator {
     /// The ways the job may be added for `src`, from its `rules`, else `only`/`except`.
     pub(super) fn job(
         &mut self,
-        eff: &N,
+        eff: &YNode,
         src: Source,
         workflow_rules: bool,
         job_when: Option<&str>,
@@ -111,7 +112,7 @@ impl Evaluator {
 
     /// Whether an `only:`/`except:` value matches for `src`: a list of refs, or a mapping
     /// whose keys must all match.
-    fn only_except(&mut self, n: &N, src: Source) -> Tri {
+    fn only_except(&mut self, n: &YNode, src: Source) -> Tri {
         let any_ref = |refs: Vec<String>| {
             refs.iter()
                 .fold(Tri::F, |acc, r| acc.or(ref_matches(r, src)))
