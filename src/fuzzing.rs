@@ -321,7 +321,7 @@ pub fn promql(data: &[u8]) {
 /// A GitHub `if:` expression, evaluated for a few triggers.
 pub fn github_expression(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let _ = load::github::expression_nesting(&text);
+    let _ = crate::expr::github::expression_nesting(&text);
     let trigger = |event: &str, tags: &[&str], pre_merge: bool| Trigger {
         branches: vec!["main".to_string()],
         tags: tags.iter().map(|t| (*t).to_string()).collect(),
@@ -337,14 +337,14 @@ pub fn github_expression(data: &[u8]) {
     let pr = trigger("pull_request", &[], true);
     let tag = trigger("push", &["v*"], false);
     for t in [&push, &pr, &tag] {
-        let _ = load::github::eval_condition(&text, t);
+        let _ = crate::expr::github::eval_condition(&text, t);
     }
 }
 
 /// A GitLab `rules: if:` expression, evaluated for every pipeline source.
 pub fn gitlab_expression(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let _ = load::gitlab::parse_and_evaluate(&text);
+    let _ = crate::expr::gitlab::parse_and_evaluate(&text);
 }
 
 /// A configuration file (with the config it extends), validated against the built-in rules.

@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod definitions;
+pub mod expr;
 pub mod facts;
 pub mod finding;
 pub mod fleet;

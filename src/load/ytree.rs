@@ -1,7 +1,9 @@
 //! A generic YAML tree with a position on every node, keys included: what the CI and Compose
 //! loaders read, since their findings point at keys (`on:`, `push:`, job keys, `tags:`).
 //! Built on `serde-saphyr` (anchors, aliases and `<<` merges resolved; budgets against alias
-//! bombs), with local tags such as GitLab's `!reference` kept on the node.
+//! bombs), with local tags such as GitLab's `!reference` kept on the node. A node also
+//! carries the index of the file it comes from, for loaders that merge several files
+//! (GitLab's includes); single-file loaders leave it 0.
 
 use std::fmt;
 
@@ -21,6 +23,9 @@ pub struct YNode {
     pub line: u32,
     /// 1-based column.
     pub col: u32,
+    /// Index of the file the node is read from, among the files a loader merges (GitLab's
+    /// includes); 0 for a loader that reads one file.
+    pub file: usize,
 }
 
 /// A YAML value.
@@ -40,6 +45,9 @@ pub enum YValue {
     Seq(Vec<YNode>),
     /// A mapping, in document order, keys with their own positions.
     Map(Vec<(YNode, YNode)>),
+    /// GitLab's `!reference [job, key, ...]` sequence, not yet resolved. The parser never
+    /// gives one: the GitLab loader marks its tagged sequences.
+    Ref(Vec<YNode>),
 }
 
 impl YNode {
@@ -139,6 +147,7 @@ impl<'de> Deserialize<'de> for YNode {
             value: s.value,
             line: u32::try_from(s.referenced.line()).unwrap_or(1).max(1),
             col: u32::try_from(s.referenced.column()).unwrap_or(1).max(1),
+            file: 0,
         })
     }
 }

@@ -98,6 +98,7 @@ fn first_doc(rel: &str, docs: Vec<YNode>) -> Result<YNode, LoadError> {
         value: YValue::Map(Vec::new()),
         line: 1,
         col: 1,
+        file: 0,
     });
     if !matches!(doc.value, YValue::Map(_)) {
         return Err(LoadError {

@@ -2,9 +2,10 @@
 //! `strategy: matrix:` values and `workflow_dispatch` input choices.
 
 use super::Ctx;
-use super::expr::{MAX_EXPR_DEPTH, expression_nesting};
 use super::steps::with_inputs;
 use super::triggers::{environments_by_trigger, is_true, restrict};
+use crate::expr::MAX_DEPTH;
+use crate::expr::github::expression_nesting;
 use crate::load::LoadError;
 use crate::load::ytree::{YNode, YValue};
 use crate::model::ci::{External, Job, Trigger};
@@ -49,10 +50,10 @@ impl Ctx<'_> {
                     .as_str()
                     .or_else(|| v.get("name").and_then(YNode::as_str))
                     .unwrap_or_default();
-                if expression_nesting(&text) > MAX_EXPR_DEPTH {
+                if expression_nesting(&text) > MAX_DEPTH {
                     self.out.errors.push(LoadError {
                         message: format!(
-                            "{file}: the `{key}:` expression nests deeper than {MAX_EXPR_DEPTH} levels; it is not evaluated"
+                            "{file}: the `{key}:` expression nests deeper than {MAX_DEPTH} levels; it is not evaluated"
                         ),
                         loc: k.loc(file),
                         outside: false,

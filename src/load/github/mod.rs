@@ -12,12 +12,10 @@ use crate::load::{LoadError, Root};
 use crate::location::{LineIndex, Location};
 use crate::model::ci::{External, Job, Pipeline};
 
-mod expr;
 mod jobs;
 mod steps;
 mod triggers;
 
-pub use expr::{eval_condition, expression_nesting};
 use jobs::dispatch_choices;
 pub use steps::without_expressions;
 use triggers::triggers;

@@ -2,7 +2,8 @@
 //! default-branch classification, conditions restricting triggers, and the environments a job
 //! deploys to per trigger.
 
-use super::expr::{Poss, eval_condition_in, eval_value, tri};
+use crate::expr::Tri;
+use crate::expr::github::{Poss, eval_condition_in, eval_value, tri};
 use crate::load::ytree::{YNode, YValue};
 use crate::model::ci::Trigger;
 
@@ -174,7 +175,7 @@ pub(super) fn restrict(t: &Trigger, condition: &str, in_call: bool) -> Option<Tr
     let parts = split_branches(t);
     let kept: Vec<&Trigger> = parts
         .iter()
-        .filter(|p| eval_condition_in(condition, p, in_call) != Some(false))
+        .filter(|p| eval_condition_in(condition, p, in_call) != Tri::F)
         .collect();
     join_parts(t, &kept)
 }
@@ -198,7 +199,7 @@ pub(super) fn environments_by_trigger(
     let mut found: Vec<(Option<String>, usize, Trigger)> = Vec::new();
     for (i, t) in reaching.iter().enumerate() {
         for part in split_branches(t) {
-            let values = eval_value(whole, &part, in_call).unwrap_or_else(|| tri(None));
+            let values = eval_value(whole, &part, in_call).unwrap_or_else(|| tri(Tri::U));
             let names: Vec<Option<String>> = if values.iter().any(|v| matches!(v, Poss::Any(_))) {
                 vec![None]
             } else {

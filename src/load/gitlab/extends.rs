@@ -1,10 +1,11 @@
 //! `extends:` and `!reference` expansion over the merged configuration (depth-limited and
 //! budgeted), and `default:`/legacy global keys applied to jobs as `inherit:` allows.
 
-use super::tree::{N, V, deep_merge};
+use super::tree::deep_merge;
 use super::{
     DEFAULT_KEYS, LEGACY_GLOBALS, MAX_EXTENDS_DEPTH, MAX_REFERENCE_DEPTH, MAX_TREE_DEPTH, RESERVED,
 };
+use crate::load::ytree::{YNode, YValue};
 use std::collections::HashMap;
 
 /// A position in the configuration: file index, line, column.
@@ -12,8 +13,8 @@ type At = (usize, u32, u32);
 
 /// Expands `extends:` and `!reference` over the merged configuration, within a budget.
 pub(super) struct Resolver<'a> {
-    pub(super) config: &'a HashMap<String, N>,
-    pub(super) extended: HashMap<String, N>,
+    pub(super) config: &'a HashMap<String, YNode>,
+    pub(super) extended: HashMap<String, YNode>,
     pub(super) budget: usize,
     /// `extends` cycles met: the `extends:` node that closes one (its file index, line and
     /// column), the key that has it, and the parent it names.
@@ -30,7 +31,7 @@ pub(super) struct Resolver<'a> {
 
 impl Resolver<'_> {
     /// Takes `n` out of the budget; false when the budget is spent.
-    fn charge(&mut self, n: &N) -> bool {
+    fn charge(&mut self, n: &YNode) -> bool {
         let size = n.size();
         if size > self.budget {
             self.budget = 0;
@@ -55,14 +56,14 @@ impl Resolver<'_> {
         let parents = if RESERVED.contains(&name) {
             Vec::new()
         } else {
-            node.get("extends").map(N::strings).unwrap_or_default()
+            node.get("extends").map(YNode::strings).unwrap_or_default()
         };
         if parents.is_empty() || !node.is_map() {
             self.extended.insert(name.to_string(), node);
             return true;
         }
         visiting.push(name.to_string());
-        let mut acc: Option<N> = None;
+        let mut acc: Option<YNode> = None;
         for p in parents {
             if visiting.contains(&p) {
                 // `.a → .b → .a`, `self → self`: the cycle is closed here.
@@ -101,7 +102,7 @@ impl Resolver<'_> {
     }
 
     /// The `extends`-expanded value of top-level key `name`, `!reference`s resolved.
-    pub(super) fn resolved(&mut self, name: &str) -> Option<N> {
+    pub(super) fn resolved(&mut self, name: &str) -> Option<YNode> {
         if !self.ensure_extended(name, 0, &mut Vec::new()) {
             return None;
         }
@@ -113,20 +114,25 @@ impl Resolver<'_> {
     }
 
     /// Replaces `!reference` tags in `n`.
-    fn refs(&mut self, n: N, ref_depth: usize, tree_depth: usize) -> N {
+    fn refs(&mut self, n: YNode, ref_depth: usize, tree_depth: usize) -> YNode {
         if tree_depth > MAX_TREE_DEPTH {
-            return N::null_at(&n);
+            return YNode::null_at(&n);
         }
-        let N { v, file, line, col } = n;
+        let YNode {
+            value: v,
+            file,
+            line,
+            col,
+        } = n;
         let v = match v {
-            V::Ref(path) => {
-                let at = N {
-                    v: V::Null,
+            YValue::Ref(path) => {
+                let at = YNode {
+                    value: YValue::Null,
                     file,
                     line,
                     col,
                 };
-                let names: Vec<String> = path.iter().filter_map(N::as_str).collect();
+                let names: Vec<String> = path.iter().filter_map(YNode::as_str).collect();
                 let here = (file, line, col);
                 if let Some(i) = self
                     .expanding
@@ -153,20 +159,20 @@ impl Resolver<'_> {
                 self.expanding.pop();
                 return out;
             }
-            V::Seq(items) => {
+            YValue::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    let spliced = matches!(item.v, V::Ref(_));
+                    let spliced = matches!(item.value, YValue::Ref(_));
                     let r = self.refs(item, ref_depth, tree_depth + 1);
-                    match r.v {
-                        V::Seq(inner) if spliced => out.extend(inner),
-                        V::Null if spliced => {}
+                    match r.value {
+                        YValue::Seq(inner) if spliced => out.extend(inner),
+                        YValue::Null if spliced => {}
                         _ => out.push(r),
                     }
                 }
-                V::Seq(out)
+                YValue::Seq(out)
             }
-            V::Map(entries) => V::Map(
+            YValue::Map(entries) => YValue::Map(
                 entries
                     .into_iter()
                     .map(|(k, v)| {
@@ -184,15 +190,20 @@ impl Resolver<'_> {
             ),
             other => other,
         };
-        N { v, file, line, col }
+        YNode {
+            value: v,
+            file,
+            line,
+            col,
+        }
     }
 
     /// The value a `!reference [job, key, ...]` names, after that job's `extends`.
-    fn deref(&mut self, path: &[N], ref_depth: usize) -> Option<N> {
+    fn deref(&mut self, path: &[YNode], ref_depth: usize) -> Option<YNode> {
         if ref_depth >= MAX_REFERENCE_DEPTH {
             return None;
         }
-        let names: Vec<String> = path.iter().filter_map(N::as_str).collect();
+        let names: Vec<String> = path.iter().filter_map(YNode::as_str).collect();
         let (first, keys) = names.split_first()?;
         if !self.ensure_extended(first, 0, &mut Vec::new()) {
             return None;
@@ -207,12 +218,22 @@ impl Resolver<'_> {
 }
 
 /// Gives a job the `default:` (and legacy global) keys it lacks, as `inherit:` allows.
-pub(super) fn apply_defaults(job: N, default: Option<&N>, globals: &HashMap<String, N>) -> N {
+pub(super) fn apply_defaults(
+    job: YNode,
+    default: Option<&YNode>,
+    globals: &HashMap<String, YNode>,
+) -> YNode {
     let allowed: Option<Vec<String>> = match job.get("inherit").and_then(|i| i.get("default")) {
-        Some(N {
-            v: V::Bool(false), ..
+        Some(YNode {
+            value: YValue::Bool(false),
+            ..
         }) => return job,
-        Some(n @ N { v: V::Seq(_), .. }) => Some(n.strings()),
+        Some(
+            n @ YNode {
+                value: YValue::Seq(_),
+                ..
+            },
+        ) => Some(n.strings()),
         _ => None,
     };
     let mut extra = Vec::new();
@@ -234,8 +255,8 @@ pub(super) fn apply_defaults(job: N, default: Option<&N>, globals: &HashMap<Stri
         } else if LEGACY_GLOBALS.contains(key)
             && let Some(v) = globals.get(*key)
         {
-            let k = N {
-                v: V::Str((*key).to_string()),
+            let k = YNode {
+                value: YValue::Str((*key).to_string()),
                 file: v.file,
                 line: v.line,
                 col: v.col,
@@ -246,15 +267,25 @@ pub(super) fn apply_defaults(job: N, default: Option<&N>, globals: &HashMap<Stri
     if extra.is_empty() {
         return job;
     }
-    let N { v, file, line, col } = job;
+    let YNode {
+        value: v,
+        file,
+        line,
+        col,
+    } = job;
     let v = match v {
-        V::Map(mut entries) => {
+        YValue::Map(mut entries) => {
             entries.extend(extra);
-            V::Map(entries)
+            YValue::Map(entries)
         }
         other => other,
     };
-    N { v, file, line, col }
+    YNode {
+        value: v,
+        file,
+        line,
+        col,
+    }
 }
 
 #[cfg(test)]

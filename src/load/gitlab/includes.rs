@@ -2,7 +2,7 @@
 //! deep-merged into one configuration; remote, project, template and component includes
 //! recorded, never fetched.
 
-use super::tree::{N, SrcFile, V, convert};
+use super::tree::{SrcFile, convert};
 use super::{MAX_GLOB_DEPTH, MAX_GLOB_ENTRIES, MAX_INCLUDE_DEPTH, MAX_INCLUDES};
 use crate::load::yaml::YamlFailure;
 use crate::load::ytree::{self, YNode, YValue};
@@ -38,7 +38,7 @@ impl Loader<'_> {
             rel: rel.to_string(),
             text: text.to_string(),
             index: LineIndex::new(text),
-            root: N::empty_map(idx),
+            root: YNode::empty_map(idx),
         };
         if let Some(doc) = docs.first() {
             if matches!(doc.value, YValue::Map(_)) {
@@ -64,9 +64,9 @@ impl Loader<'_> {
             .get(idx)
             .and_then(|f| f.root.get("include").cloned());
         if let Some(include) = include {
-            let entries: Vec<N> = match &include.v {
-                V::Seq(items) => items.clone(),
-                V::Null => Vec::new(),
+            let entries: Vec<YNode> = match &include.value {
+                YValue::Seq(items) => items.clone(),
+                YValue::Null => Vec::new(),
                 _ => vec![include.clone()],
             };
             for entry in entries {
@@ -76,20 +76,20 @@ impl Loader<'_> {
         self.layers.push(idx);
     }
 
-    fn include(&mut self, from: usize, entry: &N, stack: &mut Vec<String>) {
+    fn include(&mut self, from: usize, entry: &YNode, stack: &mut Vec<String>) {
         let Some(from_rel) = self.files.get(from).map(|f| f.rel.clone()) else {
             return;
         };
-        let at = |n: &N| Location::point(&from_rel, n.line, n.col);
-        match &entry.v {
-            V::Str(s) => {
+        let at = |n: &YNode| Location::point(&from_rel, n.line, n.col);
+        match &entry.value {
+            YValue::Str(s) => {
                 if s.starts_with("http://") || s.starts_with("https://") {
                     self.external(s, at(entry));
                 } else {
                     self.include_local(s, at(entry), stack);
                 }
             }
-            V::Map(_) => {
+            YValue::Map(_) => {
                 if let Some(local) = entry.get("local") {
                     if let Some(path) = local.as_str() {
                         self.include_local(&path, at(local), stack);
@@ -101,7 +101,7 @@ impl Loader<'_> {
                         .str_of("ref")
                         .map(|r| format!("@{r}"))
                         .unwrap_or_default();
-                    let files = entry.get("file").map(N::strings).unwrap_or_default();
+                    let files = entry.get("file").map(YNode::strings).unwrap_or_default();
                     if files.is_empty() {
                         self.external(&format!("{project}{reference}"), at(entry));
                     }

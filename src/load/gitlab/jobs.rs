@@ -1,14 +1,15 @@
 //! Building the model: the pipeline and its jobs, one variant per environment and set of
 //! variables, reached by the pipeline sources their rules allow.
 
-use super::expr::Source;
 use super::extends::{Resolver, apply_defaults};
 use super::includes::Loader;
 use super::rules::{Evaluator, Outcome};
 use super::steps::{ParseCache, condition_text, expand, parallel_matrix, steps};
-use super::tree::{N, SrcFile, V, allow_failure_of, deep_merge, flatten_rules, variables};
+use super::tree::{SrcFile, allow_failure_of, deep_merge, flatten_rules, variables};
 use super::{GitlabCi, LEGACY_GLOBALS, RESERVED, WORK_BUDGET};
+use crate::expr::gitlab::Source;
 use crate::load::LoadError;
+use crate::load::ytree::{YNode, YValue};
 use crate::location::Location;
 use crate::model::ci::{Job, Pipeline, Trigger};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -17,7 +18,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub(super) struct Draft {
     pub(super) id: String,
     pub(super) loc: Location,
-    eff: N,
+    eff: YNode,
 }
 
 pub(super) fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
@@ -32,7 +33,7 @@ pub(super) fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
     } = loader;
 
     // The merged configuration.
-    let mut merged = N::empty_map(0);
+    let mut merged = YNode::empty_map(0);
     for idx in &layers {
         if let Some(f) = files.get(*idx)
             && f.root.is_map()
@@ -40,8 +41,8 @@ pub(super) fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
             merged = deep_merge(merged, f.root.clone());
         }
     }
-    let mut config: HashMap<String, N> = HashMap::new();
-    if let V::Map(entries) = merged.v {
+    let mut config: HashMap<String, YNode> = HashMap::new();
+    if let YValue::Map(entries) = merged.value {
         for (k, v) in entries {
             if let Some(name) = k.as_str() {
                 config.insert(name, v);
@@ -128,7 +129,7 @@ pub(super) fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
 
     // Pipeline sources and what `workflow: rules` admits.
     let mut eval = Evaluator::default();
-    let wf_rules: Option<Vec<&N>> = workflow
+    let wf_rules: Option<Vec<&YNode>> = workflow
         .as_ref()
         .and_then(|w| w.get_set("rules"))
         .map(flatten_rules);
@@ -182,7 +183,7 @@ pub(super) fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
     let declared = config
         .get("stages")
         .or_else(|| config.get("types"))
-        .map(N::strings)
+        .map(YNode::strings)
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| {
             ["build", "test", "deploy"]
@@ -250,7 +251,7 @@ pub(super) fn build(loader: Loader<'_>, rel: &str) -> GitlabCi {
 
 /// A top-level key that is a job: not reserved, not hidden, a mapping with `script`,
 /// `trigger`, `extends` or `run`.
-fn is_job(name: &str, value: &N) -> bool {
+fn is_job(name: &str, value: &YNode) -> bool {
     !name.starts_with('.')
         && !RESERVED.contains(&name)
         && ["script", "trigger", "extends", "run"]
@@ -258,7 +259,7 @@ fn is_job(name: &str, value: &N) -> bool {
             .any(|k| value.get(k).is_some())
 }
 
-fn rule_texts(rules: &[&N], out: &mut Vec<String>) {
+fn rule_texts(rules: &[&YNode], out: &mut Vec<String>) {
     for r in rules {
         if let Some(s) = r.str_of("if") {
             out.push(s);
@@ -273,7 +274,7 @@ pub(super) fn job(
     eval: &mut Evaluator,
     admitted: &[Source],
     workflow_rules: bool,
-    global_vars: Option<&N>,
+    global_vars: Option<&YNode>,
     stages: &[String],
     parsed: &mut ParseCache,
     pipeline: &str,
@@ -287,10 +288,16 @@ pub(super) fn job(
     let mut vars = BTreeMap::new();
     let inherit = eff.get("inherit").and_then(|i| i.get("variables"));
     let inherited: Option<Vec<String>> = match inherit {
-        Some(N {
-            v: V::Bool(false), ..
+        Some(YNode {
+            value: YValue::Bool(false),
+            ..
         }) => Some(Vec::new()),
-        Some(n @ N { v: V::Seq(_), .. }) => Some(n.strings()),
+        Some(
+            n @ YNode {
+                value: YValue::Seq(_),
+                ..
+            },
+        ) => Some(n.strings()),
         _ => None,
     };
     if let Some(g) = global_vars {
@@ -305,8 +312,8 @@ pub(super) fn job(
     }
 
     let env_node = eff.get_set("environment");
-    let env_text = env_node.and_then(|e| match &e.v {
-        V::Map(_) => e.str_of("name"),
+    let env_text = env_node.and_then(|e| match &e.value {
+        YValue::Map(_) => e.str_of("name"),
         _ => e.as_str(),
     });
     let environment_action = env_node
@@ -356,13 +363,13 @@ pub(super) fn job(
         .map(|n| {
             n.items()
                 .iter()
-                .filter_map(|item| match &item.v {
-                    V::Map(_)
+                .filter_map(|item| match &item.value {
+                    YValue::Map(_)
                         if item.get("project").is_none() && item.get("pipeline").is_none() =>
                     {
                         item.str_of("job")
                     }
-                    V::Map(_) => None,
+                    YValue::Map(_) => None,
                     _ => item.as_str(),
                 })
                 .collect()

@@ -35,7 +35,6 @@ use crate::load::ytree;
 use crate::load::{LoadError, Root};
 use crate::model::ci::{External, Job, Pipeline};
 
-mod expr;
 mod extends;
 mod includes;
 mod jobs;
@@ -43,7 +42,6 @@ mod rules;
 mod steps;
 mod tree;
 
-pub(crate) use expr::parse_and_evaluate;
 use includes::Loader;
 use jobs::build;
 
@@ -63,10 +61,6 @@ const WORK_BUDGET: usize = 2_000_000;
 const MAX_GLOB_ENTRIES: usize = 20_000;
 /// Deepest directory level visited when expanding one wildcard include.
 const MAX_GLOB_DEPTH: usize = 32;
-/// Deepest nesting of parentheses in a rules expression.
-const MAX_EXPR_DEPTH: usize = 64;
-/// The default branch's name, as recorded on triggers.
-const DEFAULT_BRANCH: &str = "main";
 
 /// Top-level keys that are not jobs.
 const RESERVED: &[&str] = &[

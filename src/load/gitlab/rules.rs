@@ -1,10 +1,10 @@
 //! Pipeline sources and the evaluation of `workflow: rules`, job `rules:` and
 //! `only:`/`except:` per source, with three-valued logic.
 
-use super::expr::{
-    Expr, Source, Tri, Val, build_regex, equals, eval_expr, parse_expr, ref_name, regex_matches,
-};
-use super::tree::{N, allow_failure_of, flatten_rules, variables};
+use super::tree::{allow_failure_of, flatten_rules, variables};
+use crate::expr::Tri;
+use crate::expr::gitlab::{Expr, Source, eval_expr, parse_expr, ref_matches};
+use crate::load::ytree::YNode;
 use std::collections::HashMap;
 
 // ---------------------------------------------------------------------------------------
@@ -30,7 +30,7 @@ impl Evaluator {
     /// an unknown condition may match or fall through.
     pub(super) fn rules(
         &mut self,
-        rules: &[&N],
+        rules: &[&YNode],
         src: Source,
         job_when: Option<&str>,
         job_af: Option<bool>,
@@ -59,7 +59,7 @@ impl Evaluator {
         out
     }
 
-    fn rule_condition(&mut self, rule: &N, src: Source) -> Tri {
+    fn rule_condition(&mut self, rule: &YNode, src: Source) -> Tri {
         if !rule.is_map() {
             return Tri::F;
         }
@@ -79,7 +79,7 @@ impl Evaluator {
     /// The ways the job may be added for `src`, from its `rules`, else `only`/`except`.
     pub(super) fn job(
         &mut self,
-        eff: &N,
+        eff: &YNode,
         src: Source,
         workflow_rules: bool,
         job_when: Option<&str>,
@@ -100,7 +100,7 @@ impl Evaluator {
             Some(e) => self.only_except(e, src),
             None => Tri::F,
         };
-        if only_t.and(except_t.not()) == Tri::F || job_when == Some("never") {
+        if only_t.and(!except_t) == Tri::F || job_when == Some("never") {
             return Vec::new();
         }
         vec![Outcome {
@@ -112,7 +112,7 @@ impl Evaluator {
 
     /// Whether an `only:`/`except:` value matches for `src`: a list of refs, or a mapping
     /// whose keys must all match.
-    fn only_except(&mut self, n: &N, src: Source) -> Tri {
+    fn only_except(&mut self, n: &YNode, src: Source) -> Tri {
         let any_ref = |refs: Vec<String>| {
             refs.iter()
                 .fold(Tri::F, |acc, r| acc.or(ref_matches(r, src)))
@@ -148,56 +148,6 @@ impl Evaluator {
             None => Tri::U,
         }
     }
-}
-
-/// Whether an `only:`/`except:` ref matches for `src`.
-fn ref_matches(r: &str, src: Source) -> Tri {
-    use Source::*;
-    let r = r.trim();
-    let is = |sources: &[Source]| Tri::of(sources.contains(&src));
-    match r {
-        "branches" => is(&[PushDefault, PushOther, Schedule, Web, Api]),
-        "tags" => is(&[Tag]),
-        "merge_requests" => is(&[MergeRequest]),
-        "schedules" => is(&[Schedule]),
-        "web" => is(&[Web]),
-        "api" => is(&[Api]),
-        "pushes" => is(&[PushDefault, PushOther, Tag]),
-        "triggers" | "pipelines" | "external" | "chat" | "external_pull_requests" | "webide" => {
-            Tri::F
-        }
-        _ => {
-            if src == MergeRequest {
-                // Merge-request pipelines only run jobs that ask for `merge_requests`.
-                return Tri::F;
-            }
-            if r.contains('@') {
-                return Tri::U;
-            }
-            let name = ref_name(src);
-            if r == "$CI_DEFAULT_BRANCH" || r == "${CI_DEFAULT_BRANCH}" {
-                return equals(&name, &Val::DefaultBranch);
-            }
-            if let Some(re) = r.strip_prefix('/').and_then(parse_regex_literal) {
-                return match re {
-                    Some(re) => regex_matches(&name, &re),
-                    None => Tri::U,
-                };
-            }
-            equals(&name, &Val::Lit(r.to_string()))
-        }
-    }
-}
-
-/// `pattern/flags` (after the opening slash) as a regex: `None` when it is not a regex
-/// literal, `Some(None)` when it is one that does not compile.
-fn parse_regex_literal(rest: &str) -> Option<Option<regex::Regex>> {
-    let end = rest.rfind('/')?;
-    let (pattern, flags) = (rest.get(..end)?, rest.get(end + 1..)?);
-    if !flags.chars().all(|c| c.is_ascii_alphabetic()) {
-        return None;
-    }
-    Some(build_regex(pattern, flags))
 }
 
 #[cfg(test)]

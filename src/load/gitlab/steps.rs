@@ -3,7 +3,8 @@
 //! of its conditions.
 
 use super::MAX_REFERENCE_DEPTH;
-use super::tree::{N, SrcFile, V, flatten_rules};
+use super::tree::{SrcFile, flatten_rules};
+use crate::load::ytree::{YNode, YValue};
 use crate::location::Location;
 use crate::model::ci::Step;
 use crate::shell;
@@ -11,11 +12,11 @@ use std::collections::{BTreeMap, HashMap};
 
 /// `parallel: matrix:` as variable → every value it takes in some entry (each entry of the
 /// list is a product of its variables; the union over entries is what a script can see).
-pub(super) fn parallel_matrix(job: &N) -> std::collections::BTreeMap<String, Vec<String>> {
+pub(super) fn parallel_matrix(job: &YNode) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut out: std::collections::BTreeMap<String, Vec<String>> =
         std::collections::BTreeMap::new();
     let entries = job.get("parallel").and_then(|p| p.get("matrix"));
-    for entry in entries.map(N::items).unwrap_or_default() {
+    for entry in entries.map(YNode::items).unwrap_or_default() {
         for (k, v) in entry.entries() {
             let Some(name) = k.as_str().filter(|n| !n.is_empty()) else {
                 continue;
@@ -86,12 +87,12 @@ pub(super) type ParseCache =
 /// The steps: one per line of `before_script` + `script` (and per `run:` step).
 pub(super) fn steps(
     files: &[SrcFile],
-    eff: &N,
+    eff: &YNode,
     gating: bool,
     env: &BTreeMap<String, String>,
     parsed: &mut ParseCache,
 ) -> Vec<Step> {
-    let mut items: Vec<(&N, String)> = Vec::new();
+    let mut items: Vec<(&YNode, String)> = Vec::new();
     for key in ["before_script", "script"] {
         if let Some(n) = eff.get(key) {
             let mut lines = Vec::new();
@@ -153,22 +154,22 @@ pub(super) fn steps(
 }
 
 /// The lines of a script value, nested arrays flattened (as GitLab does).
-fn script_items<'n>(n: &'n N, out: &mut Vec<&'n N>, depth: usize) {
-    match &n.v {
-        V::Seq(items) => {
+fn script_items<'n>(n: &'n YNode, out: &mut Vec<&'n YNode>, depth: usize) {
+    match &n.value {
+        YValue::Seq(items) => {
             for item in items {
                 if depth < MAX_REFERENCE_DEPTH {
                     script_items(item, out, depth + 1);
                 }
             }
         }
-        V::Str(_) | V::Num(_) | V::Bool(_) => out.push(n),
+        YValue::Str(_) | YValue::Int(_) | YValue::Float(_) | YValue::Bool(_) => out.push(n),
         _ => {}
     }
 }
 
 /// A short text for the job's `rules`/`only`/`except`/`when`.
-pub(super) fn condition_text(eff: &N) -> String {
+pub(super) fn condition_text(eff: &YNode) -> String {
     let mut parts = Vec::new();
     if let Some(rules) = eff.get_set("rules") {
         let texts: Vec<String> = flatten_rules(rules)

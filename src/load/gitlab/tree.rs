@@ -1,121 +1,59 @@
-//! The configuration tree: YAML nodes that remember the file they come from, GitLab's deep
-//! merge, the conversion of parsed YAML (with its `!reference` tags) into that tree, and the
-//! readers of keys every part of a job uses (`rules:` flattened, `allow_failure:`,
-//! `variables:`).
+//! The configuration tree over [`YNode`] (whose `file` index remembers the file a node
+//! comes from): GitLab's deep merge, the marking of parsed YAML (its `!reference` tags, its
+//! depth bound), and the readers of keys every part of a job uses (`rules:` flattened,
+//! `allow_failure:`, `variables:`).
 
 use super::{MAX_REFERENCE_DEPTH, MAX_TREE_DEPTH};
 use crate::load::ytree::{YNode, YValue};
 use crate::location::LineIndex;
 use std::collections::HashMap;
 
-/// A YAML node that remembers its file (an index into the files read), so that merged and
-/// extended configurations still point into the right file.
-#[derive(Debug, Clone)]
-pub(super) struct N {
-    pub(super) v: V,
-    pub(super) file: usize,
-    pub(super) line: u32,
-    pub(super) col: u32,
-}
-
-#[derive(Debug, Clone)]
-pub(super) enum V {
-    Null,
-    Bool(bool),
-    Str(String),
-    /// A number, as text.
-    Num(String),
-    Seq(Vec<N>),
-    Map(Vec<(N, N)>),
-    /// A `!reference [job, key, ...]` sequence, not yet resolved.
-    Ref(Vec<N>),
-}
-
-impl N {
-    pub(super) fn null_at(other: &N) -> N {
-        N {
-            v: V::Null,
+/// GitLab's readers over [`YNode`], whose `file` index keeps merged and extended
+/// configurations pointing into the right file.
+impl YNode {
+    pub(super) fn null_at(other: &YNode) -> YNode {
+        YNode {
+            value: YValue::Null,
             file: other.file,
             line: other.line,
             col: other.col,
         }
     }
 
-    pub(super) fn empty_map(file: usize) -> N {
-        N {
-            v: V::Map(Vec::new()),
+    pub(super) fn empty_map(file: usize) -> YNode {
+        YNode {
+            value: YValue::Map(Vec::new()),
             file,
             line: 1,
             col: 1,
         }
     }
 
-    pub(super) fn as_str(&self) -> Option<String> {
-        match &self.v {
-            V::Str(s) | V::Num(s) => Some(s.clone()),
-            V::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
-    }
-
-    pub(super) fn entries(&self) -> &[(N, N)] {
-        match &self.v {
-            V::Map(m) => m,
-            _ => &[],
-        }
-    }
-
-    pub(super) fn items(&self) -> &[N] {
-        match &self.v {
-            V::Seq(s) => s,
-            _ => &[],
-        }
-    }
-
-    pub(super) fn get(&self, key: &str) -> Option<&N> {
-        self.entries()
-            .iter()
-            .find(|(k, _)| k.as_str().as_deref() == Some(key))
-            .map(|(_, v)| v)
-    }
-
     /// The value of `key` unless it is absent or null.
-    pub(super) fn get_set(&self, key: &str) -> Option<&N> {
+    pub(super) fn get_set(&self, key: &str) -> Option<&YNode> {
         self.get(key).filter(|n| !n.is_null())
     }
 
     pub(super) fn str_of(&self, key: &str) -> Option<String> {
-        self.get(key).and_then(N::as_str)
-    }
-
-    pub(super) fn is_null(&self) -> bool {
-        matches!(self.v, V::Null)
+        self.get(key).and_then(YNode::as_str)
     }
 
     pub(super) fn is_map(&self) -> bool {
-        matches!(self.v, V::Map(_))
-    }
-
-    /// A string, or each string of a sequence.
-    pub(super) fn strings(&self) -> Vec<String> {
-        match &self.v {
-            V::Seq(items) => items.iter().filter_map(N::as_str).collect(),
-            _ => self.as_str().into_iter().collect(),
-        }
+        matches!(self.value, YValue::Map(_))
     }
 
     /// Number of nodes in the tree.
     pub(super) fn size(&self) -> usize {
-        1 + match &self.v {
-            V::Seq(items) | V::Ref(items) => items.iter().map(N::size).sum(),
-            V::Map(entries) => entries.iter().map(|(k, v)| k.size() + v.size()).sum(),
+        1 + match &self.value {
+            YValue::Seq(items) | YValue::Ref(items) => items.iter().map(YNode::size).sum(),
+            YValue::Map(entries) => entries.iter().map(|(k, v)| k.size() + v.size()).sum(),
             _ => 0,
         }
     }
 
     /// The same mapping without `key`.
-    pub(super) fn without(mut self, key: &str) -> N {
-        if let V::Map(entries) = &mut self.v {
+    pub(super) fn without(mut self, key: &str) -> YNode {
+        if let YValue::Map(entries) = &mut self.value {
             entries.retain(|(k, _)| k.as_str().as_deref() != Some(key));
         }
         self
@@ -124,9 +62,9 @@ impl N {
 
 /// GitLab's merge: mappings merge key by key (recursively), any other value of `over`
 /// replaces `base`.
-pub(super) fn deep_merge(base: N, over: N) -> N {
-    match (base.v, over.v) {
-        (V::Map(mut merged), V::Map(entries)) => {
+pub(super) fn deep_merge(base: YNode, over: YNode) -> YNode {
+    match (base.value, over.value) {
+        (YValue::Map(mut merged), YValue::Map(entries)) => {
             let mut index: HashMap<String, usize> = merged
                 .iter()
                 .enumerate()
@@ -137,7 +75,7 @@ pub(super) fn deep_merge(base: N, over: N) -> N {
                 match name.as_ref().and_then(|s| index.get(s).copied()) {
                     Some(i) => {
                         if let Some(slot) = merged.get_mut(i) {
-                            let placeholder = (N::null_at(&k), N::null_at(&v));
+                            let placeholder = (YNode::null_at(&k), YNode::null_at(&v));
                             let (_, old) = std::mem::replace(slot, placeholder);
                             *slot = (k, deep_merge(old, v));
                         }
@@ -150,15 +88,15 @@ pub(super) fn deep_merge(base: N, over: N) -> N {
                     }
                 }
             }
-            N {
-                v: V::Map(merged),
+            YNode {
+                value: YValue::Map(merged),
                 file: over.file,
                 line: over.line,
                 col: over.col,
             }
         }
-        (_, v) => N {
-            v,
+        (_, value) => YNode {
+            value,
             file: over.file,
             line: over.line,
             col: over.col,
@@ -171,7 +109,7 @@ pub(super) struct SrcFile {
     pub(super) rel: String,
     pub(super) text: String,
     pub(super) index: LineIndex,
-    pub(super) root: N,
+    pub(super) root: YNode,
 }
 
 impl SrcFile {
@@ -185,29 +123,25 @@ impl SrcFile {
     }
 }
 
-/// Converts a parsed node, marking `!reference` sequences.
-pub(super) fn convert(y: &YNode, file: usize, src: &SrcFile, depth: usize) -> N {
-    let v = if depth > MAX_TREE_DEPTH {
-        V::Null
+/// A parsed node of file `file`, `!reference` sequences marked and anything nested deeper
+/// than [`MAX_TREE_DEPTH`] read as null.
+pub(super) fn convert(y: &YNode, file: usize, src: &SrcFile, depth: usize) -> YNode {
+    let value = if depth > MAX_TREE_DEPTH {
+        YValue::Null
     } else {
         match &y.value {
-            YValue::Null => V::Null,
-            YValue::Bool(b) => V::Bool(*b),
-            YValue::Int(i) => V::Num(i.to_string()),
-            YValue::Float(f) => V::Num(f.to_string()),
-            YValue::Str(s) => V::Str(s.clone()),
-            YValue::Seq(items) => {
+            YValue::Seq(items) | YValue::Ref(items) => {
                 let items = items
                     .iter()
                     .map(|i| convert(i, file, src, depth + 1))
                     .collect();
                 if is_reference_tag(src.line(y.line), y.col) {
-                    V::Ref(items)
+                    YValue::Ref(items)
                 } else {
-                    V::Seq(items)
+                    YValue::Seq(items)
                 }
             }
-            YValue::Map(entries) => V::Map(
+            YValue::Map(entries) => YValue::Map(
                 entries
                     .iter()
                     .map(|(k, v)| {
@@ -218,10 +152,11 @@ pub(super) fn convert(y: &YNode, file: usize, src: &SrcFile, depth: usize) -> N 
                     })
                     .collect(),
             ),
+            scalar => scalar.clone(),
         }
     };
-    N {
-        v,
+    YNode {
+        value,
         file,
         line: y.line,
         col: y.col,
@@ -239,11 +174,11 @@ fn is_reference_tag(line: &str, col: u32) -> bool {
         == Some("!reference")
 }
 /// The rules of a `rules:` value, nested sequences flattened (as GitLab does).
-pub(super) fn flatten_rules(rules: &N) -> Vec<&N> {
-    fn walk<'n>(n: &'n N, out: &mut Vec<&'n N>, depth: usize) {
+pub(super) fn flatten_rules(rules: &YNode) -> Vec<&YNode> {
+    fn walk<'n>(n: &'n YNode, out: &mut Vec<&'n YNode>, depth: usize) {
         for item in n.items() {
-            match &item.v {
-                V::Seq(_) if depth < MAX_REFERENCE_DEPTH => walk(item, out, depth + 1),
+            match &item.value {
+                YValue::Seq(_) if depth < MAX_REFERENCE_DEPTH => walk(item, out, depth + 1),
                 _ => out.push(item),
             }
         }
@@ -254,26 +189,76 @@ pub(super) fn flatten_rules(rules: &N) -> Vec<&N> {
 }
 
 /// `allow_failure:` as written: `true` or an `exit_codes` mapping → true.
-pub(super) fn allow_failure_of(n: &N) -> Option<bool> {
-    match &n.get("allow_failure")?.v {
-        V::Bool(b) => Some(*b),
-        V::Str(s) if s == "true" => Some(true),
-        V::Str(s) if s == "false" => Some(false),
-        V::Map(_) => Some(true),
+pub(super) fn allow_failure_of(n: &YNode) -> Option<bool> {
+    match &n.get("allow_failure")?.value {
+        YValue::Bool(b) => Some(*b),
+        YValue::Str(s) if s == "true" => Some(true),
+        YValue::Str(s) if s == "false" => Some(false),
+        YValue::Map(_) => Some(true),
         _ => None,
     }
 }
 
 /// `variables:` entries as written (`NAME: value` or `NAME: {value: ...}`).
-pub(super) fn variables(n: &N) -> Vec<(String, String)> {
+pub(super) fn variables(n: &YNode) -> Vec<(String, String)> {
     n.entries()
         .iter()
         .filter_map(|(k, v)| {
-            let value = match &v.v {
-                V::Map(_) => v.str_of("value")?,
+            let value = match &v.value {
+                YValue::Map(_) => v.str_of("value")?,
                 _ => v.as_str()?,
             };
             Some((k.as_str()?, value))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::load::gitlab::tests::{ci, job, runs};
+
+    /// Scalars written as numbers or booleans read as the strings they always have been
+    /// (what script lines, variables and environment names compare against).
+    #[test]
+    fn numbers_and_booleans_read_as_strings() {
+        let ci = ci(r#"
+variables:
+  FLOAT: 1.0
+  OCTAL: 010
+  HEX: 0x1F
+  BIG: 12345678901234567890
+  EXP: 1e3
+  NEG: -7
+  YES: true
+job:
+  variables: {V: 2.50, W: {value: 3.0}}
+  environment: 1.10
+  script:
+    - 42
+    - 1.5
+    - false
+"#);
+        let j = job(&ci, "job");
+        assert_eq!(runs(j), vec!["42", "1.5", "false"]);
+        let env: Vec<(&str, &str)> = j.steps[0]
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            env,
+            vec![
+                ("BIG", "12345678901234567000"),
+                ("EXP", "1000"),
+                ("FLOAT", "1"),
+                ("HEX", "31"),
+                ("NEG", "-7"),
+                ("OCTAL", "10"),
+                ("V", "2.5"),
+                ("W", "3"),
+                ("YES", "true"),
+            ]
+        );
+        assert_eq!(j.environment, "1.1");
+    }
 }

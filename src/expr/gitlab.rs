@@ -1,14 +1,18 @@
-//! `rules: if:` expressions: the pipeline sources and three-valued truth they are judged in,
-//! what a predefined variable holds per pipeline source, GitLab's `/pattern/flags` regular
-//! expressions, and the expression lexer, parser and evaluator.
+//! GitLab `rules: if:` expressions: the pipeline sources they are judged in, what a
+//! predefined variable holds per pipeline source, GitLab's `/pattern/flags` regular
+//! expressions, the expression lexer, parser and evaluator over [`Tri`], and whether an
+//! `only:`/`except:` ref matches a source.
 
-use super::{DEFAULT_BRANCH, MAX_EXPR_DEPTH};
+use super::{Connective, ConnectiveTokens, Depth, Tri, chain, string_literal};
 use crate::location::Location;
 use crate::model::ci::Trigger;
 
+/// The default branch's name, as recorded on triggers.
+const DEFAULT_BRANCH: &str = "main";
+
 /// What a variable is known to hold in a pipeline of some source.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Val {
+enum Val {
     /// Not set (also the `null` literal).
     Unset,
     /// A known string.
@@ -27,7 +31,7 @@ fn is_default_name(s: &str) -> bool {
     s == "main" || s == "master"
 }
 
-pub(super) fn ref_name(src: Source) -> Val {
+fn ref_name(src: Source) -> Val {
     match src {
         Source::PushDefault => Val::DefaultBranch,
         Source::PushOther | Source::MergeRequest | Source::Tag => Val::OtherRef,
@@ -89,7 +93,7 @@ fn var_value(name: &str, src: Source) -> Val {
     }
 }
 
-pub(super) fn equals(a: &Val, b: &Val) -> Tri {
+fn equals(a: &Val, b: &Val) -> Tri {
     use Val::*;
     match (a, b) {
         (Unknown, _) | (_, Unknown) => Tri::U,
@@ -117,7 +121,7 @@ pub(super) fn equals(a: &Val, b: &Val) -> Tri {
     }
 }
 
-pub(super) fn regex_matches(v: &Val, re: &regex::Regex) -> Tri {
+fn regex_matches(v: &Val, re: &regex::Regex) -> Tri {
     match v {
         Val::Unset => Tri::F,
         Val::Lit(s) => Tri::of(re.is_match(s)),
@@ -155,16 +159,17 @@ enum Tok {
     RParen,
 }
 
+/// A parsed expression.
 #[derive(Debug)]
-pub(super) enum Expr {
-    Or(Vec<Expr>),
-    And(Vec<Expr>),
+pub(crate) enum Expr {
+    /// Two or more operands joined by `&&` or by `||`.
+    Chain(Connective, Vec<Expr>),
     Cmp(Opnd, CmpOp, Opnd),
     Truthy(Opnd),
 }
 
 #[derive(Debug)]
-pub(super) enum Opnd {
+pub(crate) enum Opnd {
     Var(String),
     Str(String),
     Null,
@@ -172,7 +177,7 @@ pub(super) enum Opnd {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub(super) enum CmpOp {
+pub(crate) enum CmpOp {
     Eq,
     Ne,
     Match,
@@ -209,22 +214,9 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
                 out.push(Tok::Var(name));
             }
             '"' | '\'' => {
-                let mut j = i + 1;
-                let mut lit = String::new();
-                loop {
-                    let d = at(j)?;
-                    if d == '\\' && at(j + 1) == Some(c) {
-                        lit.push(c);
-                        j += 2;
-                    } else if d == c {
-                        break;
-                    } else {
-                        lit.push(d);
-                        j += 1;
-                    }
-                }
+                let (lit, next) = string_literal(&chars, i, '\\')?;
                 out.push(Tok::Str(lit));
-                i = j + 1;
+                i = next;
             }
             '/' if matches!(out.last(), Some(Tok::Match | Tok::NoMatch)) => {
                 let mut j = i + 1;
@@ -310,12 +302,14 @@ pub(crate) fn parse_and_evaluate(text: &str) -> bool {
     true
 }
 
-pub(super) fn parse_expr(text: &str) -> Option<Expr> {
+/// A `rules: if:` expression parsed, `None` when it does not parse (or nests deeper than
+/// [`MAX_DEPTH`](super::MAX_DEPTH) parentheses).
+pub(crate) fn parse_expr(text: &str) -> Option<Expr> {
     let toks = tokenize(text)?;
     let mut p = ExprParser {
         toks,
         pos: 0,
-        depth: 0,
+        depth: Depth::default(),
     };
     let e = p.or()?;
     (p.pos == p.toks.len()).then_some(e)
@@ -324,7 +318,21 @@ pub(super) fn parse_expr(text: &str) -> Option<Expr> {
 struct ExprParser {
     toks: Vec<Tok>,
     pos: usize,
-    depth: usize,
+    /// Parentheses open, bounded by [`MAX_DEPTH`](super::MAX_DEPTH).
+    depth: Depth,
+}
+
+impl ConnectiveTokens for ExprParser {
+    fn eat(&mut self, c: Connective) -> bool {
+        let next = matches!(
+            (c, self.peek()),
+            (Connective::And, Some(Tok::And)) | (Connective::Or, Some(Tok::Or))
+        );
+        if next {
+            self.pos += 1;
+        }
+        next
+    }
 }
 
 impl ExprParser {
@@ -332,50 +340,43 @@ impl ExprParser {
         self.toks.get(self.pos)
     }
 
-    pub(super) fn next(&mut self) -> Option<Tok> {
+    fn next(&mut self) -> Option<Tok> {
         let t = self.toks.get(self.pos).cloned();
         self.pos += 1;
         t
     }
 
-    pub(super) fn or(&mut self) -> Option<Expr> {
-        let mut terms = vec![self.and()?];
-        while matches!(self.peek(), Some(Tok::Or)) {
-            self.pos += 1;
-            terms.push(self.and()?);
-        }
-        Some(if terms.len() == 1 {
-            terms.pop()?
-        } else {
-            Expr::Or(terms)
-        })
+    fn or(&mut self) -> Option<Expr> {
+        self.connective(Connective::Or, Self::and)
     }
 
-    pub(super) fn and(&mut self) -> Option<Expr> {
-        let mut terms = vec![self.primary()?];
-        while matches!(self.peek(), Some(Tok::And)) {
-            self.pos += 1;
-            terms.push(self.primary()?);
-        }
+    fn and(&mut self) -> Option<Expr> {
+        self.connective(Connective::And, Self::primary)
+    }
+
+    /// A chain of `c` over operands read by `operand`; a single operand stands alone.
+    fn connective(
+        &mut self,
+        c: Connective,
+        operand: fn(&mut Self) -> Option<Expr>,
+    ) -> Option<Expr> {
+        let mut terms = chain(self, c, operand)?;
         Some(if terms.len() == 1 {
             terms.pop()?
         } else {
-            Expr::And(terms)
+            Expr::Chain(c, terms)
         })
     }
 
     fn primary(&mut self) -> Option<Expr> {
         if matches!(self.peek(), Some(Tok::LParen)) {
             self.pos += 1;
-            self.depth += 1;
-            if self.depth > MAX_EXPR_DEPTH {
-                return None;
-            }
+            self.depth.enter()?;
             let e = self.or()?;
             if !matches!(self.next()?, Tok::RParen) {
                 return None;
             }
-            self.depth -= 1;
+            self.depth.leave();
             return Some(e);
         }
         let lhs = self.operand()?;
@@ -402,7 +403,8 @@ impl ExprParser {
     }
 }
 
-pub(super) fn eval_expr(e: &Expr, src: Source) -> Tri {
+/// The truth of a parsed expression in a pipeline of source `src`.
+pub(crate) fn eval_expr(e: &Expr, src: Source) -> Tri {
     let val = |o: &Opnd| match o {
         Opnd::Var(v) => var_value(v, src),
         Opnd::Str(s) => Val::Lit(s.clone()),
@@ -410,12 +412,7 @@ pub(super) fn eval_expr(e: &Expr, src: Source) -> Tri {
         Opnd::Re(_) => Val::Unknown,
     };
     match e {
-        Expr::Or(terms) => terms
-            .iter()
-            .fold(Tri::F, |acc, t| acc.or(eval_expr(t, src))),
-        Expr::And(terms) => terms
-            .iter()
-            .fold(Tri::T, |acc, t| acc.and(eval_expr(t, src))),
+        Expr::Chain(c, terms) => c.fold(terms.iter().map(|t| eval_expr(t, src))),
         Expr::Truthy(o) => truthy(&val(o)),
         Expr::Cmp(a, op, b) => {
             let matched = || match b {
@@ -424,9 +421,9 @@ pub(super) fn eval_expr(e: &Expr, src: Source) -> Tri {
             };
             match op {
                 CmpOp::Eq => equals(&val(a), &val(b)),
-                CmpOp::Ne => equals(&val(a), &val(b)).not(),
+                CmpOp::Ne => !equals(&val(a), &val(b)),
                 CmpOp::Match => matched(),
-                CmpOp::NoMatch => matched().not(),
+                CmpOp::NoMatch => !matched(),
             }
         }
     }
@@ -434,7 +431,7 @@ pub(super) fn eval_expr(e: &Expr, src: Source) -> Tri {
 
 /// A pipeline source: one way a GitLab pipeline starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Source {
+pub(crate) enum Source {
     /// A push to the default branch.
     PushDefault,
     /// A push to another branch.
@@ -450,7 +447,7 @@ pub(super) enum Source {
 
 impl Source {
     /// Every source.
-    pub(super) const ALL: [Source; 7] = [
+    pub(crate) const ALL: [Source; 7] = [
         Source::PushDefault,
         Source::PushOther,
         Source::MergeRequest,
@@ -460,7 +457,8 @@ impl Source {
         Source::Api,
     ];
 
-    pub(super) fn pipeline_source(self) -> &'static str {
+    /// The value of `CI_PIPELINE_SOURCE`.
+    pub(crate) fn pipeline_source(self) -> &'static str {
         match self {
             Source::PushDefault | Source::PushOther | Source::Tag => "push",
             Source::MergeRequest => "merge_request_event",
@@ -470,7 +468,8 @@ impl Source {
         }
     }
 
-    pub(super) fn trigger(self, loc: Location) -> Trigger {
+    /// The model's trigger for this source, recorded at `loc`.
+    pub(crate) fn trigger(self, loc: Location) -> Trigger {
         let mut t = Trigger::new("", loc);
         match self {
             Source::PushDefault => {
@@ -499,48 +498,14 @@ impl Source {
         t
     }
 
-    pub(super) fn pre_merge(self) -> bool {
+    /// Whether a pipeline of this source runs before changes are merged.
+    pub(crate) fn pre_merge(self) -> bool {
         matches!(self, Source::PushOther | Source::MergeRequest)
     }
 }
 
-/// Three-valued truth.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Tri {
-    T,
-    F,
-    U,
-}
-
-impl Tri {
-    pub(super) fn of(b: bool) -> Tri {
-        if b { Tri::T } else { Tri::F }
-    }
-    pub(super) fn and(self, o: Tri) -> Tri {
-        match (self, o) {
-            (Tri::F, _) | (_, Tri::F) => Tri::F,
-            (Tri::T, Tri::T) => Tri::T,
-            _ => Tri::U,
-        }
-    }
-    pub(super) fn or(self, o: Tri) -> Tri {
-        match (self, o) {
-            (Tri::T, _) | (_, Tri::T) => Tri::T,
-            (Tri::F, Tri::F) => Tri::F,
-            _ => Tri::U,
-        }
-    }
-    pub(super) fn not(self) -> Tri {
-        match self {
-            Tri::T => Tri::F,
-            Tri::F => Tri::T,
-            Tri::U => Tri::U,
-        }
-    }
-}
-
 /// A GitLab `/pattern/flags` regular expression, bounded in size.
-pub(super) fn build_regex(pattern: &str, flags: &str) -> Option<regex::Regex> {
+fn build_regex(pattern: &str, flags: &str) -> Option<regex::Regex> {
     regex::RegexBuilder::new(&pattern.replace("\\/", "/"))
         .case_insensitive(flags.contains('i'))
         .multi_line(flags.contains('m'))
@@ -550,19 +515,65 @@ pub(super) fn build_regex(pattern: &str, flags: &str) -> Option<regex::Regex> {
         .ok()
 }
 
+/// Whether an `only:`/`except:` ref matches for `src`.
+pub(crate) fn ref_matches(r: &str, src: Source) -> Tri {
+    use Source::*;
+    let r = r.trim();
+    let is = |sources: &[Source]| Tri::of(sources.contains(&src));
+    match r {
+        "branches" => is(&[PushDefault, PushOther, Schedule, Web, Api]),
+        "tags" => is(&[Tag]),
+        "merge_requests" => is(&[MergeRequest]),
+        "schedules" => is(&[Schedule]),
+        "web" => is(&[Web]),
+        "api" => is(&[Api]),
+        "pushes" => is(&[PushDefault, PushOther, Tag]),
+        "triggers" | "pipelines" | "external" | "chat" | "external_pull_requests" | "webide" => {
+            Tri::F
+        }
+        _ => {
+            if src == MergeRequest {
+                // Merge-request pipelines only run jobs that ask for `merge_requests`.
+                return Tri::F;
+            }
+            if r.contains('@') {
+                return Tri::U;
+            }
+            let name = ref_name(src);
+            if r == "$CI_DEFAULT_BRANCH" || r == "${CI_DEFAULT_BRANCH}" {
+                return equals(&name, &Val::DefaultBranch);
+            }
+            if let Some(re) = r.strip_prefix('/').and_then(parse_regex_literal) {
+                return match re {
+                    Some(re) => regex_matches(&name, &re),
+                    None => Tri::U,
+                };
+            }
+            equals(&name, &Val::Lit(r.to_string()))
+        }
+    }
+}
+
+/// `pattern/flags` (after the opening slash) as a regex: `None` when it is not a regex
+/// literal, `Some(None)` when it is one that does not compile.
+fn parse_regex_literal(rest: &str) -> Option<Option<regex::Regex>> {
+    let end = rest.rfind('/')?;
+    let (pattern, flags) = (rest.get(..end)?, rest.get(end + 1..)?);
+    if !flags.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    Some(build_regex(pattern, flags))
+}
+
 #[cfg(test)]
 mod tests {
 
-    use crate::load::gitlab::expr::{Source, Tri};
-    use crate::load::gitlab::rules::Evaluator;
+    use super::{Source, Tri, eval_expr, parse_expr};
 
     #[test]
     fn expressions_are_three_valued() {
         use Source::*;
-        let e = |s: &str, src| {
-            let mut ev = Evaluator::default();
-            ev.expr(s, src)
-        };
+        let e = |s: &str, src| parse_expr(s).map_or(Tri::U, |e| eval_expr(&e, src));
         assert_eq!(
             e("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", PushDefault),
             Tri::T

@@ -1,6 +1,7 @@
-//! `${{ }}` expressions: what a context value is known to be for a trigger, and the
-//! condition lexer, parser and three-valued evaluator.
+//! GitHub Actions `${{ }}` expressions: what a context value is known to be for a trigger,
+//! and the condition lexer, parser and evaluator over [`Tri`].
 
+use super::{Connective, ConnectiveTokens, Depth, Tri, chain, string_literal};
 use crate::model::ci::Trigger;
 
 /// What a trigger tells about `github.*` values: `Some(v)` when known for every run it
@@ -79,20 +80,20 @@ pub fn expression_nesting(text: &str) -> usize {
     deepest
 }
 
-/// Evaluates a job `if:` for one trigger: `Some(true/false)` when known, `None` when not.
-pub fn eval_condition(cond: &str, t: &Trigger) -> Option<bool> {
+/// Evaluates a job `if:` for one trigger: known true or false, or unknown.
+pub fn eval_condition(cond: &str, t: &Trigger) -> Tri {
     eval_condition_in(cond, t, false)
 }
 
 /// [`eval_condition`]; `in_call` tells that the expression is read inside a reusable workflow
 /// called from the trigger's workflow, where `inputs.*` come from the caller.
-pub(super) fn eval_condition_in(cond: &str, t: &Trigger, in_call: bool) -> Option<bool> {
-    truthiness(&eval_value(cond, t, in_call)?)
+pub(crate) fn eval_condition_in(cond: &str, t: &Trigger, in_call: bool) -> Tri {
+    eval_value(cond, t, in_call).map_or(Tri::U, |v| truthiness(&v))
 }
 
 /// The values an expression (`${{ ... }}` or its inside) can take for one trigger, `None` when
 /// it does not parse.
-pub(super) fn eval_value(expr: &str, t: &Trigger, in_call: bool) -> Option<Vec<Poss>> {
+pub(crate) fn eval_value(expr: &str, t: &Trigger, in_call: bool) -> Option<Vec<Poss>> {
     let c = expr.trim();
     let c = c
         .strip_prefix("${{")
@@ -102,7 +103,7 @@ pub(super) fn eval_value(expr: &str, t: &Trigger, in_call: bool) -> Option<Vec<P
     let mut p = CondParser {
         tokens,
         pos: 0,
-        depth: 0,
+        depth: Depth::default(),
         trigger: t,
         in_call,
     };
@@ -113,28 +114,37 @@ pub(super) fn eval_value(expr: &str, t: &Trigger, in_call: bool) -> Option<Vec<P
 /// One value an expression can take: a string, a boolean, or a value not known (whose
 /// truthiness may still be known: `x || 'a'` is truthy whatever `x` is).
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Poss {
+pub(crate) enum Poss {
     Str(String),
     Bool(bool),
-    Any(Option<bool>),
+    Any(Tri),
+}
+
+impl Poss {
+    /// A boolean of truth `t`: unknown when `t` is.
+    fn of(t: Tri) -> Poss {
+        t.known().map_or(Poss::Any(Tri::U), Poss::Bool)
+    }
 }
 
 /// The most values one expression is followed with; beyond, it is unknown.
 const MAX_POSS: usize = 16;
 
-fn truthy(p: &Poss) -> Option<bool> {
+fn truthy(p: &Poss) -> Tri {
     match p {
-        Poss::Str(s) => Some(!s.is_empty()),
-        Poss::Bool(b) => Some(*b),
+        Poss::Str(s) => Tri::of(!s.is_empty()),
+        Poss::Bool(b) => Tri::of(*b),
         Poss::Any(t) => *t,
     }
 }
 
-/// Whether every value is truthy (`Some(true)`), none is (`Some(false)`), or it is unknown.
-fn truthiness(values: &[Poss]) -> Option<bool> {
+/// Whether every value is truthy ([`Tri::T`]), none is ([`Tri::F`]), or it is unknown.
+fn truthiness(values: &[Poss]) -> Tri {
     let mut it = values.iter().map(truthy);
-    let first = it.next()??;
-    it.all(|t| t == Some(first)).then_some(first)
+    match it.next() {
+        Some(first) if first != Tri::U && it.all(|t| t == first) => first,
+        _ => Tri::U,
+    }
 }
 
 /// Adds `p` to `out` unless present; past [`MAX_POSS`] values the whole is unknown.
@@ -143,7 +153,7 @@ fn push_poss(out: &mut Vec<Poss>, p: Poss) {
         out.push(p);
     }
     if out.len() > MAX_POSS {
-        *out = vec![Poss::Any(None)];
+        *out = vec![Poss::Any(Tri::U)];
     }
 }
 
@@ -166,25 +176,8 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
         if c.is_whitespace() {
             i += 1;
         } else if c == '\'' {
-            let mut v = String::new();
-            i += 1;
-            loop {
-                match chars.get(i) {
-                    Some('\'') if chars.get(i + 1) == Some(&'\'') => {
-                        v.push('\'');
-                        i += 2;
-                    }
-                    Some('\'') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(ch) => {
-                        v.push(*ch);
-                        i += 1;
-                    }
-                    None => return None,
-                }
-            }
+            let (v, next) = string_literal(&chars, i, '\'')?;
+            i = next;
             out.push(Tok::Str(v));
         } else if c == '(' {
             out.push(Tok::LParen);
@@ -241,25 +234,34 @@ enum Val {
     Values(Vec<Poss>),
 }
 
-/// How deeply an expression may nest (parentheses, `!`, call arguments) before it is not
-/// evaluated: the parser recurses once per level.
-pub(super) const MAX_EXPR_DEPTH: usize = 64;
-
 struct CondParser<'t> {
     tokens: Vec<Tok>,
     pos: usize,
-    /// Current nesting, bounded by [`MAX_EXPR_DEPTH`].
-    depth: usize,
+    /// Current nesting (parentheses, `!`, call arguments), bounded by
+    /// [`MAX_DEPTH`](super::MAX_DEPTH).
+    depth: Depth,
     trigger: &'t Trigger,
     /// Inside a reusable workflow: `inputs.*` come from the caller.
     in_call: bool,
 }
 
-/// Three-valued truth: `None` is unknown.
-type Tri = Option<bool>;
+/// The values of a boolean of truth `t`.
+pub(crate) fn tri(t: Tri) -> Vec<Poss> {
+    vec![Poss::of(t)]
+}
 
-pub(super) fn tri(t: Tri) -> Vec<Poss> {
-    vec![t.map_or(Poss::Any(None), Poss::Bool)]
+impl ConnectiveTokens for CondParser<'_> {
+    fn eat(&mut self, c: Connective) -> bool {
+        let op = match c {
+            Connective::And => "&&",
+            Connective::Or => "||",
+        };
+        let next = self.peek() == Some(&Tok::Op(op));
+        if next {
+            self.pos += 1;
+        }
+        next
+    }
 }
 
 impl CondParser<'_> {
@@ -267,46 +269,42 @@ impl CondParser<'_> {
         self.tokens.get(self.pos)
     }
     /// `a || b`: `a` when truthy, else `b`. The outer `Option` is a syntax error (or an
-    /// expression nested deeper than [`MAX_EXPR_DEPTH`]).
+    /// expression nested deeper than [`MAX_DEPTH`](super::MAX_DEPTH)).
     fn or(&mut self) -> Option<Vec<Poss>> {
-        self.depth += 1;
-        if self.depth > MAX_EXPR_DEPTH {
-            return None;
-        }
+        self.depth.enter()?;
         let v = self.or_inner();
-        self.depth -= 1;
+        self.depth.leave();
         v
     }
 
     fn or_inner(&mut self) -> Option<Vec<Poss>> {
-        self.short_circuit("||", true, Self::and)
+        self.short_circuit(Connective::Or, Self::and)
     }
     /// `a && b`: `a` when falsy, else `b`.
     fn and(&mut self) -> Option<Vec<Poss>> {
-        self.short_circuit("&&", false, Self::not)
+        self.short_circuit(Connective::And, Self::not)
     }
-    /// A chain of `op` over operands read by `operand`: each value of the left side whose
-    /// truthiness is `keep` is the result, one of the opposite truthiness gives way to the
-    /// right side, and an unknown one may be either.
+    /// A chain of `c` over operands read by `operand`: each value of the left side whose
+    /// truthiness decides `c` ([`Connective::absorbing`]) is the result, one of the opposite
+    /// truthiness gives way to the right side, and an unknown one may be either.
     fn short_circuit(
         &mut self,
-        op: &'static str,
-        keep: bool,
+        c: Connective,
         operand: fn(&mut Self) -> Option<Vec<Poss>>,
     ) -> Option<Vec<Poss>> {
-        let mut v = operand(self)?;
-        while self.peek() == Some(&Tok::Op(op)) {
-            self.pos += 1;
-            let r = operand(self)?;
+        let mut operands = chain(self, c, operand)?.into_iter();
+        let mut v = operands.next()?;
+        for r in operands {
             let mut out = Vec::new();
             for p in v {
-                match truthy(&p) {
-                    Some(t) if t == keep => push_poss(&mut out, p),
-                    Some(_) => r.iter().for_each(|q| push_poss(&mut out, q.clone())),
-                    None => {
-                        push_poss(&mut out, Poss::Any(Some(keep)));
-                        r.iter().for_each(|q| push_poss(&mut out, q.clone()));
+                let t = truthy(&p);
+                if t == c.absorbing() {
+                    push_poss(&mut out, p);
+                } else {
+                    if t == Tri::U {
+                        push_poss(&mut out, Poss::Any(c.absorbing()));
                     }
+                    r.iter().for_each(|q| push_poss(&mut out, q.clone()));
                 }
             }
             v = out;
@@ -316,19 +314,13 @@ impl CondParser<'_> {
     fn not(&mut self) -> Option<Vec<Poss>> {
         if self.peek() == Some(&Tok::Op("!")) {
             self.pos += 1;
-            self.depth += 1;
-            if self.depth > MAX_EXPR_DEPTH {
-                return None;
-            }
+            self.depth.enter()?;
             let v = self.not();
-            self.depth -= 1;
+            self.depth.leave();
             let v = v?;
             let mut out = Vec::new();
             for p in &v {
-                push_poss(
-                    &mut out,
-                    truthy(p).map_or(Poss::Any(None), |b| Poss::Bool(!b)),
-                );
+                push_poss(&mut out, Poss::of(!truthy(p)));
             }
             return Some(out);
         }
@@ -340,10 +332,10 @@ impl CondParser<'_> {
             self.pos += 1;
             let right = self.atom()?;
             if op != "==" && op != "!=" {
-                return Some(tri(None));
+                return Some(tri(Tri::U));
             }
             let eq = self.equals(&left, &right);
-            return Some(tri(if op == "==" { eq } else { eq.map(|b| !b) }));
+            return Some(tri(if op == "==" { eq } else { !eq }));
         }
         Some(self.values(&left))
     }
@@ -352,13 +344,13 @@ impl CondParser<'_> {
         match v {
             Val::Known(s) => vec![Poss::Str(s.clone())],
             Val::Var(name) => vec![
-                known_value(name, self.trigger, self.in_call).map_or(Poss::Any(None), Poss::Str),
+                known_value(name, self.trigger, self.in_call).map_or(Poss::Any(Tri::U), Poss::Str),
             ],
             Val::Values(p) => p.clone(),
         }
     }
     /// The single string an operand has, when known.
-    pub(super) fn resolve(&self, v: &Val) -> Option<String> {
+    fn resolve(&self, v: &Val) -> Option<String> {
         match self.values(v).as_slice() {
             [Poss::Str(s)] => Some(s.clone()),
             _ => None,
@@ -366,15 +358,17 @@ impl CondParser<'_> {
     }
     fn equals(&self, a: &Val, b: &Val) -> Tri {
         match (self.resolve(a), self.resolve(b)) {
-            (Some(x), Some(y)) => Some(x == y),
+            (Some(x), Some(y)) => Tri::of(x == y),
             (None, Some(lit)) | (Some(lit), None) => {
                 let var = match (a, b) {
                     (Val::Var(n), _) | (_, Val::Var(n)) => n.as_str(),
                     _ => return self.equals_values(a, b),
                 };
                 if var == "github.ref" {
-                    let kind = ref_kind(self.trigger)?;
-                    (!lit.starts_with(kind)).then_some(false)
+                    match ref_kind(self.trigger) {
+                        Some(kind) if !lit.starts_with(kind) => Tri::F,
+                        _ => Tri::U,
+                    }
                 } else {
                     self.equals_values(a, b)
                 }
@@ -391,15 +385,15 @@ impl CondParser<'_> {
                 let eq = match (x, y) {
                     (Poss::Str(x), Poss::Str(y)) => x == y,
                     (Poss::Bool(x), Poss::Bool(y)) => x == y,
-                    _ => return None,
+                    _ => return Tri::U,
                 };
                 if seen.is_some_and(|s| s != eq) {
-                    return None;
+                    return Tri::U;
                 }
                 seen = Some(eq);
             }
         }
-        seen
+        seen.map_or(Tri::U, Tri::of)
     }
     fn atom(&mut self) -> Option<Val> {
         let tok = self.peek()?.clone();
@@ -437,37 +431,35 @@ impl CondParser<'_> {
         }
     }
     /// A function argument: a plain atom (strings and variables keep their identity).
-    /// A function argument; nesting counts against [`MAX_EXPR_DEPTH`] as in [`Self::or`].
+    /// Nesting counts against [`MAX_DEPTH`](super::MAX_DEPTH) as in [`Self::or`].
     fn or_value(&mut self) -> Option<Val> {
-        self.depth += 1;
-        if self.depth > MAX_EXPR_DEPTH {
-            return None;
-        }
+        self.depth.enter()?;
         let v = self.atom();
-        self.depth -= 1;
+        self.depth.leave();
         v
     }
     fn call(&self, name: &str, args: &[Val]) -> Tri {
         match (name.to_ascii_lowercase().as_str(), args) {
             ("startswith", [a, b]) => {
-                let lit = self.resolve(b)?;
+                let Some(lit) = self.resolve(b) else {
+                    return Tri::U;
+                };
                 match self.resolve(a) {
-                    Some(v) => Some(v.starts_with(&lit)),
-                    None => match a {
-                        Val::Var(n) if n == "github.ref" => {
-                            let kind = ref_kind(self.trigger)?;
+                    Some(v) => Tri::of(v.starts_with(&lit)),
+                    None => match (a, ref_kind(self.trigger)) {
+                        (Val::Var(n), Some(kind)) if n == "github.ref" => {
                             if lit.starts_with(kind) || kind.starts_with(&lit) {
-                                None
+                                Tri::U
                             } else {
-                                Some(false)
+                                Tri::F
                             }
                         }
-                        _ => None,
+                        _ => Tri::U,
                     },
                 }
             }
-            ("success" | "always", []) => Some(true),
-            _ => None,
+            ("success" | "always", []) => Tri::T,
+            _ => Tri::U,
         }
     }
 }
@@ -489,10 +481,10 @@ mod tests {
             default_branch: true,
             ..Trigger::new("push", Location::file_start("w.yml"))
         };
-        assert_eq!(eval_condition(&cond, &t), None);
+        assert_eq!(eval_condition(&cond, &t), Tri::U);
         assert_eq!(
             eval_condition("startsWith(github.ref, 'refs/tags/')", &t),
-            Some(false)
+            Tri::F
         );
     }
 
@@ -510,45 +502,45 @@ mod tests {
         dispatch.branches.clear();
         assert_eq!(
             eval_condition("github.ref == 'refs/heads/develop'", &push_main),
-            Some(false)
+            Tri::F
         );
         assert_eq!(
             eval_condition("github.ref == 'refs/heads/main'", &push_main),
-            Some(true)
+            Tri::T
         );
         assert_eq!(
             eval_condition("${{ github.event_name == 'push' }}", &pr),
-            Some(false)
+            Tri::F
         );
         assert_eq!(
             eval_condition("github.ref == 'refs/heads/main'", &pr),
-            Some(false)
+            Tri::F
         );
         assert_eq!(
             eval_condition(
                 "github.event_name == 'workflow_dispatch' && inputs.env == 'production'",
                 &dispatch
             ),
-            None
+            Tri::U
         );
         assert_eq!(
             eval_condition(
                 "github.event_name == 'workflow_dispatch' && inputs.env == 'production'",
                 &push_main
             ),
-            Some(false)
+            Tri::F
         );
         assert_eq!(
             eval_condition("!startsWith(github.ref, 'refs/tags/')", &push_main),
-            Some(true)
+            Tri::T
         );
         assert_eq!(
             eval_condition(
                 "contains(github.event.head_commit.message, 'x')",
                 &push_main
             ),
-            None
+            Tri::U
         );
-        assert_eq!(eval_condition("(((", &push_main), None);
+        assert_eq!(eval_condition("(((", &push_main), Tri::U);
     }
 }
