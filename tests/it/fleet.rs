@@ -17,8 +17,7 @@ const ROOT: &str = "FROM node:20-alpine\nCOPY . .\nUSER root\n";
 /// Fails DF006 (warning) at line 1.
 const LATEST: &str = "FROM node:latest\nUSER node\n";
 /// A pull-request workflow that runs the linter (passes CI001).
-const WORKFLOW: &str =
-    "on: pull_request\njobs:\n  checks:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm run lint\n";
+const WORKFLOW: &str = "on: pull_request\njobs:\n  checks:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm run lint\n";
 const PACKAGE: &str = "{\"name\": \"svc\", \"scripts\": {\"lint\": \"eslint .\"}}\n";
 /// The message of CI001 in a repository without CI.
 const NO_CI: &str = "no CI configuration: expected a pull_request workflow under .github/workflows/ (or .gitlab-ci.yml) that runs the linter";
@@ -307,7 +306,11 @@ fn a_mirror_is_read_at_the_ref_given() {
     assert_eq!(verdicts(r), ["CI001=pass", "DF005=fail", "DF006=pass"]);
     assert_eq!(findings(r), ["DF005 error Dockerfile:3"]);
 
-    let branch = f.scorecard(&[m, "--ref", "experiment", "--fail-on", "warning"], "branch", 1);
+    let branch = f.scorecard(
+        &[m, "--ref", "experiment", "--fail-on", "warning"],
+        "branch",
+        1,
+    );
     let r = repo(&branch, "svc");
     assert_eq!(r["ref"], "experiment");
     assert_eq!(r["commit"], exp.as_str());
@@ -326,7 +329,10 @@ fn yaml_and_csv_manifests_give_names_teams_tags_urls_and_refs() {
     let c = f.path("c/root");
     f.git(&c, &["checkout", "-q", "-b", "fixed"]);
     f.commit(&c, &[("Dockerfile", PINNED)]);
-    f.git(&f.path("m/root.git"), &["fetch", "-q", c.to_str().expect("utf-8"), "fixed:fixed"]);
+    f.git(
+        &f.path("m/root.git"),
+        &["fetch", "-q", c.to_str().expect("utf-8"), "fixed:fixed"],
+    );
     std::fs::write(
         f.path("fleet.yaml"),
         "repositories:\n\
@@ -379,7 +385,9 @@ fn yaml_and_csv_manifests_give_names_teams_tags_urls_and_refs() {
     assert_eq!(without_run(data), without_run(csv));
     let md = f.read("yaml", "scorecard.md");
     assert!(
-        md.contains("| payments | 2 | 0 | 10.0 | 100.0% | 0 |\n| storefront | 1 | 0 | 6.7 | 66.7% | 1 |\n"),
+        md.contains(
+            "| payments | 2 | 0 | 10.0 | 100.0% | 0 |\n| storefront | 1 | 0 | 6.7 | 66.7% | 1 |\n"
+        ),
         "{md}"
     );
 }
@@ -389,8 +397,16 @@ fn a_checkout_and_its_mirror_give_the_same_rows() {
     let f = Fleet::new();
     four(&f);
     for name in ["good", "latest", "nolint", "root"] {
-        let c = f.scorecard(&[&format!("c/{name}"), "--fail-on", "never"], &format!("c-{name}"), 0);
-        let m = f.scorecard(&[&format!("m/{name}.git"), "--fail-on", "never"], &format!("m-{name}"), 0);
+        let c = f.scorecard(
+            &[&format!("c/{name}"), "--fail-on", "never"],
+            &format!("c-{name}"),
+            0,
+        );
+        let m = f.scorecard(
+            &[&format!("m/{name}.git"), "--fail-on", "never"],
+            &format!("m-{name}"),
+            0,
+        );
         assert_eq!(
             f.read(&format!("c-{name}"), "scorecard.csv"),
             f.read(&format!("m-{name}"), "scorecard.csv")
@@ -453,8 +469,32 @@ fn a_repository_that_cannot_be_read_is_an_error_row_and_exit_two() {
     assert!(!f.path("out/sarif/gone.sarif").exists());
     assert!(f.path("out/sarif/good.sarif").exists());
     // --fail-on never does not hide errors.
-    let (code, _) = f.run(&["--manifest", "fleet.yaml", "--out", "out2", "--fail-on", "never"]);
+    let (code, _) = f.run(&[
+        "--manifest",
+        "fleet.yaml",
+        "--out",
+        "out2",
+        "--fail-on",
+        "never",
+    ]);
     assert_eq!(code, 2);
+    // Rules left out by --select are skipped in an error row, as in the others.
+    let s = f.scorecard(&["c/good", "gone", "--select", "DF005"], "select", 2);
+    assert_eq!(
+        verdicts(repo(&s, "gone")),
+        ["CI001=skipped", "DF005=error", "DF006=skipped"]
+    );
+    assert_eq!(
+        verdicts(repo(&s, "good")),
+        ["CI001=skipped", "DF005=pass", "DF006=skipped"]
+    );
+    let errored: Vec<&Value> = s["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| &r["errored"])
+        .collect();
+    assert_eq!(errored, [0, 1, 0]);
     // A bad --ref for a whole directory of mirrors: every row errors, nothing is lost.
     let s = f.scorecard(&["m", "--ref", "no-such-branch"], "bad-ref", 2);
     assert_eq!(s["summary"]["errored"], 4);
@@ -492,14 +532,25 @@ fn exit_status_follows_fail_on() {
         assert_eq!(got, 2, "{args:?}: {err}");
     }
     let (_, err) = f.run(&["c", "c/good", "--out", "out"]);
-    assert!(err.contains("more than one repository is named good"), "{err}");
+    assert!(
+        err.contains("more than one repository is named good"),
+        "{err}"
+    );
 }
 
 /// Ten repositories (half of them mirrors) in `fleet.csv`, with teams, tags and URLs.
 fn ten(f: &Fleet) {
     let mut manifest = String::from("name,path,team,tags,url\n");
     for (i, name) in [
-        "api", "billing", "cart", "checkout", "docs", "edge", "fraud", "gateway", "inventory",
+        "api",
+        "billing",
+        "cart",
+        "checkout",
+        "docs",
+        "edge",
+        "fraud",
+        "gateway",
+        "inventory",
         "ledger",
     ]
     .iter()
@@ -537,7 +588,14 @@ fn shards_merged_equal_the_unsharded_run() {
     let mut seen = 0;
     for i in 1..=4 {
         let out = format!("shard{i}");
-        let (code, err) = f.run(&["--manifest", "fleet.csv", "--shard", &format!("{i}/4"), "--out", &out]);
+        let (code, err) = f.run(&[
+            "--manifest",
+            "fleet.csv",
+            "--shard",
+            &format!("{i}/4"),
+            "--out",
+            &out,
+        ]);
         let s = json(&f.path(&out).join("scorecard.json"));
         // A shard exits 1 when one of its repositories has an error-level finding.
         let failing = s["repositories"]
@@ -611,13 +669,19 @@ fn an_empty_shard_is_an_empty_scorecard_and_merges() {
                 s["summary"],
                 serde_json::json!({"repositories": 0, "errored": 0, "passing": 0, "findings": 0, "mean_score": 0.0})
             );
-            assert_eq!(f.read(&out, "scorecard.csv"), "repository,rule,verdict,findings\n");
+            assert_eq!(
+                f.read(&out, "scorecard.csv"),
+                "repository,rule,verdict,findings\n"
+            );
             empty = Some(i);
         } else {
             assert_eq!(code, 1, "{err}");
         }
     }
-    assert!(empty.is_some(), "one of two shards of one repository is empty");
+    assert!(
+        empty.is_some(),
+        "one of two shards of one repository is empty"
+    );
     let (code, err) = f.run(&["merge", "s1", "s2", "--out", "merged"]);
     assert_eq!(code, 1, "{err}");
     assert_same(&f, "all", "merged");
@@ -633,7 +697,10 @@ fn compare_reports_what_improved_and_what_regressed() {
     four(&f);
     let old = f.scorecard(&["c"], "old", 1);
     // root: DF005 fixed, DF006 broken.
-    f.commit(&f.path("c/root"), &[("Dockerfile", "FROM node\nUSER node\n")]);
+    f.commit(
+        &f.path("c/root"),
+        &[("Dockerfile", "FROM node\nUSER node\n")],
+    );
     let new = f.scorecard(&["c", "--compare", "old/scorecard.json"], "new", 1);
     let started = old["run"]["started"].as_str().expect("started");
     assert_eq!(
@@ -676,7 +743,10 @@ fn compare_reports_what_improved_and_what_regressed() {
         let dom = dump_dom(&b, &f.path("new/scorecard.html"), "");
         let section = between(&dom, r#"<section id="compare-section""#, "</section>");
         assert!(!section.starts_with(" hidden"), "{section}");
-        assert!(section.contains("<b>1</b> checks improved, <b>1</b> regressed"), "{section}");
+        assert!(
+            section.contains("<b>1</b> checks improved, <b>1</b> regressed"),
+            "{section}"
+        );
         assert!(
             section.contains(r#"<tr><td>root</td><td>6.7 → 6.7</td><td>DF005</td><td class="lvl-error">DF006</td></tr>"#),
             "{section}"
@@ -788,10 +858,7 @@ fn dump_dom(browser: &Path, page: &Path, hash: &str) -> String {
 
 /// The text from `start` (excluded) to the next `end`.
 fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
-    let from = s
-        .find(start)
-        .unwrap_or_else(|| panic!("no {start} in {s}"))
-        + start.len();
+    let from = s.find(start).unwrap_or_else(|| panic!("no {start} in {s}")) + start.len();
     let len = s[from..].find(end).unwrap_or(s.len() - from);
     &s[from..from + len]
 }
@@ -829,7 +896,18 @@ fn the_page_renders_in_a_browser_with_state_from_the_url() {
     // inventory 10.0; ties by name.
     assert_eq!(
         order,
-        ["cart", "billing", "checkout", "edge", "fraud", "gateway", "ledger", "api", "docs", "inventory"]
+        [
+            "cart",
+            "billing",
+            "checkout",
+            "edge",
+            "fraud",
+            "gateway",
+            "ledger",
+            "api",
+            "docs",
+            "inventory"
+        ]
     );
     let cells: Vec<(&str, Vec<&str>)> = rows
         .iter()
