@@ -918,9 +918,20 @@ fn the_page_renders_in_a_browser_with_state_from_the_url() {
     assert_eq!(cells[2], ("checkout", vec!["fail", "pass", "pass"]));
     assert_eq!(cells[7], ("api", vec!["pass", "pass", "pass"]));
     assert!(dom.contains(r#"<span id="shown" class="muted">10 of 10 repositories</span>"#));
+    // The open repository's row is marked, and only it.
+    assert_eq!(
+        dom.matches(r#"<tr data-repo="billing" class="open">"#)
+            .count(),
+        1
+    );
+    let table = between(&dom, r#"<table id="matrix">"#, "</table>");
+    assert_eq!(table.matches(r#"class="open""#).count(), 1);
     // The detail panel of the repository in the URL, linking into its web URL at the commit.
     let detail = between(&dom, r#"<div id="detail">"#, "</div>");
-    assert!(detail.starts_with(r#"<h2 id="detail-title">billing</h2>"#), "{detail}");
+    assert!(
+        detail.starts_with(r#"<h2 id="detail-title">billing</h2>"#),
+        "{detail}"
+    );
     let commit = f.git(&f.path("c/billing"), &["rev-parse", "HEAD"]);
     let finding = format!(
         r#"<tr><td><code>DF005</code></td><td class="lvl-error">error</td><td><a href="https://git.example/org/billing/blob/{commit}/Dockerfile#L3"><code>Dockerfile:3</code></a></td><td>the final stage runs as root (USER root)</td></tr>"#
@@ -942,4 +953,19 @@ fn the_page_renders_in_a_browser_with_state_from_the_url() {
     let dom = dump_dom(&b, &page, "failing=1&q=ge");
     let shown: Vec<String> = matrix(&dom).into_iter().map(|r| r.0).collect();
     assert_eq!(shown, ["edge", "ledger"]);
+    // Rules every repository skips (left out by --select) are no columns of the matrix.
+    f.scorecard(
+        &["--manifest", "fleet.csv", "--select", "DF005,CI001"],
+        "sel",
+        1,
+    );
+    let rows = matrix(&dump_dom(&b, &f.path("sel/scorecard.html"), "repo=cart"));
+    assert_eq!(rows.len(), 10);
+    assert_eq!(
+        rows[2],
+        (
+            "cart".to_string(),
+            vec!["fail".to_string(), "pass".to_string()]
+        )
+    );
 }
