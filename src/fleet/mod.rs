@@ -73,6 +73,13 @@ pub fn select(opts: &FleetOptions) -> Result<Vec<RepoSpec>, PlanError> {
             dups.join(", ")
         )));
     }
+    let clashes = sources::sarif_clashes(&specs);
+    if !clashes.is_empty() {
+        return Err(PlanError(format!(
+            "error: repositories would write the same SARIF file ({}): give them names that differ in letters or digits",
+            clashes.join("; ")
+        )));
+    }
     if let Some(shard) = opts.shard {
         specs.retain(|s| shard.holds(&s.name));
     }

@@ -536,6 +536,19 @@ fn exit_status_follows_fail_on() {
         err.contains("more than one repository is named good"),
         "{err}"
     );
+    // Names that differ only where a SARIF file name cannot would overwrite each other's file.
+    std::fs::write(
+        f.path("clash.yaml"),
+        "- {name: pay/api, path: c/good}\n- {name: pay-api, path: c/root}\n",
+    )
+    .expect("write");
+    let (code, err) = f.run(&["--manifest", "clash.yaml", "--out", "clash"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("pay/api, pay-api → sarif/pay-api.sarif"),
+        "{err}"
+    );
+    assert!(!f.path("clash").exists());
 }
 
 /// Ten repositories (half of them mirrors) in `fleet.csv`, with teams, tags and URLs.
