@@ -982,3 +982,45 @@ fn the_page_renders_in_a_browser_with_state_from_the_url() {
         )
     );
 }
+
+#[test]
+fn hostile_names_teams_and_urls_stay_text_in_the_page() {
+    let Some(b) = browser() else { return };
+    let f = Fleet::new();
+    four(&f);
+    let evil = r#"</script><img src=x onerror="document.body.dataset.pwned=1">"#;
+    std::fs::write(
+        f.path("fleet.yaml"),
+        format!(
+            "- name: '{evil}'\n  path: c/root\n  team: '<b>team</b>'\n  tags: ['<i>t</i>']\n  url: 'javascript:document.body.dataset.pwned=1'\n"
+        ),
+    )
+    .expect("write");
+    let s = f.scorecard(&["--manifest", "fleet.yaml"], "out", 1);
+    assert_eq!(names(&s), [evil]);
+    let page = f.path("out/scorecard.html");
+    let html = std::fs::read_to_string(&page).expect("page");
+    assert_eq!(
+        html.matches("</script>").count(),
+        2,
+        "only the page's own scripts end"
+    );
+    let dom = dump_dom(
+        &b,
+        &page,
+        "repo=%3C%2Fscript%3E%3Cimg%20src%3Dx%20onerror%3D%22document.body.dataset.pwned%3D1%22%3E",
+    );
+    assert!(dom.contains(r#"<body data-ready="1">"#), "{dom}");
+    assert!(!dom.contains("data-pwned"), "{dom}");
+    let table = between(&dom, r#"<table id="matrix">"#, "</table>");
+    assert!(!table.contains("<img"), "{table}");
+    assert!(table.contains("&lt;/script&gt;&lt;img src=x"), "{table}");
+    assert!(
+        table.contains("<td>&lt;b&gt;team&lt;/b&gt;</td>"),
+        "{table}"
+    );
+    // The detail panel is open, and a URL that is not http(s) is no link.
+    let detail = between(&dom, r#"<div id="detail">"#, "</div>");
+    assert!(detail.contains("<code>Dockerfile:3</code>"), "{detail}");
+    assert!(!detail.contains("<a href"), "{detail}");
+}
