@@ -234,10 +234,7 @@ fn write_sarif(
     let category = format!("shipshape-fleet/{}", name);
     ctx.category = Some(&category);
     let value = report::sarif::render(std::slice::from_ref(r), &ctx)?;
-    let stem = report::sarif::path_id(name)
-        .trim_end_matches('/')
-        .replace('/', "-");
-    let path = dir.join(format!("{stem}.sarif"));
+    let path = dir.join(format!("{}.sarif", fleet::sources::sarif_stem(name)));
     let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
     std::fs::write(&path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

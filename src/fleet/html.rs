@@ -18,13 +18,13 @@ h1{font-size:22px;margin:20px 0 4px}h2{font-size:17px;margin:28px 0 8px}
 .card b{display:block;font-size:20px}
 table{border-collapse:collapse}th,td{border:1px solid var(--line);padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f6f8fa;position:sticky;top:0;cursor:pointer;user-select:none;white-space:nowrap}
-th.rule{writing-mode:vertical-rl;transform:rotate(180deg);font-family:ui-monospace,monospace;font-weight:600;padding:6px 3px}
-td.v{width:18px;height:18px;padding:0;text-align:center;font-size:11px;color:#fff}
-td.pass{background:var(--pass)}td.fail{background:var(--fail)}td.error{background:var(--error)}td.skipped{background:var(--skip)}
+th.rule{writing-mode:vertical-rl;transform:rotate(180deg);font-family:ui-monospace,monospace;font-size:11px;font-weight:600;padding:6px 2px}
+td.v{width:16px;min-width:16px;height:18px;padding:0;text-align:center;font-size:11px;color:#fff}
+tr.open>td:not(.v){background:#fff8c5}td.pass{background:var(--pass)}td.fail{background:var(--fail)}td.error{background:var(--error)}td.skipped{background:var(--skip)}
 .bar{display:inline-block;height:9px;background:var(--pass);vertical-align:middle;margin-right:6px}
 .controls{display:flex;gap:10px;align-items:center;flex-wrap:wrap;margin:8px 0}
-input,select{font:inherit;padding:3px 6px}a.repo{cursor:pointer;color:#0969da;text-decoration:none}
-#detail{border:1px solid var(--line);border-radius:6px;padding:10px 16px;margin-top:16px}
+input,select{font:inherit;padding:3px 6px}input[type=search]{width:260px}a.repo{cursor:pointer;color:#0969da;text-decoration:none}
+#detail{border:1px solid var(--line);border-radius:6px;padding:10px 16px;margin-top:16px}#detail h2{margin:4px 0}
 code{font-family:ui-monospace,monospace;font-size:12.5px}.lvl-error{color:var(--fail)}.lvl-warning{color:var(--error)}.lvl-note{color:var(--mute)}
 .legend span{display:inline-block;padding:1px 8px;color:#fff;border-radius:3px;margin-right:4px}
 "#;
@@ -36,7 +36,9 @@ const S = JSON.parse(document.getElementById("scorecard").textContent);
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c]));
 const num = (x) => x === undefined || x === null ? "–" : Number(x).toFixed(1);
-const rules = S.rules.map((r) => r.id);
+// Matrix columns: rules checked somewhere (not those every repository skips, e.g. left out
+// by `--select`); the rules table below still lists every rule.
+const rules = S.rules.map((r) => r.id).filter((id) => S.repositories.some((r) => r.rules[id] && r.rules[id].verdict !== "skipped"));
 const state = {q: "", team: "", failing: false, sort: "name", desc: false, repo: ""};
 function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
@@ -80,7 +82,7 @@ function matrix() {
   for (const id of rules) h += `<th class="rule" data-sort="${esc(id)}" title="${esc(S.rules.find((r) => r.id === id).title)}">${esc(id)}${arrow(id)}</th>`;
   h += "</tr></thead><tbody>";
   for (const r of rows) {
-    h += `<tr data-repo="${esc(r.name)}"><td><a class="repo" data-open="${esc(r.name)}">${esc(r.name)}</a></td><td>${esc(r.team)}</td><td>${r.status === "error" ? "<b class=lvl-error>error</b>" : num(r.score)}</td><td>${r.findings.length}</td>`;
+    h += `<tr data-repo="${esc(r.name)}"${r.name === state.repo ? ' class="open"' : ""}><td><a class="repo" data-open="${esc(r.name)}">${esc(r.name)}</a></td><td>${esc(r.team)}</td><td>${r.status === "error" ? "<b class=lvl-error>error</b>" : num(r.score)}</td><td>${r.findings.length}</td>`;
     for (const id of rules) {
       const c = r.rules[id];
       h += c ? `<td class="v ${c.verdict}" title="${esc(r.name)} · ${esc(id)}: ${c.verdict}${c.findings ? " (" + c.findings + ")" : ""}">${c.findings || ""}</td>` : `<td></td>`;
@@ -186,8 +188,8 @@ pub fn render(s: &Scorecard) -> String {
 <span id="shown" class="muted"></span>
 <span class="legend"><span style="background:var(--pass)">pass</span><span style="background:var(--fail)">fail</span><span style="background:var(--error)">error</span><span style="background:var(--skip)">skipped</span></span>
 </div>
-<div id="detail" hidden></div>
 <table id="matrix"></table>
+<div id="detail" hidden></div>
 <h2>Rules</h2>
 <table id="rules"></table>
 <h2>Teams</h2>

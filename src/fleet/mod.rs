@@ -75,6 +75,13 @@ pub fn select(opts: &FleetOptions) -> Result<Vec<RepoSpec>, PlanError> {
             dups.join(", ")
         )));
     }
+    let clashes = sources::sarif_clashes(&specs);
+    if !clashes.is_empty() {
+        return Err(PlanError(format!(
+            "error: repositories would write the same SARIF file ({}): give them names that differ in letters or digits",
+            clashes.join("; ")
+        )));
+    }
     if let Some(shard) = opts.shard {
         specs.retain(|s| shard.holds(&s.name));
     }
@@ -226,13 +233,25 @@ fn check_one(
         findings: Vec::new(),
         problems: Vec::new(),
     };
+    // Rules the run's `--select`/`--ignore` leave out are skipped in an error row too, as in
+    // a row that could be checked.
+    let filter = crate::pipeline::RuleFilter {
+        select: opts.plan.select.clone(),
+        ignore: opts.plan.ignore.clone(),
+        ..Default::default()
+    };
     let fail = |mut row: Repository, why: String, set: Option<Arc<PolicySet>>| {
         if let Some(s) = &set {
             for m in s.metas() {
+                let verdict = if filter.keeps(&m.id) {
+                    Verdict::Error
+                } else {
+                    Verdict::Skipped
+                };
                 row.rules.insert(
                     m.id,
                     RuleCell {
-                        verdict: Verdict::Error,
+                        verdict,
                         findings: 0,
                     },
                 );

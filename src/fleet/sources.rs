@@ -308,6 +308,31 @@ impl Shard {
     }
 }
 
+/// The stem of a repository's SARIF file, `sarif/<stem>.sarif`: its name with characters
+/// other than letters, digits, `.`, `_` and `-` replaced by `_` and `/` by `-`.
+pub fn sarif_stem(name: &str) -> String {
+    crate::report::sarif::path_id(name)
+        .trim_end_matches('/')
+        .replace('/', "-")
+}
+
+/// Distinct names that would write the same SARIF file, each group as `a, b → stem.sarif`.
+pub fn sarif_clashes(specs: &[RepoSpec]) -> Vec<String> {
+    let mut by_stem: std::collections::BTreeMap<String, Vec<&str>> =
+        std::collections::BTreeMap::new();
+    for s in specs {
+        by_stem
+            .entry(sarif_stem(&s.name))
+            .or_default()
+            .push(&s.name);
+    }
+    by_stem
+        .into_iter()
+        .filter(|(_, names)| names.len() > 1)
+        .map(|(stem, names)| format!("{} → sarif/{stem}.sarif", names.join(", ")))
+        .collect()
+}
+
 /// The names given to more than one repository.
 pub fn duplicate_names(specs: &[RepoSpec]) -> Vec<String> {
     let mut seen = std::collections::BTreeMap::new();
@@ -367,6 +392,33 @@ mod tests {
         assert_eq!(a[1].kind, SourceKind::Unknown);
         std::fs::write(&csv, "name,where\n").expect("write");
         assert!(read_manifest(&csv).is_err());
+    }
+
+    #[test]
+    fn names_whose_sarif_files_would_clash_are_found() {
+        let spec = |name: &str| RepoSpec {
+            name: name.to_string(),
+            path: PathBuf::from(name),
+            kind: SourceKind::Unknown,
+            rev: None,
+            team: None,
+            tags: Vec::new(),
+            url: None,
+        };
+        assert_eq!(sarif_stem("payments/api"), "payments-api");
+        assert_eq!(sarif_stem("my api"), "my_api");
+        let specs: Vec<RepoSpec> = ["payments/api", "payments-api", "web", "my api", "my_api"]
+            .iter()
+            .map(|n| spec(n))
+            .collect();
+        assert_eq!(
+            sarif_clashes(&specs),
+            [
+                "my api, my_api → sarif/my_api.sarif",
+                "payments/api, payments-api → sarif/payments-api.sarif"
+            ]
+        );
+        assert!(sarif_clashes(&specs[2..4]).is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod action;
 mod boundary;
 mod cli;
 mod config;
+mod fleet;
 mod fuzz;
 mod hostile;
 mod install;

@@ -64,7 +64,7 @@ fn legacy_sarif_with(dir: &std::path::Path) -> (serde_json::Value, i32) {
     ])
 }
 
-fn validate(doc: &serde_json::Value) {
+pub(crate) fn validate(doc: &serde_json::Value) {
     let schema = sarif_schema();
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     let errors: Vec<String> = validator
