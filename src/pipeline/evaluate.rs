@@ -21,7 +21,7 @@ pub fn evaluate(
 ) -> Checked {
     let (rules, options) = (&settings.filter, &settings.options);
     let Loaded {
-        mut repo,
+        repo,
         sources,
         mut notifications,
         unloadable,
@@ -53,7 +53,21 @@ pub fn evaluate(
     // The model becomes the interpreter's values once, straight from its Rust types; every
     // thread shares them.
     let t = std::time::Instant::now();
-    let model = match policy::val::from_model(&repo) {
+    let parse_errors = repo.parse_errors.clone();
+    let model_suppressions = repo.suppressions.clone();
+    // The Rust model is consumed part by part as its values are built (`from_repo`), so the
+    // two are never whole at once; the parts are freed on a thread of their own (freeing
+    // large trees takes time) while the values are built and the policies run.
+    let (dispose_tx, dispose_rx) = std::sync::mpsc::channel::<Box<dyn std::any::Any + Send>>();
+    let disposer = std::thread::spawn(move || dispose_rx.into_iter().for_each(drop));
+    let dispose = move |part: Box<dyn std::any::Any + Send>| {
+        // The freeing thread only ends when the sender is dropped: a part it cannot take is
+        // freed here.
+        let _ = dispose_tx.send(part);
+    };
+    let built = policy::val::from_repo(repo, &dispose);
+    drop(dispose);
+    let model = match built {
         Ok(v) => v,
         Err(e) => {
             notifications.push(Notification {
@@ -71,15 +85,11 @@ pub fn evaluate(
             };
         }
     };
-    let parse_errors = std::mem::take(&mut repo.parse_errors);
-    let model_suppressions = std::mem::take(&mut repo.suppressions);
-    // Freeing large trees takes time of its own: the Rust model goes on a thread of its own
-    // while policies run, and the interpreter's values after them.
-    let repo_drop = std::thread::spawn(move || drop(repo));
     if std::env::var_os("SHIPSHAPE_TIMINGS").is_some() {
         eprintln!(
-            "shipshape: {root}: model {:.1} ms",
-            t.elapsed().as_secs_f64() * 1e3
+            "shipshape: {root}: model {:.1} ms (peak so far {})",
+            t.elapsed().as_secs_f64() * 1e3,
+            super::peak_rss()
         );
     }
     // Policies are spread over the threads by the size of what they read (largest first,
@@ -148,7 +158,7 @@ pub fn evaluate(
             .collect()
     });
     std::thread::spawn(move || drop(model));
-    let _ = repo_drop.join();
+    let _ = disposer.join();
     let mut results: Vec<Outcome> = Vec::new();
     let mut failures = 0;
     for r in evaluated {

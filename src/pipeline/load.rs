@@ -621,6 +621,9 @@ mod tests {
                 load_root(&root, "r", &envs, &definitions::Definitions::default()).expect("loads");
             let json = serde_json::to_value(&loaded.repo).expect("JSON form");
             let direct = policy::val::from_model(&loaded.repo).expect("values");
+            // Built part by part, consuming the model, the values are the same.
+            let consumed = policy::val::from_repo(loaded.repo.clone(), &drop).expect("values");
+            assert!(consumed.equals(direct.as_ref()), "{}", root.display());
             assert!(
                 direct.equals(policy::val::to_val(&json).as_ref()),
                 "{}",

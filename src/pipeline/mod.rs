@@ -104,13 +104,29 @@ pub fn check_source_against(
     let start = std::time::Instant::now();
     let loaded = load_source(root, display, &settings.environments, &settings.definitions)?;
     let loaded_at = start.elapsed();
+    if timings {
+        eprintln!("shipshape: {display}: loaded (peak so far {})", peak_rss());
+    }
     let checked = evaluate(loaded, policies, settings, baseline);
     if timings {
         eprintln!(
-            "shipshape: {display}: load {:.1} ms, evaluate {:.1} ms",
+            "shipshape: {display}: load {:.1} ms, evaluate {:.1} ms (peak so far {})",
             loaded_at.as_secs_f64() * 1e3,
-            (start.elapsed() - loaded_at).as_secs_f64() * 1e3
+            (start.elapsed() - loaded_at).as_secs_f64() * 1e3,
+            peak_rss()
         );
     }
     Ok(checked)
+}
+
+/// The process's peak resident memory so far (`VmHWM` on Linux), for `SHIPSHAPE_TIMINGS`.
+pub(crate) fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
 }

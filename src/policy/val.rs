@@ -60,6 +60,41 @@ pub fn from_model<T: serde::Serialize + ?Sized>(v: &T) -> Result<Box<dyn Val>, V
     v.serialize(ValSerializer { as_map: false })
 }
 
+/// The interpreter value of a repository's model, equal to [`from_model`]`(&repo)`, built
+/// part by part: each part of the Rust model is handed to `dispose` (to be freed, e.g. on
+/// another thread) as soon as its values exist, so the peak holds the values and about one
+/// part of the model, not the whole of both.
+pub fn from_repo(
+    mut repo: crate::model::Repo,
+    dispose: &dyn Fn(Box<dyn std::any::Any + Send>),
+) -> Result<Box<dyn Val>, ValError> {
+    fn part<T: serde::Serialize + Send + 'static>(
+        name: &'static str,
+        v: T,
+        dispose: &dyn Fn(Box<dyn std::any::Any + Send>),
+    ) -> Result<Field, ValError> {
+        let as_map = MAP_FIELDS.contains(&name);
+        let value = v.serialize(ValSerializer { as_map })?;
+        dispose(Box::new(v));
+        Ok((Cow::Borrowed(name), value))
+    }
+    let r = &mut repo;
+    let fields = vec![
+        part("ci", std::mem::take(&mut r.ci), dispose)?,
+        part("app", std::mem::take(&mut r.app), dispose)?,
+        part("dockerfiles", std::mem::take(&mut r.dockerfiles), dispose)?,
+        part("compose", std::mem::take(&mut r.compose), dispose)?,
+        part("packages", std::mem::take(&mut r.packages), dispose)?,
+        part("alert_files", std::mem::take(&mut r.alert_files), dispose)?,
+        part("files", std::mem::take(&mut r.files), dispose)?,
+        part("parse_errors", std::mem::take(&mut r.parse_errors), dispose)?,
+        part("suppressions", std::mem::take(&mut r.suppressions), dispose)?,
+        part("root", std::mem::take(&mut r.root), dispose)?,
+        part("fallback", r.fallback.clone(), dispose)?,
+    ];
+    Ok(Box::new(Node::new(fields)))
+}
+
 /// A model value that has no interpreter value (a map key that is no string or number).
 #[derive(Debug)]
 pub struct ValError(String);
