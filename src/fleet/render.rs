@@ -15,12 +15,31 @@ pub fn json(s: &Scorecard) -> String {
 }
 
 /// `scorecard.csv`: `repository,rule,verdict,findings`, one row per repository × rule,
-/// sorted by repository then rule.
+/// sorted by repository then rule. With a comparison, a fifth column `change` says
+/// `improved`, `regressed`, `new` (a repository the older scorecard lacks) or nothing.
 pub fn csv(s: &Scorecard) -> String {
-    let mut out = String::from("repository,rule,verdict,findings\n");
+    let mut out = String::from("repository,rule,verdict,findings");
+    let mut changes: std::collections::BTreeMap<(&str, &str), &str> = Default::default();
+    if let Some(c) = &s.compare {
+        out.push_str(",change");
+        for r in &c.repositories {
+            for id in &r.improved {
+                changes.insert((&r.name, id), "improved");
+            }
+            for id in &r.regressed {
+                changes.insert((&r.name, id), "regressed");
+            }
+        }
+    }
+    out.push('\n');
+    let added: std::collections::BTreeSet<&str> = s
+        .compare
+        .iter()
+        .flat_map(|c| c.added.iter().map(String::as_str))
+        .collect();
     for r in &s.repositories {
         for (id, cell) in &r.rules {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "{},{},{},{}",
                 csv_field(&r.name),
@@ -28,6 +47,18 @@ pub fn csv(s: &Scorecard) -> String {
                 cell.verdict.as_str(),
                 cell.findings
             );
+            if s.compare.is_some() {
+                let change = if added.contains(r.name.as_str()) {
+                    "new"
+                } else {
+                    changes
+                        .get(&(r.name.as_str(), id.as_str()))
+                        .copied()
+                        .unwrap_or("")
+                };
+                let _ = write!(out, ",{change}");
+            }
+            out.push('\n');
         }
     }
     out

@@ -633,6 +633,19 @@ fn compare_reports_what_improved_and_what_regressed() {
     );
     assert!(md.contains(&want), "{md}");
     assert!(!f.read("old", "scorecard.md").contains("## Since"));
+    // The CSV gains a `change` column with a comparison, and only then.
+    let csv = f.read("new", "scorecard.csv");
+    assert!(
+        csv.starts_with("repository,rule,verdict,findings,change\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("\nroot,DF005,pass,0,improved\n"), "{csv}");
+    assert!(csv.contains("\nroot,DF006,fail,1,regressed\n"), "{csv}");
+    assert!(csv.contains("\nroot,CI001,pass,0,\n"), "{csv}");
+    assert!(
+        f.read("old", "scorecard.csv")
+            .starts_with("repository,rule,verdict,findings\n")
+    );
     let data = html_data(&f.read("new", "scorecard.html"));
     assert_eq!(data["compare"], new["compare"]);
     // A removed repository and an added one.
@@ -640,6 +653,10 @@ fn compare_reports_what_improved_and_what_regressed() {
     let moved = f.scorecard(&["c", "--compare", "new/scorecard.json"], "moved", 1);
     assert_eq!(moved["compare"]["added"], serde_json::json!(["renamed"]));
     assert_eq!(moved["compare"]["removed"], serde_json::json!(["nolint"]));
+    assert!(
+        f.read("moved", "scorecard.csv")
+            .contains("\nrenamed,DF005,pass,0,new\n")
+    );
     // A compare file that is no scorecard is a usage error.
     let (code, _) = f.run(&["c", "--out", "bad", "--compare", "c/good/package.json"]);
     assert_eq!(code, 2);
