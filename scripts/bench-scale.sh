@@ -22,15 +22,7 @@ bin=$here/target/release/shipshape
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Median wall seconds and the peak RSS (MB) of that run, of `runs` runs of a command.
-measure() {
-  local out=() i
-  for i in $(seq 1 "$runs"); do
-    /usr/bin/time -f '%e %M' -o "$work/t" "$@" >/dev/null 2>&1 || true
-    out+=("$(cat "$work/t" | tail -1)")
-  done
-  printf '%s\n' "${out[@]}" | sort -n | awk -v n="$runs" 'NR == int((n + 1) / 2) { printf "%.2f s %d MB", $1, $2 / 1024 }'
-}
+. "$here/scripts/bench-measure.sh"
 
 printf '| services | files | shipshape | hadolint (Dockerfiles) | zizmor (workflows) | checkov (Dockerfiles + workflows) |\n'
 printf '|---:|---:|---|---|---|---|\n'
