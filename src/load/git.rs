@@ -70,7 +70,7 @@ impl GitTree {
             .map_err(|e| format!("not a git repository: {e}"))?;
         let id = repo
             .rev_parse_single(rev)
-            .map_err(|e| format!("cannot resolve {rev}: {e}"))?;
+            .map_err(|e| format!("cannot resolve {rev}: no such branch, tag or commit ({e})"))?;
         let commit = id
             .object()
             .map_err(|e| format!("cannot read {rev}: {e}"))?

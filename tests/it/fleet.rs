@@ -459,7 +459,10 @@ fn a_repository_that_cannot_be_read_is_an_error_row_and_exit_two() {
     assert_eq!(root["status"], "error");
     let why = root["error"].as_str().expect("error");
     assert!(why.starts_with("cannot read m/root.git: "), "{why}");
-    assert!(why.contains("nope"), "{why}");
+    assert!(
+        why.contains("cannot resolve nope: no such branch, tag or commit"),
+        "{why}"
+    );
     assert_eq!(
         s["summary"],
         serde_json::json!({"repositories": 4, "errored": 3, "passing": 1, "findings": 0, "mean_score": 10.0})
