@@ -51,6 +51,8 @@ pub struct GitTree {
     entries: BTreeMap<String, Entry>,
     /// The commit's full hexadecimal id.
     commit: String,
+    /// Paths that are not UTF-8 (shown lossily): listed, not read.
+    not_utf8: Vec<String>,
 }
 
 impl std::fmt::Debug for GitTree {
@@ -87,10 +89,12 @@ impl GitTree {
         drop(tree);
         drop(commit);
         let mut entries = BTreeMap::new();
+        let mut not_utf8 = Vec::new();
         for r in recorder.records {
             let Ok(rel) = std::str::from_utf8(r.filepath.as_ref()) else {
-                // A path that is not UTF-8 cannot be named in a report; it is left out, as
-                // the directory walk leaves such names lossy.
+                // A path that is not UTF-8 cannot be named exactly in a report: it is listed
+                // (lossily) as skipped, and not read.
+                not_utf8.push(String::from_utf8_lossy(r.filepath.as_ref()).into_owned());
                 continue;
             };
             let kind = r.mode.kind();
@@ -106,6 +110,7 @@ impl GitTree {
             commit: commit_id,
             repo: Mutex::new(repo),
             entries,
+            not_utf8,
         })
     }
 
@@ -237,6 +242,12 @@ impl GitTree {
     /// listed apart.
     pub fn discover(&self) -> Discovery {
         let mut out = Discovery::default();
+        for rel in &self.not_utf8 {
+            out.problems.push(crate::walk::WalkProblem {
+                rel: rel.clone(),
+                message: format!("{rel}: the path is not UTF-8: not read"),
+            });
+        }
         for (rel, entry) in &self.entries {
             if !matches!(entry, Entry::File(_) | Entry::Link(_)) || crate::walk::is_skipped(rel) {
                 continue;
@@ -305,6 +316,26 @@ mod tests {
             dir,
         );
         bare
+    }
+
+    #[test]
+    fn a_path_that_is_not_utf8_is_reported_not_dropped() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&work).expect("mkdir");
+        let odd = work.join(std::ffi::OsStr::from_bytes(b"odd\xff.yml"));
+        std::fs::write(odd, "x: 1\n").expect("write");
+        // The helper commits what is in `work` (plus this file).
+        let bare = bare_repo(dir.path(), &[("Dockerfile", "FROM alpine\n")]);
+        let tree = GitTree::open(&bare, "HEAD").expect("opens");
+        let found = tree.discover();
+        assert_eq!(found.all_files, ["Dockerfile"]);
+        assert_eq!(found.problems.len(), 1);
+        assert_eq!(
+            found.problems[0].message,
+            "odd\u{fffd}.yml: the path is not UTF-8: not read"
+        );
     }
 
     #[test]
