@@ -98,6 +98,12 @@ pub fn settings_for(
         Some(c) => crate::config::validate(c, set).map_err(|e| rendered(*e))?,
         None => crate::config::Config::default(),
     };
+    Ok(settings_of(cfg, opts))
+}
+
+/// The settings of a root checked with the validated configuration `cfg` under the run's
+/// `opts` (`select`/`ignore`).
+pub fn settings_of(cfg: crate::config::Config, opts: &PlanOptions) -> Settings {
     let filter = RuleFilter {
         select: opts.select.clone(),
         ignore: opts
@@ -109,13 +115,13 @@ pub fn settings_for(
         severities: cfg.severities.clone(),
         exclude: cfg.exclude.clone(),
     };
-    Ok(Settings {
+    Settings {
         filter,
         options: cfg.options,
         environments: cfg.environments,
         definitions: cfg.definitions,
         locked: cfg.locked,
-    })
+    }
 }
 
 /// Checks that every rule `--select`/`--ignore` name is a rule of one of `sets`.

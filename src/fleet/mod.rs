@@ -286,10 +286,13 @@ fn check_one(
         Ok(s) => s,
         Err(why) => return fail(row, why, None),
     };
-    let settings = match crate::plan::settings_for(chain, &set, &opts.plan) {
-        Ok(s) => s,
-        Err(e) => return fail(row, e.0, Some(set)),
+    // Problems of a repository's configuration are one line of its row (the file and the
+    // message), not a rendered diagnostic.
+    let cfg = match chain.map(|c| crate::config::validate(c, &set)).transpose() {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => return fail(row, e.to_string(), Some(set)),
     };
+    let settings = crate::plan::settings_of(cfg, &opts.plan);
     let mut report = match crate::check_source(&root, &spec.name, &set, &settings) {
         Ok(r) => r,
         Err(e) => return fail(row, e.to_string(), Some(set)),
@@ -387,7 +390,7 @@ fn head_commit(path: &Path) -> Option<String> {
 /// A repository's own configuration, read through its root (so a bare repository's is read
 /// from its tree).
 fn repo_config(root: &crate::load::Root) -> Result<Option<crate::config::Chain>, String> {
-    crate::config::discover_in(root).map_err(|e| format!("{:?}", miette::Report::new(*e)))
+    crate::config::discover_in(root).map_err(|e| e.to_string())
 }
 
 /// Combines the output directories of shard runs into one scorecard: the same document an

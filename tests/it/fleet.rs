@@ -11,6 +11,7 @@ use std::process::Command;
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
+mod config;
 mod page;
 mod shards;
 
