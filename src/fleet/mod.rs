@@ -68,6 +68,13 @@ pub fn select(opts: &FleetOptions) -> Result<Vec<RepoSpec>, PlanError> {
             "error: no repositories: give sources or --manifest".to_string(),
         ));
     }
+    // The same repository given twice (as a source and in the manifest, or as `x` and
+    // `./x/`) with the same name and ref is checked once.
+    let mut seen = std::collections::BTreeSet::new();
+    specs.retain(|s| {
+        let path = std::fs::canonicalize(&s.path).unwrap_or_else(|_| s.path.clone());
+        seen.insert((s.name.clone(), path, s.rev.clone()))
+    });
     let dups = sources::duplicate_names(&specs);
     if !dups.is_empty() {
         return Err(PlanError(format!(
@@ -351,13 +358,15 @@ fn open(
     row: &mut Repository,
 ) -> Result<crate::load::Root, String> {
     match spec.kind {
-        SourceKind::Checkout => {
+        // A checkout whose manifest entry names a ref is read at that ref from its own
+        // objects, like a mirror; otherwise its work tree is read as it is on disk.
+        SourceKind::Checkout if spec.rev.is_none() => {
             let root = crate::pipeline::load::dir_root(&spec.path, &spec.name)
                 .map_err(|e| e.to_string())?;
             row.commit = head_commit(&spec.path);
             Ok(root)
         }
-        SourceKind::Mirror => {
+        SourceKind::Checkout | SourceKind::Mirror => {
             let rev = spec
                 .rev
                 .clone()

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 mod config;
 mod page;
+mod refs;
 mod shards;
 
 /// A Dockerfile that passes DF005 and DF006.
