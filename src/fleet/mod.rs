@@ -255,19 +255,14 @@ fn check_one(
                 } else {
                     Verdict::Skipped
                 };
-                row.rules.insert(
-                    m.id,
-                    RuleCell {
-                        verdict,
-                        findings: 0,
-                    },
-                );
+                let findings = row.findings.iter().filter(|f| f.rule == m.id).count();
+                row.rules.insert(m.id, RuleCell { verdict, findings });
             }
         }
         row.error = Some(why);
         (Checked { row, report: None }, set)
     };
-    let root = match open(spec, opts, &mut row) {
+    let (root, tree) = match open(spec, opts, &mut row) {
         Ok(r) => r,
         Err(why) => {
             let set = sets
@@ -304,6 +299,17 @@ fn check_one(
         Ok(r) => r,
         Err(e) => return fail(row, e.to_string(), Some(set)),
     };
+    // A damaged object database (a missing or corrupt object) makes the whole row an error:
+    // what could not be read may have changed any verdict. Its findings are kept.
+    let damaged = tree.map(|t| t.odb_errors()).unwrap_or_default();
+    if let Some(first) = damaged.first() {
+        row.findings = findings_of(&report);
+        let why = format!(
+            "the repository is damaged: {} object(s) could not be read ({first})",
+            damaged.len()
+        );
+        return fail(row, why, Some(set));
+    }
     report.suppressed.clear();
     report.repo_dir = String::new();
     report.repo_root = (spec.kind == SourceKind::Checkout)
@@ -323,17 +329,7 @@ fn check_one(
         let findings = report.findings.iter().filter(|f| f.rule == m.id).count();
         row.rules.insert(m.id, RuleCell { verdict, findings });
     }
-    row.findings = report
-        .findings
-        .iter()
-        .map(|f| FleetFinding {
-            rule: f.rule.clone(),
-            level: f.severity,
-            file: f.location.file.clone(),
-            line: f.location.line,
-            message: f.message.clone(),
-        })
-        .collect();
+    row.findings = findings_of(&report);
     row.problems = report
         .notifications
         .iter()
@@ -350,13 +346,29 @@ fn check_one(
     )
 }
 
-/// Opens a repository as a root: a checkout's work tree, or a bare repository's tree at its
-/// ref. Records the ref and commit on the row.
+/// A report's findings as the scorecard keeps them.
+fn findings_of(report: &RootReport) -> Vec<FleetFinding> {
+    report
+        .findings
+        .iter()
+        .map(|f| FleetFinding {
+            rule: f.rule.clone(),
+            level: f.severity,
+            file: f.location.file.clone(),
+            line: f.location.line,
+            message: f.message.clone(),
+        })
+        .collect()
+}
+
+/// Opens a repository as a root: a checkout's work tree, or a commit's tree (a bare
+/// repository's, or a checkout's at a manifest ref), which is returned too. Records the ref
+/// and commit on the row.
 fn open(
     spec: &RepoSpec,
     opts: &FleetOptions,
     row: &mut Repository,
-) -> Result<crate::load::Root, String> {
+) -> Result<(crate::load::Root, Option<Arc<crate::load::git::GitTree>>), String> {
     match spec.kind {
         // A checkout whose manifest entry names a ref is read at that ref from its own
         // objects, like a mirror; otherwise its work tree is read as it is on disk.
@@ -364,7 +376,7 @@ fn open(
             let root = crate::pipeline::load::dir_root(&spec.path, &spec.name)
                 .map_err(|e| e.to_string())?;
             row.commit = head_commit(&spec.path);
-            Ok(root)
+            Ok((root, None))
         }
         SourceKind::Checkout | SourceKind::Mirror => {
             let rev = spec
@@ -376,7 +388,8 @@ fn open(
                 .map_err(|e| format!("cannot read {}: {e}", spec.path.display()))?;
             row.commit = Some(tree.commit().to_string());
             row.r#ref = Some(rev);
-            Ok(crate::load::Root::git(&spec.path, Arc::new(tree)))
+            let tree = Arc::new(tree);
+            Ok((crate::load::Root::git(&spec.path, tree.clone()), Some(tree)))
         }
         SourceKind::Unknown => Err(if spec.path.exists() {
             format!(

@@ -53,6 +53,8 @@ pub struct GitTree {
     commit: String,
     /// Paths that are not UTF-8 (shown lossily): listed, not read.
     not_utf8: Vec<String>,
+    /// Objects the database failed to give (missing or corrupt), each once with the reason.
+    odb_errors: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for GitTree {
@@ -111,6 +113,7 @@ impl GitTree {
             repo: Mutex::new(repo),
             entries,
             not_utf8,
+            odb_errors: Mutex::new(Vec::new()),
         })
     }
 
@@ -127,8 +130,27 @@ impl GitTree {
             .map_err(|_| TreeError::Odb("the repository reader failed".to_string()))?;
         let object = repo
             .find_object(id)
-            .map_err(|e| TreeError::Odb(format!("object {id}: {e}")))?;
+            .map_err(|e| self.odb_error(format!("object {id}: {e}")))?;
         Ok(object.data.clone())
+    }
+
+    /// Records that the object database failed, and returns the error.
+    fn odb_error(&self, why: String) -> TreeError {
+        if let Ok(mut errors) = self.odb_errors.lock()
+            && !errors.contains(&why)
+        {
+            errors.push(why.clone());
+        }
+        TreeError::Odb(why)
+    }
+
+    /// The objects the database failed to give so far (missing or corrupt): a repository
+    /// that has any is damaged, whatever the files that could be read say.
+    pub fn odb_errors(&self) -> Vec<String> {
+        self.odb_errors
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default()
     }
 
     /// The path `rel` resolves to inside the tree, every symlink on the way followed (each
@@ -205,7 +227,7 @@ impl GitTree {
                 .lock()
                 .map_err(|_| Err(TreeError::Odb("the repository reader failed".to_string())))?;
             repo.find_header(id)
-                .map_err(|e| Err(TreeError::Odb(format!("object {id}: {e}"))))?
+                .map_err(|e| Err(self.odb_error(format!("object {id}: {e}"))))?
                 .size()
         };
         if size > limit {

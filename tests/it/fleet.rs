@@ -12,6 +12,7 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
 mod config;
+mod damaged;
 mod page;
 mod refs;
 mod shards;
