@@ -532,16 +532,20 @@ fn exit_status_follows_fail_on() {
         let (got, err) = f.run(&all);
         assert_eq!(got, code, "{args:?}: {err}");
     }
-    // Usage errors.
+    // The same repository given twice is checked once.
+    let twice = f.scorecard(&["c", "c/good"], "twice", 1);
+    assert_eq!(twice["summary"]["repositories"], 4);
+    // Usage errors: two repositories with one name among them.
+    f.checkout("d/good", &files(PINNED, true));
     for args in [
         vec!["--out", "out"],
         vec!["c", "--out", "out", "--shard", "5/4"],
-        vec!["c", "c/good", "--out", "out"],
+        vec!["c", "d/good", "--out", "out"],
     ] {
         let (got, err) = f.run(&args);
         assert_eq!(got, 2, "{args:?}: {err}");
     }
-    let (_, err) = f.run(&["c", "c/good", "--out", "out"]);
+    let (_, err) = f.run(&["c", "d/good", "--out", "out"]);
     assert!(
         err.contains("more than one repository is named good"),
         "{err}"
