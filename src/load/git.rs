@@ -37,6 +37,8 @@ pub enum TreeError {
     Outside,
     /// The path is a directory or a submodule, not a file.
     NotAFile,
+    /// Following the path's symlinks goes round in a loop (more than 40 links).
+    Loop,
     /// The object database failed (a missing or corrupt object), in words.
     Odb(String),
 }
@@ -183,7 +185,7 @@ impl GitTree {
             if let Entry::Link(id) = entry {
                 links += 1;
                 if links > MAX_LINKS {
-                    return Err(TreeError::Missing);
+                    return Err(TreeError::Loop);
                 }
                 let target = self.blob(id)?;
                 let target = String::from_utf8_lossy(&target).into_owned();
@@ -372,6 +374,8 @@ mod tests {
                 ("escape", "->../../etc/passwd"),
                 ("abs", "->/etc/passwd"),
                 ("linkdir", "->svc"),
+                ("loop-a", "->loop-b"),
+                ("loop-b", "->loop-a"),
                 ("node_modules/x/package.json", "{}"),
             ],
         );
@@ -392,6 +396,7 @@ mod tests {
         assert_eq!(tree.read("escape", 100), Err(Err(TreeError::Outside)));
         assert_eq!(tree.read("abs", 100), Err(Err(TreeError::Outside)));
         assert_eq!(tree.read("nope", 100), Err(Err(TreeError::Missing)));
+        assert_eq!(tree.read("loop-a", 100), Err(Err(TreeError::Loop)));
         assert_eq!(tree.read("svc", 100), Err(Err(TreeError::NotAFile)));
         assert_eq!(tree.read("Dockerfile", 3), Err(Ok(12)));
         assert!(tree.is_file("svc/Dockerfile") && !tree.is_file("svc"));

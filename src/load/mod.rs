@@ -250,6 +250,10 @@ fn tree_error(rel: &str, e: git::TreeError) -> LoadError {
             rel,
             format!("cannot read {rel}: No such file or directory (os error 2)"),
         ),
+        git::TreeError::Loop => LoadError::at_file(
+            rel,
+            format!("cannot read {rel}: too many levels of symbolic links (a symlink loop)"),
+        ),
         git::TreeError::NotAFile => {
             LoadError::at_file(rel, format!("cannot read {rel}: not a regular file"))
         }
