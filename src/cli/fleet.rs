@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::{EXIT_ERROR, FailOn, PolicyArgs};
 use crate::finding::Severity;
-use crate::fleet::scorecard::Scorecard;
+use crate::fleet::scorecard::{Repository, Scorecard};
 use crate::fleet::{self, Checked, FleetOptions, render};
 use crate::policy::meta::RuleMeta;
 use crate::report;
@@ -105,8 +105,23 @@ pub fn fleet(args: FleetArgs) -> u8 {
         fail_on,
     }) = args.merge
     {
+        let old = match compare.as_deref().map(fleet::read_scorecard).transpose() {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("{e}");
+                return EXIT_ERROR;
+            }
+        };
         return match fleet::merge(&dirs, &out) {
-            Ok(s) => finish(s, &out, compare.as_deref(), threshold(fail_on)),
+            Ok(s) => {
+                if let Some(old) = &old
+                    && let Err(e) = mark_sarif_dir(&out.join("sarif"), &s, old)
+                {
+                    eprintln!("error: {e}");
+                    return EXIT_ERROR;
+                }
+                finish(s, &out, old.as_ref(), threshold(fail_on))
+            }
             Err(e) => {
                 eprintln!("{e}");
                 EXIT_ERROR
@@ -133,6 +148,24 @@ pub fn fleet(args: FleetArgs) -> u8 {
             ..Default::default()
         },
     };
+    // The older scorecard is read first: a wrong path is found before the fleet is checked.
+    let old = match args
+        .compare
+        .as_deref()
+        .map(fleet::read_scorecard)
+        .transpose()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_ERROR;
+        }
+    };
+    let old_rows: std::collections::BTreeMap<&str, &Repository> = old
+        .iter()
+        .flat_map(|o| &o.repositories)
+        .map(|r| (r.name.as_str(), r))
+        .collect();
     let specs = match fleet::select(&opts) {
         Ok(s) => s,
         Err(e) => {
@@ -149,7 +182,14 @@ pub fn fleet(args: FleetArgs) -> u8 {
     let write_errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let each = |c: &Checked, metas: &[RuleMeta]| {
         if let Some(r) = &c.report
-            && let Err(e) = write_sarif(&sarif_dir, &c.row.name, r, metas)
+            && let Err(e) = write_sarif(
+                &sarif_dir,
+                &c.row.name,
+                r,
+                metas,
+                old.as_ref()
+                    .map(|_| old_rows.get(c.row.name.as_str()).copied()),
+            )
             && let Ok(mut w) = write_errors.lock()
         {
             w.push(e);
@@ -169,12 +209,7 @@ pub fn fleet(args: FleetArgs) -> u8 {
     for e in &errors {
         eprintln!("error: {e}");
     }
-    let status = finish(
-        scorecard,
-        &out,
-        args.compare.as_deref(),
-        threshold(args.fail_on),
-    );
+    let status = finish(scorecard, &out, old.as_ref(), threshold(args.fail_on));
     if errors.is_empty() {
         status
     } else {
@@ -182,17 +217,11 @@ pub fn fleet(args: FleetArgs) -> u8 {
     }
 }
 
-/// Adds the comparison, writes the output directory, prints a summary line and returns the
-/// exit status.
-fn finish(mut s: Scorecard, out: &Path, compare: Option<&Path>, t: Option<Severity>) -> u8 {
-    if let Some(old) = compare {
-        match fleet::read_scorecard(old) {
-            Ok(old) => s.compare_with(&old),
-            Err(e) => {
-                eprintln!("{e}");
-                return EXIT_ERROR;
-            }
-        }
+/// Adds the comparison with `old`, writes the output directory, prints a summary line and
+/// returns the exit status.
+fn finish(mut s: Scorecard, out: &Path, old: Option<&Scorecard>, t: Option<Severity>) -> u8 {
+    if let Some(old) = old {
+        s.compare_with(old);
     }
     if let Err(e) = render::write_all(&s, out) {
         eprintln!(
@@ -224,19 +253,44 @@ fn finish(mut s: Scorecard, out: &Path, compare: Option<&Path>, t: Option<Severi
 
 /// Writes one repository's SARIF file, `sarif/<name>.sarif`, its own analysis category
 /// (`shipshape-fleet/<name>/`).
+/// With `--compare`, `old` is `Some` (the repository's row in the older scorecard, if it has
+/// one) and each result gets its `baselineState`.
 fn write_sarif(
     dir: &Path,
     name: &str,
     r: &crate::finding::RootReport,
     metas: &[RuleMeta],
+    old: Option<Option<&Repository>>,
 ) -> Result<(), String> {
     let mut ctx = report::Context::new(metas, crate::VERSION);
     let category = format!("shipshape-fleet/{}", name);
     ctx.category = Some(&category);
-    let value = report::sarif::render(std::slice::from_ref(r), &ctx)?;
+    let mut value = report::sarif::render(std::slice::from_ref(r), &ctx)?;
+    if let Some(old) = old {
+        render::mark_baseline(&mut value, old);
+    }
     let path = dir.join(format!("{}.sarif", fleet::sources::sarif_stem(name)));
     let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
     std::fs::write(&path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Marks the SARIF files a merge copied into `dir` against `old` (`fleet merge --compare`).
+fn mark_sarif_dir(dir: &Path, merged: &Scorecard, old: &Scorecard) -> Result<(), String> {
+    for r in &merged.repositories {
+        let path = dir.join(format!("{}.sarif", fleet::sources::sarif_stem(&r.name)));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            // A repository that could not be checked has no SARIF file.
+            continue;
+        };
+        let mut value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is no SARIF log: {e}", path.display()))?;
+        let row = old.repositories.iter().find(|o| o.name == r.name);
+        render::mark_baseline(&mut value, row);
+        let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Progress on standard error: on a terminal a line redrawn in place with the count, the rate

@@ -217,6 +217,49 @@ pub fn markdown(s: &Scorecard) -> String {
     out
 }
 
+/// Marks each result of a repository's SARIF log against the repository's row in an older
+/// scorecard (`--compare`): `baselineState` `unchanged` when the old row has a finding of the
+/// same rule, file, line and message, else `new` (every result is new when the repository is
+/// not in the old scorecard). Findings that went away are counted in the scorecard, not added
+/// as `absent` results, so the log stays ready for upload.
+pub fn mark_baseline(sarif: &mut serde_json::Value, old: Option<&super::scorecard::Repository>) {
+    let known: std::collections::BTreeSet<(&str, &str, u32, &str)> = old
+        .iter()
+        .flat_map(|r| &r.findings)
+        .map(|f| (f.rule.as_str(), f.file.as_str(), f.line, f.message.as_str()))
+        .collect();
+    fn text(v: Option<&serde_json::Value>) -> &str {
+        v.and_then(|x| x.as_str()).unwrap_or("")
+    }
+    let Some(runs) = sarif.get_mut("runs").and_then(|r| r.as_array_mut()) else {
+        return;
+    };
+    for run in runs {
+        let Some(results) = run.get_mut("results").and_then(|r| r.as_array_mut()) else {
+            continue;
+        };
+        for result in results {
+            let rule = text(result.get("ruleId"));
+            let message = text(result.pointer("/message/text"));
+            let location = result.pointer("/locations/0/physicalLocation");
+            let file = text(location.and_then(|l| l.pointer("/artifactLocation/uri")));
+            let line = location
+                .and_then(|l| l.pointer("/region/startLine"))
+                .and_then(|l| l.as_u64())
+                .and_then(|l| u32::try_from(l).ok())
+                .unwrap_or(0);
+            let state = if known.contains(&(rule, file, line, message)) {
+                "unchanged"
+            } else {
+                "new"
+            };
+            if let Some(obj) = result.as_object_mut() {
+                obj.insert("baselineState".to_string(), state.into());
+            }
+        }
+    }
+}
+
 /// Writes `scorecard.json`, `.html`, `.md` and `.csv` into `dir` (created if needed).
 pub fn write_all(s: &Scorecard, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;

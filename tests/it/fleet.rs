@@ -658,6 +658,48 @@ fn compare_reports_what_improved_and_what_regressed() {
     );
     let data = html_data(&f.read("new", "scorecard.html"));
     assert_eq!(data["compare"], new["compare"]);
+    // SARIF results carry their baseline state: only root's DF006 finding is new.
+    let states = |out: &str| {
+        let mut states = Vec::new();
+        for name in ["good", "latest", "nolint", "root"] {
+            let doc = json(&f.path(out).join(format!("sarif/{name}.sarif")));
+            crate::sarif::validate(&doc);
+            for r in doc["runs"][0]["results"].as_array().expect("results") {
+                states.push(format!(
+                    "{name} {} {}",
+                    r["ruleId"].as_str().expect("rule"),
+                    r["baselineState"].as_str().unwrap_or("-")
+                ));
+            }
+        }
+        states
+    };
+    assert_eq!(
+        states("new"),
+        [
+            "latest DF006 unchanged",
+            "nolint CI001 unchanged",
+            "root DF006 new"
+        ]
+    );
+    assert_eq!(
+        states("old"),
+        ["latest DF006 -", "nolint CI001 -", "root DF005 -"]
+    );
+    // `fleet merge --compare` marks the SARIF files it gathers (here from a run without
+    // `--compare`) the same way.
+    f.scorecard(&["c"], "plain", 1);
+    assert_eq!(states("plain")[2], "root DF006 -");
+    let (code, err) = f.run(&[
+        "merge",
+        "plain",
+        "--out",
+        "merged",
+        "--compare",
+        "old/scorecard.json",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(states("merged"), states("new"));
     // A removed repository and an added one.
     std::fs::rename(f.path("c/nolint"), f.path("c/renamed")).expect("rename");
     let moved = f.scorecard(&["c", "--compare", "new/scorecard.json"], "moved", 1);
