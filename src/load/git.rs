@@ -39,6 +39,9 @@ pub enum TreeError {
     NotAFile,
     /// Following the path's symlinks goes round in a loop (more than 40 links).
     Loop,
+    /// The file's object is not in a partial clone's database (it was filtered out when the
+    /// mirror was made): not read, and not a sign of damage.
+    Absent,
     /// The object database failed (a missing or corrupt object), in words.
     Odb(String),
 }
@@ -57,6 +60,9 @@ pub struct GitTree {
     not_utf8: Vec<String>,
     /// Objects the database failed to give (missing or corrupt), each once with the reason.
     odb_errors: Mutex<Vec<String>>,
+    /// The repository is a partial clone (a promisor pack, or `extensions.partialClone`):
+    /// objects missing from it were left out on purpose.
+    partial: bool,
 }
 
 impl std::fmt::Debug for GitTree {
@@ -90,6 +96,14 @@ impl GitTree {
             .breadthfirst(&mut recorder)
             .map_err(|e| format!("cannot list the tree of {rev}: {e}"))?;
         let commit_id = commit.id.to_string();
+        let partial = repo
+            .config_snapshot()
+            .string("extensions.partialClone")
+            .is_some()
+            || std::fs::read_dir(repo.git_dir().join("objects/pack")).is_ok_and(|rd| {
+                rd.flatten()
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".promisor"))
+            });
         drop(tree);
         drop(commit);
         let mut entries = BTreeMap::new();
@@ -116,6 +130,7 @@ impl GitTree {
             entries,
             not_utf8,
             odb_errors: Mutex::new(Vec::new()),
+            partial,
         })
     }
 
@@ -130,10 +145,21 @@ impl GitTree {
             .repo
             .lock()
             .map_err(|_| TreeError::Odb("the repository reader failed".to_string()))?;
-        let object = repo
-            .find_object(id)
-            .map_err(|e| self.odb_error(format!("object {id}: {e}")))?;
-        Ok(object.data.clone())
+        match repo.try_find_object(id) {
+            Ok(Some(object)) => Ok(object.data.clone()),
+            Ok(None) => Err(self.missing(id)),
+            Err(e) => Err(self.odb_error(format!("object {id}: {e}"))),
+        }
+    }
+
+    /// The error for an object the database does not have: expected in a partial clone,
+    /// damage otherwise.
+    fn missing(&self, id: gix::ObjectId) -> TreeError {
+        if self.partial {
+            TreeError::Absent
+        } else {
+            self.odb_error(format!("object {id} is missing"))
+        }
     }
 
     /// Records that the object database failed, and returns the error.
@@ -228,9 +254,11 @@ impl GitTree {
                 .repo
                 .lock()
                 .map_err(|_| Err(TreeError::Odb("the repository reader failed".to_string())))?;
-            repo.find_header(id)
-                .map_err(|e| Err(self.odb_error(format!("object {id}: {e}"))))?
-                .size()
+            match repo.try_find_header(id) {
+                Ok(Some(header)) => header.size(),
+                Ok(None) => return Err(Err(self.missing(id))),
+                Err(e) => return Err(Err(self.odb_error(format!("object {id}: {e}")))),
+            }
         };
         if size > limit {
             return Err(Ok(size));
@@ -340,6 +368,39 @@ mod tests {
             dir,
         );
         bare
+    }
+
+    #[test]
+    fn a_missing_object_is_damage_unless_the_repository_is_a_partial_clone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bare = bare_repo(
+            dir.path(),
+            &[("Dockerfile", "FROM alpine\n"), ("big.js", "x\n")],
+        );
+        let id = Command::new("git")
+            .args(["rev-parse", "HEAD:big.js"])
+            .current_dir(&bare)
+            .output()
+            .expect("git");
+        let id = String::from_utf8_lossy(&id.stdout).trim().to_string();
+        std::fs::remove_file(bare.join(format!("objects/{}/{}", &id[..2], &id[2..])))
+            .expect("remove");
+        let tree = GitTree::open(&bare, "HEAD").expect("opens");
+        assert!(matches!(
+            tree.read("big.js", 100),
+            Err(Err(TreeError::Odb(_)))
+        ));
+        assert_eq!(tree.odb_errors(), [format!("object {id} is missing")]);
+        // A promisor pack marks a partial clone: the object was left out on purpose.
+        std::fs::create_dir_all(bare.join("objects/pack")).expect("mkdir");
+        std::fs::write(bare.join("objects/pack/pack-x.promisor"), "").expect("write");
+        let tree = GitTree::open(&bare, "HEAD").expect("opens");
+        assert_eq!(tree.read("big.js", 100), Err(Err(TreeError::Absent)));
+        assert!(tree.odb_errors().is_empty());
+        assert_eq!(
+            tree.read("Dockerfile", 100).expect("reads"),
+            b"FROM alpine\n"
+        );
     }
 
     #[test]

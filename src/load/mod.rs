@@ -250,6 +250,12 @@ fn tree_error(rel: &str, e: git::TreeError) -> LoadError {
             rel,
             format!("cannot read {rel}: No such file or directory (os error 2)"),
         ),
+        git::TreeError::Absent => LoadError::at_file(
+            rel,
+            format!(
+                "cannot read {rel}: its object is not in the repository (a partial clone leaves it out)"
+            ),
+        ),
         git::TreeError::Loop => LoadError::at_file(
             rel,
             format!("cannot read {rel}: too many levels of symbolic links (a symlink loop)"),
