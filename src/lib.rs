@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod definitions;
 pub mod expr;

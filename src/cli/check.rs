@@ -131,12 +131,7 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     if bad_roots > 0 {
         return EXIT_ERROR;
     }
-    let threshold = match args.fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Note => Some(Severity::Note),
-        FailOn::Never => None,
-    };
+    let threshold = args.fail_on.threshold();
     // Recording a baseline accepts today's findings: it does not fail the run.
     let threshold = threshold.filter(|_| args.write_baseline.is_none());
     match crate::filter::verdict(&reports, threshold) {

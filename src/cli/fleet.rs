@@ -86,16 +86,6 @@ pub enum FleetCommand {
     },
 }
 
-/// The threshold of `--fail-on`.
-fn threshold(f: FailOn) -> Option<Severity> {
-    match f {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Note => Some(Severity::Note),
-        FailOn::Never => None,
-    }
-}
-
 /// Runs `fleet`.
 pub fn fleet(args: FleetArgs) -> u8 {
     if let Some(FleetCommand::Merge {
@@ -120,7 +110,7 @@ pub fn fleet(args: FleetArgs) -> u8 {
                     eprintln!("error: {e}");
                     return EXIT_ERROR;
                 }
-                finish(s, &out, old.as_ref(), threshold(fail_on))
+                finish(s, &out, old.as_ref(), fail_on.threshold())
             }
             Err(e) => {
                 eprintln!("{e}");
@@ -209,7 +199,7 @@ pub fn fleet(args: FleetArgs) -> u8 {
     for e in &errors {
         eprintln!("error: {e}");
     }
-    let status = finish(scorecard, &out, old.as_ref(), threshold(args.fail_on));
+    let status = finish(scorecard, &out, old.as_ref(), args.fail_on.threshold());
     if errors.is_empty() {
         status
     } else {

@@ -143,7 +143,7 @@ pub fn run(
     each: &(dyn Fn(&Checked, &[RuleMeta]) + Sync),
 ) -> Result<Scorecard, PlanError> {
     let started = Instant::now();
-    let started_at = crate::fleet::render::rfc3339_now();
+    let started_at = crate::clock::rfc3339_now();
     let sets = Sets {
         builtin: !opts.plan.no_builtin,
         loaded: Mutex::new(Vec::new()),
@@ -422,7 +422,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Scorecard, PlanError> {
     let mut repos: Vec<Repository> = Vec::new();
     let mut info = BTreeMap::new();
     let started = Instant::now();
-    let started_at = render::rfc3339_now();
+    let started_at = crate::clock::rfc3339_now();
     let sarif_out = out.join("sarif");
     for d in dirs {
         let file = d.join("scorecard.json");

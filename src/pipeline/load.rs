@@ -383,7 +383,7 @@ pub fn load_source(
     link_build_targets(&mut repo);
     // Suppression comments are read from every YAML file and Dockerfile loaded (not from
     // package.json, which has no comments, nor from the fallback README added below).
-    let today = suppress::today();
+    let today = crate::clock::today();
     repo.suppressions = sources
         .iter()
         .filter(|(p, _)| !p.ends_with(".json"))
