@@ -75,7 +75,7 @@ pub fn select(opts: &FleetOptions) -> Result<Vec<RepoSpec>, PlanError> {
         let path = std::fs::canonicalize(&s.path).unwrap_or_else(|_| s.path.clone());
         seen.insert((s.name.clone(), path, s.rev.clone()))
     });
-    let dups = sources::duplicate_names(&specs);
+    let dups = sources::duplicate_names(specs.iter().map(|s| s.name.as_str()));
     if !dups.is_empty() {
         return Err(PlanError(format!(
             "error: more than one repository is named {}: give each a distinct `name` in a manifest",
@@ -453,19 +453,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Scorecard, PlanError> {
             }
         }
     }
-    let names: Vec<RepoSpec> = repos
-        .iter()
-        .map(|r| RepoSpec {
-            name: r.name.clone(),
-            path: PathBuf::from(&r.source),
-            kind: SourceKind::Unknown,
-            rev: None,
-            team: None,
-            tags: Vec::new(),
-            url: None,
-        })
-        .collect();
-    let dups = sources::duplicate_names(&names);
+    let dups = sources::duplicate_names(repos.iter().map(|r| r.name.as_str()));
     if !dups.is_empty() {
         return Err(PlanError(format!(
             "error: {} occur in more than one shard: were the shards run with the same N?",

@@ -334,10 +334,10 @@ pub fn sarif_clashes(specs: &[RepoSpec]) -> Vec<String> {
 }
 
 /// The names given to more than one repository.
-pub fn duplicate_names(specs: &[RepoSpec]) -> Vec<String> {
+pub fn duplicate_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut seen = std::collections::BTreeMap::new();
-    for s in specs {
-        *seen.entry(s.name.as_str()).or_insert(0) += 1;
+    for name in names {
+        *seen.entry(name).or_insert(0) += 1;
     }
     seen.into_iter()
         .filter(|(_, n)| *n > 1)

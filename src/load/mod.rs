@@ -46,6 +46,15 @@ impl LoadError {
         }
     }
 
+    /// `rel` leads outside the checked root, so it was not read: a note, not a finding.
+    pub fn outside(rel: &str) -> Self {
+        LoadError {
+            message: format!("{rel}: not followed: points outside the repository"),
+            loc: Location::file_start(rel),
+            outside: true,
+        }
+    }
+
     /// This error, reported at the reference `at` (a Compose include, a `uses:`) that led to
     /// the file: the message names both; an outside path stays marked as such.
     pub fn referenced_from(self, at: &Location) -> Self {
@@ -123,33 +132,27 @@ impl Root {
     /// Where the root-relative `rel` is when it exists and stays inside the root: its real
     /// path for a directory root, its path in the tree for a git root.
     pub fn resolve(&self, rel: &str) -> Result<PathBuf, LoadError> {
-        let outside = || LoadError {
-            message: format!("{rel}: not followed: points outside the repository"),
-            loc: Location::file_start(rel),
-            outside: true,
-        };
         let rel_path = Path::new(rel);
         if rel_path
             .components()
             .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
         {
-            return Err(outside());
+            return Err(LoadError::outside(rel));
         }
         let canon = match &self.backing {
             Backing::Dir { canon } => canon,
             Backing::Git(tree) => {
-                return match tree.resolve(rel) {
-                    Ok(p) => Ok(PathBuf::from(p)),
-                    Err(git::TreeError::Outside) => Err(outside()),
-                    Err(e) => Err(tree_error(rel, e)),
-                };
+                return tree
+                    .resolve(rel)
+                    .map(PathBuf::from)
+                    .map_err(|e| tree_error(rel, e));
             }
         };
         let real = std::fs::canonicalize(self.path.join(rel_path)).map_err(|e| {
             LoadError::at_file(rel, format!("cannot read {rel}: {}", io_reason(&e)))
         })?;
         if !real.starts_with(canon) {
-            return Err(outside());
+            return Err(LoadError::outside(rel));
         }
         Ok(real)
     }
@@ -157,7 +160,10 @@ impl Root {
     /// Whether `rel` is a regular file inside the root (through symlinks that stay inside).
     pub fn is_file(&self, rel: &str) -> bool {
         if let Backing::Git(tree) = &self.backing {
-            return self.resolve(rel).is_ok() && tree.is_file(rel);
+            // `resolve` followed the links: the resolved path names the file itself.
+            return self
+                .resolve(rel)
+                .is_ok_and(|p| tree.is_file(&p.to_string_lossy()));
         }
         self.resolve(rel)
             .is_ok_and(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
@@ -199,10 +205,12 @@ impl Root {
             )
         };
         if let Backing::Git(tree) = &self.backing {
-            let bytes = tree.read(rel, limit).map_err(|e| match e {
-                Ok(size) => too_big(size),
-                Err(e) => tree_error(rel, e),
-            })?;
+            let bytes = tree
+                .read(&path.to_string_lossy(), limit)
+                .map_err(|e| match e {
+                    Ok(size) => too_big(size),
+                    Err(e) => tree_error(rel, e),
+                })?;
             return text_from_bytes(bytes, rel);
         }
         let meta = std::fs::metadata(&path).map_err(|e| {
@@ -241,11 +249,7 @@ impl Root {
 /// A git tree's refusal of `rel` as a load error, worded as the directory's are.
 fn tree_error(rel: &str, e: git::TreeError) -> LoadError {
     match e {
-        git::TreeError::Outside => LoadError {
-            message: format!("{rel}: not followed: points outside the repository"),
-            loc: Location::file_start(rel),
-            outside: true,
-        },
+        git::TreeError::Outside => LoadError::outside(rel),
         git::TreeError::Missing => LoadError::at_file(
             rel,
             format!("cannot read {rel}: No such file or directory (os error 2)"),
