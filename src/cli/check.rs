@@ -25,10 +25,15 @@ pub(super) fn check(args: CheckArgs) -> u8 {
         }
     };
     // Progress on standard error, only when it is a terminal (see `progress`).
-    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let show_progress = if !args.quiet && std::io::stderr().is_terminal() {
+        crate::progress::Show::Redrawn
+    } else {
+        crate::progress::Show::Nothing
+    };
     let outcome = crate::progress::with_progress(
         std::io::stderr(),
         show_progress,
+        "roots",
         plan.roots().len(),
         crate::progress::DELAY,
         |finished| plan.run(finished),

@@ -2,11 +2,10 @@
 //! with a progress indicator, writes the output directory, and chooses the exit status;
 //! `shipshape fleet merge` combines shard outputs.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::Duration;
 
 use super::{EXIT_ERROR, FailOn, PolicyArgs};
 use crate::finding::Severity;
@@ -85,6 +84,9 @@ pub enum FleetCommand {
         fail_on: FailOn,
     },
 }
+
+/// Without a terminal, a progress line is written every this many repositories.
+const PROGRESS_EVERY: usize = 100;
 
 /// Runs `fleet`.
 pub fn fleet(args: FleetArgs) -> u8 {
@@ -168,26 +170,41 @@ pub fn fleet(args: FleetArgs) -> u8 {
         eprintln!("error: cannot create {}: {e}", sarif_dir.display());
         return EXIT_ERROR;
     }
-    let progress = Progress::new(specs.len(), std::io::stderr().is_terminal());
-    let write_errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let each = |c: &Checked, metas: &[RuleMeta]| {
-        if let Some(r) = &c.report
-            && let Err(e) = write_sarif(
-                &sarif_dir,
-                &c.row.name,
-                r,
-                metas,
-                old.as_ref()
-                    .map(|_| old_rows.get(c.row.name.as_str()).copied()),
-            )
-            && let Ok(mut w) = write_errors.lock()
-        {
-            w.push(e);
-        }
-        progress.tick(&c.row.name);
+    // Progress on standard error: redrawn on a terminal, else a line every 100 repositories
+    // (a CI log shows how far a long audit is).
+    let show = if std::io::stderr().is_terminal() {
+        crate::progress::Show::Redrawn
+    } else {
+        crate::progress::Show::Lines(PROGRESS_EVERY)
     };
-    let result = fleet::run(&opts, specs, &each);
-    progress.done();
+    let write_errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let total = specs.len();
+    let result = crate::progress::with_progress(
+        std::io::stderr(),
+        show,
+        "repositories",
+        total,
+        Duration::ZERO,
+        |finished| {
+            let each = |c: &Checked, metas: &[RuleMeta]| {
+                if let Some(r) = &c.report
+                    && let Err(e) = write_sarif(
+                        &sarif_dir,
+                        &c.row.name,
+                        r,
+                        metas,
+                        old.as_ref()
+                            .map(|_| old_rows.get(c.row.name.as_str()).copied()),
+                    )
+                    && let Ok(mut w) = write_errors.lock()
+                {
+                    w.push(e);
+                }
+                finished();
+            };
+            fleet::run(&opts, specs, &each)
+        },
+    );
     let scorecard = match result {
         Ok(s) => s,
         Err(e) => {
@@ -281,80 +298,4 @@ fn mark_sarif_dir(dir: &Path, merged: &Scorecard, old: &Scorecard) -> Result<(),
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
-}
-
-/// Progress on standard error: on a terminal a line redrawn in place with the count, the rate
-/// and the time left; otherwise a plain line every [`Progress::EVERY`] repositories.
-struct Progress {
-    total: usize,
-    done: AtomicUsize,
-    start: Instant,
-    terminal: bool,
-    last_draw: Mutex<Instant>,
-}
-
-impl Progress {
-    /// Plain lines are written every this many repositories.
-    const EVERY: usize = 100;
-
-    fn new(total: usize, terminal: bool) -> Progress {
-        Progress {
-            total,
-            done: AtomicUsize::new(0),
-            start: Instant::now(),
-            terminal,
-            last_draw: Mutex::new(Instant::now()),
-        }
-    }
-
-    fn line(&self, done: usize) -> String {
-        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
-        let rate = done as f64 / secs;
-        let left = if rate > 0.0 {
-            (self.total - done) as f64 / rate
-        } else {
-            0.0
-        };
-        format!(
-            "fleet: {done}/{} repositories · {rate:.1}/s · ETA {}",
-            self.total,
-            eta(left)
-        )
-    }
-
-    fn tick(&self, _name: &str) {
-        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut err = std::io::stderr().lock();
-        if self.terminal {
-            let Ok(mut last) = self.last_draw.lock() else {
-                return;
-            };
-            if done < self.total && last.elapsed().as_millis() < 100 {
-                return;
-            }
-            *last = Instant::now();
-            let _ = write!(err, "\r\x1b[2K{}", self.line(done));
-            let _ = err.flush();
-        } else if done.is_multiple_of(Self::EVERY) || done == self.total {
-            let _ = writeln!(err, "{}", self.line(done));
-        }
-    }
-
-    fn done(&self) {
-        if self.terminal && self.done.load(Ordering::SeqCst) > 0 {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
-        }
-    }
-}
-
-/// Seconds as `1m05s` or `12s`.
-fn eta(secs: f64) -> String {
-    let s = secs.round() as u64;
-    if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
 }
