@@ -5,6 +5,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::report::markdown::cell;
+
 use super::scorecard::{Scorecard, Status, Verdict};
 
 /// `scorecard.json`: the scorecard, pretty-printed, with a final newline.
@@ -73,11 +75,6 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// Markdown table cell text: pipes and line breaks escaped.
-fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
 /// An optional number with one decimal, or `–`.
 fn num(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_string(), |v| format!("{v:.1}"))
@@ -99,7 +96,7 @@ pub fn markdown(s: &Scorecard) -> String {
         sum.mean_score
     );
     if let Some(c) = &s.compare {
-        let _ = writeln!(out, "## Since {}\n", md(&c.against));
+        let _ = writeln!(out, "## Since {}\n", cell(&c.against));
         let _ = writeln!(
             out,
             "{} checks improved, {} regressed; {} repositories added, {} removed.\n",
@@ -114,7 +111,7 @@ pub fn markdown(s: &Scorecard) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} → {} | {} | {} |",
-                    md(&r.name),
+                    cell(&r.name),
                     num(r.old_score),
                     num(r.new_score),
                     r.improved.join(", "),
@@ -145,7 +142,7 @@ pub fn markdown(s: &Scorecard) -> String {
             out,
             "| {} | {} | {}% | {} | {} | {} | {} |",
             r.id,
-            md(&r.title),
+            cell(&r.title),
             num(r.pass_rate),
             r.passed,
             r.failed,
@@ -159,7 +156,7 @@ pub fn markdown(s: &Scorecard) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {}% | {} |",
-                md(&t.team),
+                cell(&t.team),
                 t.repositories,
                 t.errored,
                 num(t.mean_score),
@@ -191,8 +188,8 @@ pub fn markdown(s: &Scorecard) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
-            md(&r.name),
-            md(r.team.as_deref().unwrap_or("")),
+            cell(&r.name),
+            cell(r.team.as_deref().unwrap_or("")),
             score,
             failing.join(", "),
             r.findings.len()
@@ -209,8 +206,8 @@ pub fn markdown(s: &Scorecard) -> String {
             let _ = writeln!(
                 out,
                 "- **{}**: {}",
-                md(&r.name),
-                md(r.error.as_deref().unwrap_or("unknown error"))
+                cell(&r.name),
+                cell(r.error.as_deref().unwrap_or("unknown error"))
             );
         }
     }

@@ -158,7 +158,7 @@ fn one_line(text: &str) -> String {
 }
 
 /// `text` as the content of a table cell: `|` escaped, line breaks as `<br>`.
-fn cell(text: &str) -> String {
+pub fn cell(text: &str) -> String {
     text.replace('|', "\\|")
         .replace("\r\n", "<br>")
         .replace(['\r', '\n'], "<br>")
