@@ -161,7 +161,6 @@ pub fn run(
     let base_dirs = crate::plan::policy_dirs(&opts.plan.policy_dirs, shared.as_deref());
     let base = sets.get(&base_dirs).map_err(PlanError)?;
     crate::plan::check_rule_names(&opts.plan, std::iter::once(base.as_ref()))?;
-    let metas_seen: Mutex<BTreeMap<String, RuleInfo>> = Mutex::new(rule_info(&base.metas()));
     // Repositories are handed out one at a time to `jobs` plain threads; each checks its
     // repository with the global pool (whose threads have the stack the parsers need). The
     // outer loop is not a rayon loop: a worker waiting for its repository's files would
@@ -179,9 +178,6 @@ pub fn run(
             let Some(spec) = specs.get(i) else { break };
             let (checked, set) = check_one(spec, opts, shared.as_deref(), &sets);
             let metas = set.as_ref().map_or_else(|| base.metas(), |s| s.metas());
-            if let Ok(mut seen) = metas_seen.lock() {
-                seen.extend(rule_info(&metas));
-            }
             each(&checked, &metas);
             if let Ok(mut rows) = rows.lock() {
                 rows.push(checked.row);
@@ -204,7 +200,15 @@ pub fn run(
         }
     });
     let rows = rows.into_inner().unwrap_or_default();
-    let info = metas_seen.into_inner().unwrap_or_default();
+    // The rules' titles and severities: those of every policy set the run loaded.
+    let info = sets
+        .loaded
+        .into_inner()
+        .map(|loaded| {
+            let metas: Vec<RuleMeta> = loaded.iter().flat_map(|(_, s)| s.metas()).collect();
+            rule_info(&metas)
+        })
+        .unwrap_or_default();
     let run = RunMeta {
         tool: "shipshape".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
