@@ -49,27 +49,14 @@ mkdir -p "$snapdir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Rows of the corpus table: "owner/name commit".
-rows=$(awk -F'|' 'NF >= 5 && $3 ~ /^ *[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+ *$/ && $4 ~ /^ *[0-9a-f]+ *$/ {
-  gsub(/ /, "", $3); gsub(/ /, "", $4); print $3, $4 }' "$corpus")
-dups=$(echo "$rows" | awk '{print $1}' | sort | uniq -d)
-
-mirror_of() {
-  local owner=${1%%/*} name=${1#*/}
-  for d in "$mirrors/$owner+$name/repo" "$mirrors/$owner+$name" "$mirrors/${owner}__$name.git" \
-           "$mirrors/$owner/$name.git" "$mirrors/$owner/$name"; do
-    if [ -d "$d" ] && git -C "$d" rev-parse --git-dir >/dev/null 2>&1; then echo "$d"; return; fi
-  done
-}
+. "$here/scripts/ecosystem-common.sh"
 
 status=0
 summary=()
 while read -r repo commit; do
   [ -n "$repo" ] || continue
   echo "$repo" | grep -Eq -- "$only" || continue
-  snap=$snapdir/${repo/\//__}
-  if echo "$dups" | grep -qx "$repo"; then snap=$snap@$commit; fi
-  snap=$snap.txt
+  snap=$snapdir/$(snapshot_name "$repo" "$commit").txt
   m=$(mirror_of "$repo")
   if [ -z "$m" ] || ! git -C "$m" cat-file -e "$commit^{commit}" 2>/dev/null; then
     summary+=("$(printf '%-55s %8s %8s' "$repo@$commit" "-" "missing")")

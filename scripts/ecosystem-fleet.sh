@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # The ecosystem corpus through `shipshape fleet`: every corpus repository read straight from
-# its bare mirror at the corpus commit (no checkout), with a generated manifest, and each
+# its bare mirror at the corpus commit (no checkout), through a generated manifest, and each
 # repository's findings compared with its reviewed snapshot in tests/ecosystem/ (which
-# scripts/ecosystem-check.sh makes from `git archive` exports). Shows that the git-tree source
-# reads what a checkout holds.
+# scripts/ecosystem-check.sh makes from `git archive` exports, in the same line format).
+# Shows that the git-tree source reads what a checkout holds.
 #
 #   scripts/ecosystem-fleet.sh MIRRORS [--corpus FILE] [--bin PATH]
 #
-# MIRRORS holds MIRRORS/<owner>+<name>/repo (as `fetch` lays them out). Exit 1 when a
-# repository's findings differ from its snapshot; rows the mirror lacks (commit not fetched)
-# are listed and skipped.
+# MIRRORS is laid out as for scripts/ecosystem-check.sh. Exit 1 when a repository's findings
+# differ from its snapshot; rows whose commit the mirror lacks are listed and skipped.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 mirrors=${1:?usage: scripts/ecosystem-fleet.sh MIRRORS [--corpus FILE] [--bin PATH]}
@@ -24,55 +23,45 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -x "$bin" ] || (cd "$here" && cargo build --release --quiet)
+snapdir=$here/tests/ecosystem
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 - "$corpus" "$mirrors" "$work/manifest.yaml" <<'PY'
-import os, re, sys
-corpus, mirrors, out = sys.argv[1:]
-rows = []
-for line in open(corpus):
-    m = re.match(r'\|\s*([a-z-]+)\s*\|\s*([\w.-]+/[\w.-]+)\s*\|\s*([0-9a-f]{7,40})\s*\|', line)
-    if m:
-        cat, repo, commit = m.groups()
-        path = os.path.join(mirrors, repo.replace('/', '+'), 'repo')
-        if os.path.isdir(path):
-            rows.append((repo.replace('/', '__'), path, commit, cat))
-count = {}
-for r in rows:
-    count[r[0]] = count.get(r[0], 0) + 1
-with open(out, 'w') as f:
-    f.write('repositories:\n')
-    for name, path, commit, cat in rows:
-        name = f'{name}@{commit}' if count[name] > 1 else name
-        f.write(f'  - name: "{name}"\n    path: "{path}"\n    ref: "{commit}"\n    team: {cat}\n')
-PY
-"$bin" fleet --manifest "$work/manifest.yaml" --out "$work/out" --fail-on never || true
-python3 - "$work/out/scorecard.json" "$here/tests/ecosystem" <<'PY'
-import json, os, sys
-scorecard, snaps = sys.argv[1:]
-s = json.load(open(scorecard))
-files = os.listdir(snaps)
-bad = checked = 0
-for r in s['repositories']:
-    if r['status'] != 'ok':
-        print(f"skipped {r['name']}: {r.get('error')}")
-        continue
-    base, _, commit = r['name'].partition('@')
-    cands = [f for f in files if f == base + '.txt' or (commit and f.startswith(base + '@' + commit[:12]))]
-    if len(cands) != 1:
-        print(f"no snapshot for {r['name']}")
-        bad += 1
-        continue
-    want = sorted(l.rstrip('\n') for l in open(os.path.join(snaps, cands[0])) if l.strip() and not l.startswith('notification'))
-    have = sorted(f"{x['rule']} {x['file']}:{x['line']} {x['message']}" for x in r['findings'])
-    checked += 1
-    if want != have:
-        bad += 1
-        print(f"DIFF {r['name']}")
-        for line in sorted(set(want) - set(have)):
-            print('  -', line)
-        for line in sorted(set(have) - set(want)):
-            print('  +', line)
-print(f"{checked} repositories compared, {bad} differ")
-sys.exit(1 if bad else 0)
-PY
+. "$here/scripts/ecosystem-common.sh"
+
+# The manifest: one entry per corpus row whose commit its mirror holds, named as its snapshot.
+names=()
+echo "repositories:" > "$work/manifest.yaml"
+while read -r repo commit; do
+  [ -n "$repo" ] || continue
+  m=$(mirror_of "$repo")
+  if [ -z "$m" ] || ! git -C "$m" cat-file -e "$commit^{commit}" 2>/dev/null; then
+    echo "missing $repo@$commit"
+    continue
+  fi
+  name=$(snapshot_name "$repo" "$commit")
+  names+=("$name")
+  printf '  - {name: "%s", path: "%s", ref: "%s"}\n' "$name" "$m" "$commit" >> "$work/manifest.yaml"
+done <<< "$rows"
+
+"$bin" fleet --manifest "$work/manifest.yaml" --no-config --fail-on never --out "$work/out" || true
+
+status=0
+compared=0
+for name in "${names[@]}"; do
+  row=$(jq -c --arg n "$name" '.repositories[] | select(.name == $n)' "$work/out/scorecard.json")
+  if [ "$(jq -r .status <<< "$row")" != ok ]; then
+    echo "error $name: $(jq -r .error <<< "$row")"
+    status=1
+    continue
+  fi
+  jq -r '.findings[] | "\(.rule) \(.file):\(.line) \(.message | gsub("\n"; " "))"' <<< "$row" |
+    LC_ALL=C sort > "$work/new.txt"
+  grep -v '^notification ' "$snapdir/$name.txt" > "$work/want.txt" || true
+  compared=$((compared + 1))
+  if ! cmp -s "$work/want.txt" "$work/new.txt"; then
+    diff -u --label "$name (snapshot)" --label "$name (fleet)" "$work/want.txt" "$work/new.txt" || true
+    status=1
+  fi
+done
+echo "$compared repositories compared; exit $status"
+exit $status
