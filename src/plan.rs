@@ -66,6 +66,22 @@ pub fn policy_dirs(given: &[PathBuf], chain: Option<&crate::config::Chain>) -> V
     dirs
 }
 
+/// The configuration file a root is checked with: `given` for every root, none with
+/// `no_config`, else the one found at `root` (see [`crate::config::discover`]).
+pub fn config_path(
+    given: Option<&Path>,
+    no_config: bool,
+    root: &Path,
+) -> Result<Option<PathBuf>, PlanError> {
+    if no_config {
+        return Ok(None);
+    }
+    match given {
+        Some(c) => Ok(Some(c.to_path_buf())),
+        None => crate::config::discover(root).map_err(|e| rendered(*e)),
+    }
+}
+
 /// One configuration file (or none) made usable: read, the policy set it asks for loaded (the
 /// given directories plus its own; the built-in pack unless `no_builtin`), and validated
 /// against that set. For commands that work on one configuration (`explain`, `model`).
@@ -190,14 +206,7 @@ impl Plan {
         let mut chains: Vec<Option<Rc<crate::config::Chain>>> = Vec::new();
         let mut read: Vec<(PathBuf, Rc<crate::config::Chain>)> = Vec::new();
         for p in &roots {
-            let found = if opts.no_config {
-                None
-            } else {
-                opts.config
-                    .clone()
-                    .map_or_else(|| crate::config::discover(p), |c| Ok(Some(c)))
-                    .map_err(|e| rendered(*e))?
-            };
+            let found = config_path(opts.config.as_deref(), opts.no_config, p)?;
             let Some(cp) = found else {
                 chains.push(None);
                 continue;

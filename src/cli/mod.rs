@@ -356,16 +356,15 @@ pub fn run(cli: Cli) -> u8 {
             config,
             policies,
         } => {
-            let cfg_path = match config.map_or_else(
-                || crate::config::discover(std::path::Path::new(".")),
-                |c| Ok(Some(c)),
-            ) {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("{:?}", miette::Report::new(*e));
-                    return EXIT_ERROR;
-                }
-            };
+            let cfg_path =
+                match crate::plan::config_path(config.as_deref(), false, std::path::Path::new("."))
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return EXIT_ERROR;
+                    }
+                };
             let (set, cfg) = match crate::plan::configured(
                 cfg_path.as_deref(),
                 &policies.policy,

@@ -7,16 +7,10 @@ use super::*;
 /// classify deploy jobs) and prints the model, or a query's value.
 pub(super) fn model(args: ModelArgs) -> u8 {
     let root = args.path.unwrap_or_else(|| PathBuf::from("."));
-    let cfg_path = if args.no_config {
-        Ok(None)
-    } else {
-        args.config
-            .map_or_else(|| crate::config::discover(&root), |c| Ok(Some(c)))
-    };
-    let cfg_path = match cfg_path {
+    let cfg_path = match crate::plan::config_path(args.config.as_deref(), args.no_config, &root) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("{:?}", miette::Report::new(*e));
+            eprintln!("{e}");
             return EXIT_ERROR;
         }
     };
